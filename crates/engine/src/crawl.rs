@@ -1,0 +1,670 @@
+//! The crawl loop: fetch pages politely, extract items off the executor, paginate, and stream
+//! each page's items to the caller's sink while emitting the events of FEATURES §2.
+//!
+//! Items never accumulate here: each page's items go to the [`PageSink`] before the next page
+//! is taken, so a run of a million items holds one page (or `concurrent_requests` pages) at a
+//! time.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::extract::{self, PageExtract};
+use crate::fetch::{FetchError, FetchOptions, Fetcher, HttpFetcher};
+use crate::guard::NetworkGuard;
+use crate::item::Item;
+use crate::paginate;
+use crate::politeness::Politeness;
+use crate::robots::{RobotsCache, RobotsRules};
+use crate::spec::{FetcherType, JobSpec, Pagination};
+
+/// Pages a `url_pattern` job may have when it sets no `max_pages` (the bound of FEATURES §1).
+const PAGE_CEILING: u32 = 10_000;
+/// Consecutive failed pages after which a `url_pattern` crawl stops trying further pages.
+const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// Warnings kept for the run's record; past this they are counted, not stored.
+const MAX_WARNINGS: usize = 200;
+
+/// Progress of a run (FEATURES §2), plus warnings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Started {
+        url: Url,
+    },
+    Fetching {
+        page: u32,
+        url: Url,
+    },
+    Extracted {
+        page: u32,
+        items_on_page: usize,
+        total_items: u64,
+    },
+    Warning {
+        message: String,
+    },
+    Completed {
+        total_items: u64,
+        pages_scraped: u32,
+        duration: Duration,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Receives events as they happen. Called from the crawl's tasks: keep it quick.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: &Event);
+}
+
+impl<F: Fn(&Event) + Send + Sync> EventSink for F {
+    fn emit(&self, event: &Event) {
+        self(event)
+    }
+}
+
+/// An error from the caller's sink (disk full, lost lease…); it ends the run as failed.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Whether the crawl should go on after a page was saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// The caller learnt the run was cancelled (a flag in the store, say).
+    Cancel,
+}
+
+/// Where a run can resume from: saved with each page's items.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// The next page number to fetch (1-based).
+    pub next_page: u32,
+    /// For `next_button`: the next page's URL; `None` when the chain ended.
+    pub next_url: Option<Url>,
+    pub total_items: u64,
+    pub pages_scraped: u32,
+    pub items_dropped: u64,
+}
+
+/// One page's worth of items, handed to the sink in page order.
+#[derive(Debug, Clone)]
+pub struct PageOutput {
+    pub page: u32,
+    pub url: Url,
+    pub items: Vec<Item>,
+    /// Where to resume if the run stops after this page.
+    pub checkpoint: Checkpoint,
+}
+
+/// Receives each page's items, in page order.
+pub trait PageSink: Send {
+    fn save(&mut self, page: PageOutput)
+    -> impl Future<Output = Result<Control, SinkError>> + Send;
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    pub total_items: u64,
+    pub pages_scraped: u32,
+    pub pages_failed: u32,
+    pub items_dropped: u64,
+    pub duration: Duration,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    /// Warnings beyond the ones kept in `warnings`.
+    pub warnings_omitted: usize,
+}
+
+/// Builds the plain-HTTP fetcher for a job, with the job's timeout, retries and user agents.
+pub fn http_fetcher(spec: &JobSpec, guard: NetworkGuard) -> Result<HttpFetcher, FetchError> {
+    HttpFetcher::new(guard, fetch_options(spec))
+}
+
+/// The job's fetch settings.
+pub fn fetch_options(spec: &JobSpec) -> FetchOptions {
+    FetchOptions {
+        timeout: Duration::from_secs(spec.timeout_seconds.into()),
+        retry_count: spec.retry_count,
+        user_agents: spec.user_agents.clone(),
+        ..FetchOptions::default()
+    }
+}
+
+/// Why a job cannot run with the plain-HTTP fetcher, if it cannot.
+pub fn unsupported_reason(spec: &JobSpec) -> Option<String> {
+    if matches!(spec.pagination, Pagination::InfiniteScroll { .. }) {
+        return Some(
+            "pagination type `infinite_scroll` needs the browser fetcher, which this version \
+             does not include yet"
+                .into(),
+        );
+    }
+    if spec.fetcher_type == FetcherType::Browser {
+        return Some(
+            "fetcher_type `browser` needs the browser fetcher, which this version does not \
+             include yet; use `requests` or `auto`"
+                .into(),
+        );
+    }
+    None
+}
+
+/// One run of a job.
+pub struct Crawl<'a> {
+    spec: Arc<JobSpec>,
+    fetcher: Arc<dyn Fetcher>,
+    events: &'a dyn EventSink,
+    cancel: CancellationToken,
+    resume: Option<Checkpoint>,
+}
+
+impl std::fmt::Debug for Crawl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crawl")
+            .field("job", &self.spec.name)
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counters and bookkeeping of a run in progress.
+struct State {
+    started: Instant,
+    total_items: u64,
+    pages_scraped: u32,
+    pages_failed: u32,
+    items_dropped: u64,
+    first_error: Option<String>,
+    warnings: Vec<String>,
+    warnings_omitted: usize,
+    seen: HashSet<String>,
+}
+
+impl State {
+    fn warn(&mut self, events: &dyn EventSink, message: String) {
+        tracing::warn!(%message, "crawl warning");
+        events.emit(&Event::Warning {
+            message: message.clone(),
+        });
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(message);
+        } else {
+            self.warnings_omitted += 1;
+        }
+    }
+
+    fn checkpoint(&self, next_page: u32, next_url: Option<Url>) -> Checkpoint {
+        Checkpoint {
+            next_page,
+            next_url,
+            total_items: self.total_items,
+            pages_scraped: self.pages_scraped,
+            items_dropped: self.items_dropped,
+        }
+    }
+}
+
+/// What fetching and extracting one page came to.
+enum PageResult {
+    Extracted { final_url: Url, extract: PageExtract },
+    /// robots.txt disallows it: skipped, never fetched.
+    Disallowed,
+    Failed(PageError),
+}
+
+/// Why a page gave nothing.
+#[derive(Debug, thiserror::Error)]
+enum PageError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Extraction panicked: a bug of ours, reported for this page rather than ending the run.
+    #[error("extraction failed: {0}")]
+    Extraction(String),
+}
+
+impl PageError {
+    fn status(&self) -> Option<u16> {
+        match self {
+            PageError::Fetch(e) => e.status(),
+            PageError::Extraction(_) => None,
+        }
+    }
+}
+
+/// Why the page loop stops.
+enum Stop {
+    /// Pagination ran out (no next page, an empty page, a 404, a repeated URL, a limit).
+    Done,
+    Cancelled,
+    /// The sink refused a page; the run fails.
+    Sink(String),
+}
+
+impl<'a> Crawl<'a> {
+    pub fn new(
+        spec: Arc<JobSpec>,
+        fetcher: Arc<dyn Fetcher>,
+        events: &'a dyn EventSink,
+        cancel: CancellationToken,
+    ) -> Self {
+        Crawl {
+            spec,
+            fetcher,
+            events,
+            cancel,
+            resume: None,
+        }
+    }
+
+    /// Continues a run from a checkpoint saved with an earlier page.
+    pub fn resume_from(mut self, checkpoint: Checkpoint) -> Self {
+        self.resume = Some(checkpoint);
+        self
+    }
+
+    /// Runs the crawl to its end, handing each page's items to `sink`.
+    pub async fn run<S: PageSink>(self, sink: &mut S) -> RunOutcome {
+        let resume = self.resume.clone().unwrap_or_default();
+        let mut state = State {
+            started: Instant::now(),
+            total_items: resume.total_items,
+            pages_scraped: resume.pages_scraped,
+            pages_failed: 0,
+            items_dropped: resume.items_dropped,
+            first_error: None,
+            warnings: Vec::new(),
+            warnings_omitted: 0,
+            seen: HashSet::new(),
+        };
+        self.events.emit(&Event::Started {
+            url: self.spec.start_url.clone(),
+        });
+        if let Some(reason) = unsupported_reason(&self.spec) {
+            return self.finish(state, Some(reason), false);
+        }
+        let pager = Pager {
+            spec: &self.spec,
+            fetcher: self.fetcher.as_ref(),
+            events: self.events,
+            politeness: Politeness::new(
+                Duration::from_millis(self.spec.min_delay_ms),
+                Duration::from_millis(self.spec.max_delay_ms),
+            ),
+            robots: RobotsCache::new(),
+        };
+        let stop = match &self.spec.pagination {
+            Pagination::UrlPattern { pattern } => {
+                let first = self.resume.as_ref().map_or(1, |c| c.next_page.max(1));
+                pager
+                    .url_pattern(pattern, first, &mut state, sink, &self.cancel)
+                    .await
+            }
+            Pagination::NextButton { .. } => {
+                let (page, url) = match &self.resume {
+                    Some(c) => match &c.next_url {
+                        Some(u) => (c.next_page, u.clone()),
+                        None => return self.finish(state, None, false),
+                    },
+                    None => (1, self.spec.start_url.clone()),
+                };
+                pager
+                    .chain(page, url, &mut state, sink, &self.cancel)
+                    .await
+            }
+            Pagination::None | Pagination::InfiniteScroll { .. } => {
+                if self.resume.as_ref().is_some_and(|c| c.next_page > 1) {
+                    return self.finish(state, None, false);
+                }
+                pager
+                    .chain(1, self.spec.start_url.clone(), &mut state, sink, &self.cancel)
+                    .await
+            }
+        };
+        match stop {
+            Stop::Done => self.finish(state, None, false),
+            Stop::Cancelled => self.finish(state, None, true),
+            Stop::Sink(e) => self.finish(state, Some(format!("could not save items: {e}")), false),
+        }
+    }
+
+    fn finish(&self, state: State, error: Option<String>, cancelled: bool) -> RunOutcome {
+        let duration = state.started.elapsed();
+        // A run whose every page failed is a failure, not "completed with 0 items" (FEATURES §1).
+        let error = error.or_else(|| {
+            (state.pages_scraped == 0 && state.pages_failed > 0 && !cancelled).then(|| {
+                let first = state.first_error.clone().unwrap_or_default();
+                format!("every page failed; first error: {first}")
+            })
+        });
+        let status = match (&error, cancelled) {
+            (Some(_), _) => RunStatus::Failed,
+            (None, true) => RunStatus::Cancelled,
+            (None, false) => RunStatus::Completed,
+        };
+        match (&error, status) {
+            (Some(e), _) => self.events.emit(&Event::Failed { error: e.clone() }),
+            (None, RunStatus::Completed) => self.events.emit(&Event::Completed {
+                total_items: state.total_items,
+                pages_scraped: state.pages_scraped,
+                duration,
+            }),
+            _ => {}
+        }
+        RunOutcome {
+            status,
+            total_items: state.total_items,
+            pages_scraped: state.pages_scraped,
+            pages_failed: state.pages_failed,
+            items_dropped: state.items_dropped,
+            duration,
+            error,
+            warnings: state.warnings,
+            warnings_omitted: state.warnings_omitted,
+        }
+    }
+}
+
+/// The per-run machinery shared by the pagination strategies.
+struct Pager<'r> {
+    spec: &'r Arc<JobSpec>,
+    fetcher: &'r dyn Fetcher,
+    events: &'r dyn EventSink,
+    politeness: Politeness,
+    robots: RobotsCache,
+}
+
+impl Pager<'_> {
+    /// Robots, politeness, fetch, and extraction on a blocking thread.
+    async fn fetch_page(&self, page: u32, url: Url) -> PageResult {
+        let mut crawl_delay = None;
+        if self.spec.respect_robots_txt {
+            let rules: Arc<RobotsRules> = self.robots.rules(&url, self.fetcher).await;
+            if !rules.allowed(&url) {
+                return PageResult::Disallowed;
+            }
+            crawl_delay = rules.crawl_delay();
+        }
+        self.politeness
+            .wait_turn(url.host_str().unwrap_or_default(), crawl_delay)
+            .await;
+        self.events.emit(&Event::Fetching {
+            page,
+            url: url.clone(),
+        });
+        let fetched = match self.fetcher.fetch(&url).await {
+            Ok(p) => p,
+            Err(e) => return PageResult::Failed(e.into()),
+        };
+        let spec = Arc::clone(self.spec);
+        let final_url = fetched.final_url.clone();
+        let base = final_url.clone();
+        let body = fetched.body;
+        match tokio::task::spawn_blocking(move || extract::extract_page(&spec, &body, &base)).await
+        {
+            Ok(extract) => PageResult::Extracted { final_url, extract },
+            Err(e) => PageResult::Failed(PageError::Extraction(e.to_string())),
+        }
+    }
+
+    /// Hands a page's items to the sink (trimmed to `max_items`) and emits `extracted`.
+    /// Returns `Err(stop)` when the run must stop after this page.
+    async fn deliver<S: PageSink>(
+        &self,
+        page: u32,
+        url: Url,
+        mut extract: PageExtract,
+        next: (u32, Option<Url>),
+        state: &mut State,
+        sink: &mut S,
+    ) -> Result<(), Stop> {
+        for w in extract.warnings.drain(..) {
+            state.warn(self.events, format!("page {page}: {w}"));
+        }
+        if extract.dropped > 0 {
+            state.warn(
+                self.events,
+                format!(
+                    "page {page}: {} item(s) dropped for a missing required field",
+                    extract.dropped
+                ),
+            );
+        }
+        let mut limit_reached = false;
+        if let Some(max) = self.spec.max_items {
+            let room = u64::from(max).saturating_sub(state.total_items) as usize;
+            if extract.items.len() >= room {
+                extract.items.truncate(room);
+                limit_reached = true;
+            }
+        }
+        let items_on_page = extract.items.len();
+        state.total_items += items_on_page as u64;
+        state.pages_scraped += 1;
+        state.items_dropped += extract.dropped as u64;
+        let checkpoint = state.checkpoint(next.0, next.1);
+        let control = sink
+            .save(PageOutput {
+                page,
+                url,
+                items: extract.items,
+                checkpoint,
+            })
+            .await
+            .map_err(|e| Stop::Sink(e.to_string()))?;
+        self.events.emit(&Event::Extracted {
+            page,
+            items_on_page,
+            total_items: state.total_items,
+        });
+        if control == Control::Cancel {
+            return Err(Stop::Cancelled);
+        }
+        if limit_reached {
+            return Err(Stop::Done);
+        }
+        Ok(())
+    }
+
+    fn record_failure(&self, state: &mut State, page: u32, url: &Url, error: &PageError) {
+        state.pages_failed += 1;
+        let message = format!("page {page} ({url}) failed: {error}");
+        state.first_error.get_or_insert_with(|| error.to_string());
+        state.warn(self.events, message);
+    }
+
+    /// One page after another, each found on the previous one (`next_button`), or the single
+    /// start page (`none`).
+    async fn chain<S: PageSink>(
+        &self,
+        mut page: u32,
+        mut url: Url,
+        state: &mut State,
+        sink: &mut S,
+        cancel: &CancellationToken,
+    ) -> Stop {
+        let max_pages = self.spec.max_pages.unwrap_or(PAGE_CEILING);
+        loop {
+            if page > max_pages {
+                return Stop::Done;
+            }
+            state.seen.insert(url.as_str().to_owned());
+            let result = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Stop::Cancelled,
+                r = self.fetch_page(page, url.clone()) => r,
+            };
+            let (final_url, extract) = match result {
+                PageResult::Extracted { final_url, extract } => (final_url, extract),
+                PageResult::Disallowed => {
+                    state.warn(
+                        self.events,
+                        format!("page {page} ({url}) skipped: disallowed by robots.txt"),
+                    );
+                    return Stop::Done;
+                }
+                PageResult::Failed(e) => {
+                    self.record_failure(state, page, &url, &e);
+                    return Stop::Done;
+                }
+            };
+            state.seen.insert(final_url.as_str().to_owned());
+            if extract.matched == 0 {
+                state.warn(
+                    self.events,
+                    format!("page {page} ({url}): the item selector matched nothing"),
+                );
+            }
+            let next = match &extract.next_url {
+                Some(n) if state.seen.contains(n.as_str()) => {
+                    state.warn(
+                        self.events,
+                        format!("page {page}: the next link {n} was already visited; stopping"),
+                    );
+                    None
+                }
+                // Pagination stops on a page without items (FEATURES §1).
+                Some(n) if extract.matched > 0 && page < max_pages => Some(n.clone()),
+                _ => None,
+            };
+            let matched = extract.matched;
+            if let Err(stop) = self
+                .deliver(page, url, extract, (page + 1, next.clone()), state, sink)
+                .await
+            {
+                return stop;
+            }
+            match next {
+                Some(n) if matched > 0 => {
+                    url = n;
+                    page += 1;
+                }
+                _ => return Stop::Done,
+            }
+            if cancel.is_cancelled() {
+                return Stop::Cancelled;
+            }
+        }
+    }
+
+    /// Pages known in advance: fetched `concurrent_requests` at a time, delivered in page order.
+    async fn url_pattern<S: PageSink>(
+        &self,
+        pattern: &str,
+        first: u32,
+        state: &mut State,
+        sink: &mut S,
+        cancel: &CancellationToken,
+    ) -> Stop {
+        let last = self.spec.max_pages.unwrap_or(PAGE_CEILING);
+        let start = &self.spec.start_url;
+        let pages = (first..=last).map(|n| (n, paginate::page_url(start, pattern, n)));
+        let mut fetches = futures::stream::iter(pages)
+            .map(|(n, url)| async move {
+                match url {
+                    Ok(url) => {
+                        let r = self.fetch_page(n, url.clone()).await;
+                        (n, Ok(url), r)
+                    }
+                    Err(e) => (n, Err(e), PageResult::Disallowed),
+                }
+            })
+            .buffered(self.spec.concurrent_requests.max(1) as usize);
+        let mut consecutive_failures = 0;
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Stop::Cancelled,
+                n = fetches.next() => n,
+            };
+            let Some((page, url, result)) = next else {
+                return Stop::Done;
+            };
+            let url = match url {
+                Ok(u) => u,
+                Err(e) => {
+                    state.warn(self.events, format!("page {page}: {e}; stopping"));
+                    return Stop::Done;
+                }
+            };
+            // A pattern that does not change the URL would fetch one page forever.
+            if !state.seen.insert(url.as_str().to_owned()) {
+                state.warn(
+                    self.events,
+                    format!("page {page}: {url} was already fetched; stopping"),
+                );
+                return Stop::Done;
+            }
+            match result {
+                PageResult::Extracted { extract, .. } if extract.matched == 0 => {
+                    if page == first {
+                        state.warn(
+                            self.events,
+                            format!("page {page} ({url}): the item selector matched nothing"),
+                        );
+                        let _ = self
+                            .deliver(page, url, extract, (page + 1, None), state, sink)
+                            .await;
+                    }
+                    return Stop::Done;
+                }
+                PageResult::Extracted { extract, .. } => {
+                    consecutive_failures = 0;
+                    if let Err(stop) = self
+                        .deliver(page, url, extract, (page + 1, None), state, sink)
+                        .await
+                    {
+                        return stop;
+                    }
+                }
+                PageResult::Disallowed => state.warn(
+                    self.events,
+                    format!("page {page} ({url}) skipped: disallowed by robots.txt"),
+                ),
+                // Past the last page: a clean end, unless there is no page at all.
+                PageResult::Failed(e) if e.status() == Some(404) && page > first => {
+                    return Stop::Done;
+                }
+                PageResult::Failed(e) => {
+                    self.record_failure(state, page, &url, &e);
+                    consecutive_failures += 1;
+                    if consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                        state.warn(
+                            self.events,
+                            format!("{consecutive_failures} pages in a row failed; stopping"),
+                        );
+                        return Stop::Done;
+                    }
+                }
+            }
+            if page >= last {
+                return Stop::Done;
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Job documents: defaults, round trips, and one test of the message for each kind of mistake.
+
+use grandma_engine::JobSpec;
+use grandma_engine::spec::{Attribute, FetcherType, Pagination, SelectorType};
+
+const MINIMAL: &str = r#"
+name: Quotes
+start_url: https://quotes.example/
+item_selector: div.quote
+fields:
+  - name: text
+    selector: span.text
+"#;
+
+/// The messages of a document that must fail, as `path: message` lines.
+fn problems(yaml: &str) -> Vec<String> {
+    match JobSpec::from_yaml_str(yaml) {
+        Ok(_) => panic!("expected problems in:\n{yaml}"),
+        Err(e) => e.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn defaults_follow_the_features_table() {
+    let spec = JobSpec::from_yaml_str(MINIMAL).unwrap();
+    assert_eq!(spec.name, "Quotes");
+    assert_eq!(spec.item_selector.kind, SelectorType::Css);
+    assert!(matches!(spec.pagination, Pagination::None));
+    assert_eq!(spec.max_pages, None);
+    assert_eq!(spec.max_items, None);
+    assert_eq!(spec.timeout_seconds, 30);
+    assert_eq!(spec.retry_count, 3);
+    assert_eq!(spec.fetcher_type, FetcherType::Auto);
+    assert_eq!((spec.min_delay_ms, spec.max_delay_ms), (1000, 3000));
+    assert_eq!(spec.concurrent_requests, 1);
+    assert!(!spec.user_agents.is_empty());
+    assert!(spec.respect_robots_txt);
+    let f = &spec.fields[0];
+    assert_eq!(f.attribute, Attribute::Text);
+    assert!(!f.multiple && !f.required && f.default_value.is_none());
+}
+
+#[test]
+fn json_and_yaml_give_the_same_job_and_to_value_round_trips() {
+    let yaml = JobSpec::from_yaml_str(MINIMAL).unwrap();
+    let json_text = serde_json::to_string(&yaml.to_value()).unwrap();
+    let json = JobSpec::from_json_str(&json_text).unwrap();
+    assert_eq!(json.to_value(), yaml.to_value());
+}
+
+#[test]
+fn the_earlier_versions_documents_still_load() {
+    // The Python version saved every key, with nulls for unused ones.
+    let doc = r#"{
+      "name": "Books", "description": null, "start_url": "https://books.example/",
+      "item_selector": "article", "item_selector_type": "css",
+      "fields": [{"name": "t", "selector": "h3 a", "selector_type": "css", "attribute": "text",
+                  "custom_attribute": null, "multiple": false, "required": false, "default_value": null}],
+      "pagination": {"type": "none", "next_button_selector": null, "url_pattern": null,
+                     "max_scrolls": 10, "scroll_wait_ms": 1000},
+      "max_pages": null, "max_items": null, "timeout_seconds": 30, "retry_count": 3,
+      "fetcher_type": "auto", "min_delay_ms": 1000, "max_delay_ms": 3000, "concurrent_requests": 1,
+      "user_agents": ["Mozilla/5.0"], "respect_robots_txt": true
+    }"#;
+    JobSpec::from_json_str(doc).unwrap();
+}
+
+#[test]
+fn malformed_yaml_is_reported_with_its_position() {
+    let p = problems("name: [unclosed\nstart_url: x\n");
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("not valid YAML:"), "{p:?}");
+    assert!(p[0].contains("line"), "{p:?}");
+}
+
+#[test]
+fn a_document_that_is_not_a_mapping() {
+    assert_eq!(
+        problems("- just\n- a list\n"),
+        vec!["a job document must be a mapping of keys to values, got a list"]
+    );
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_suggest_the_known_one() {
+    let p = problems(&format!("{MINIMAL}rate_limit: 5\nmax_page: 3\nfoo: 1\n"));
+    assert_eq!(p[0], "rate_limit: unknown key; did you mean `min_delay_ms`?");
+    assert_eq!(p[1], "max_page: unknown key; did you mean `max_pages`?");
+    assert!(p[2].starts_with("foo: unknown key; expected one of: name, description"));
+
+    let p = problems(
+        "name: x\nstart_url: https://a.example/\nitem_selector: a\nfields:\n  - {name: n, selector: b, atribute: href}\n",
+    );
+    assert_eq!(p, vec!["fields[0].atribute: unknown key; did you mean `attribute`?"]);
+}
+
+#[test]
+fn bad_selectors_are_reported_with_the_field_path_before_any_fetch() {
+    let p = problems(
+        r#"
+name: x
+start_url: https://a.example/
+item_selector: "div[["
+fields:
+  - {name: a, selector: "span"}
+  - {name: b, selector: "p"}
+  - {name: c, selector: "//p[", selector_type: xpath}
+  - {name: d, selector: "unknown-fn(.)", selector_type: xpath}
+pagination: {type: next_button, next_button_selector: "li.next >"}
+"#,
+    );
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(p[0].starts_with("item_selector: invalid CSS selector \"div[[\""), "{p:?}");
+    assert!(p[1].starts_with("fields[2].selector: invalid XPath \"//p[\""), "{p:?}");
+    assert!(p[2].starts_with("fields[3].selector: invalid XPath"), "{p:?}");
+    assert!(p[2].contains("unknown-fn"), "{p:?}");
+    assert!(
+        p[3].starts_with("pagination.next_button_selector: invalid CSS selector"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn bad_urls() {
+    for (url, expect) in [
+        ("ftp://files.example/", "must be an http:// or https:// URL, got scheme \"ftp\""),
+        ("not a url", "not a valid URL"),
+        ("file:///etc/passwd", "must be an http:// or https:// URL"),
+        ("/relative/path", "not a valid URL"),
+    ] {
+        let p = problems(&MINIMAL.replace("https://quotes.example/", url));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("start_url: "), "{p:?}");
+        assert!(p[0].contains(expect), "{url}: {p:?}");
+    }
+}
+
+#[test]
+fn wrong_types() {
+    let p = problems(&format!(
+        "{MINIMAL}max_pages: ten\nrespect_robots_txt: \"yes\"\nuser_agents: 5\ntimeout_seconds: 2.5\n"
+    ));
+    assert_eq!(
+        p,
+        vec![
+            "max_pages: must be a whole number, got text",
+            "timeout_seconds: must be a whole number between 1 and 300, got 2.5",
+            "user_agents: must be a list of user-agent strings, got a number",
+            "respect_robots_txt: must be true or false, got text",
+        ]
+    );
+    let p = problems("name: x\nstart_url: https://a.example/\nitem_selector: a\nfields: {name: a}\n");
+    assert_eq!(p, vec!["fields: must be a list of fields, got a mapping"]);
+}
+
+#[test]
+fn out_of_range_numbers() {
+    let p = problems(&format!(
+        "{MINIMAL}max_pages: 0\nmax_items: 2000000\ntimeout_seconds: 301\nretry_count: 11\nconcurrent_requests: 33\nmin_delay_ms: 500\nmax_delay_ms: 100\n"
+    ));
+    assert_eq!(
+        p,
+        vec![
+            "max_pages: must be between 1 and 10000, got 0",
+            "max_items: must be between 1 and 1000000, got 2000000",
+            "timeout_seconds: must be between 1 and 300, got 301",
+            "retry_count: must be between 0 and 10, got 11",
+            "max_delay_ms: must be at least min_delay_ms (500), got 100",
+            "concurrent_requests: must be between 1 and 32, got 33",
+        ]
+    );
+    // Raising only the minimum moves the default maximum with it.
+    let spec = JobSpec::from_yaml_str(&format!("{MINIMAL}min_delay_ms: 5000\n")).unwrap();
+    assert_eq!((spec.min_delay_ms, spec.max_delay_ms), (5000, 5000));
+}
+
+#[test]
+fn every_problem_is_reported_together() {
+    let p = problems("description: 5\nfields: []\npagination: {type: sideways}\n");
+    assert_eq!(
+        p,
+        vec![
+            "name: is required",
+            "description: must be text, got a number",
+            "start_url: is required",
+            "item_selector: is required",
+            "fields: must list at least one field",
+            "pagination.type: must be one of none, next_button, url_pattern, infinite_scroll; got \"sideways\"",
+        ]
+    );
+}
+
+#[test]
+fn field_rules() {
+    let p = problems(
+        r#"
+name: x
+start_url: https://a.example/
+item_selector: a
+fields:
+  - {name: a, selector: b}
+  - {name: a, selector: c}
+  - {name: "", selector: d}
+  - {name: e, selector: f, attribute: custom}
+  - {name: g, selector: h, attribute: data-price}
+  - {name: i, selector: j, custom_attribute: title}
+  - {selector: k}
+  - just text
+"#,
+    );
+    assert_eq!(
+        p,
+        vec![
+            "fields[1].name: duplicate field name \"a\"; field names are column names and must be unique",
+            "fields[2].name: must not be empty",
+            "fields[3].custom_attribute: is required when attribute is `custom` (the attribute to read, e.g. data-price)",
+            "fields[4].attribute: must be one of text, html, href, src, value, custom; got \"data-price\" (for another attribute use `attribute: custom` with `custom_attribute: data-price`)",
+            "fields[5].custom_attribute: is only used with `attribute: custom`",
+            "fields[6].name: is required",
+            "fields[7]: must be a mapping with name and selector, got text",
+        ]
+    );
+}
+
+#[test]
+fn pagination_rules() {
+    let with = |p: &str| format!("{MINIMAL}pagination: {p}\n");
+    assert_eq!(
+        problems(&with("{type: url_pattern, url_pattern: '/list/2'}")),
+        vec!["pagination.url_pattern: must contain `{page}` where the page number goes, got \"/list/2\""]
+    );
+    assert_eq!(
+        problems(&with("{type: next_button}")),
+        vec!["pagination.next_button_selector: is required"]
+    );
+    assert_eq!(
+        problems(&with("{type: none, url_pattern: '?p={page}'}")),
+        vec!["pagination.url_pattern: is only used with `type: url_pattern`"]
+    );
+    assert_eq!(
+        problems(&with("{type: infinite_scroll, max_scrolls: 0}")),
+        vec!["pagination.max_scrolls: must be between 1 and 1000, got 0"]
+    );
+    let spec = JobSpec::from_yaml_str(&with("{type: url_pattern, url_pattern: '?page={page}'}")).unwrap();
+    assert!(matches!(spec.pagination, Pagination::UrlPattern { .. }));
+}
+
+#[test]
+fn hostile_documents() {
+    // A header injection through the user agent.
+    let p = problems(&format!("{MINIMAL}user_agents: [\"ok\\r\\nX-Evil: 1\"]\n"));
+    assert_eq!(
+        p,
+        vec!["user_agents[0]: must not contain control characters (such as newlines)"]
+    );
+    // An oversized document is refused before parsing.
+    let big = format!("{MINIMAL}description: \"{}\"\n", "x".repeat(2 * 1024 * 1024));
+    let p = problems(&big);
+    assert!(p[0].contains("the limit is 1048576"), "{p:?}");
+    // Deep nesting is refused by the parser, not a stack overflow.
+    let deep = format!("{MINIMAL}pagination: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(JobSpec::from_yaml_str(&deep).is_err());
+    // YAML alias expansion ("billion laughs") does not blow up.
+    let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].windows(2).map(|w| (w[0], w[1])) {
+        laughs.push_str(&format!(
+            "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    assert!(JobSpec::from_yaml_str(&laughs).is_err());
+}
