@@ -1,0 +1,115 @@
+//! `grandma`: the GrandmaScraper command line.
+//!
+//! `main` only parses arguments and maps outcomes to exit codes; each command lives in its own
+//! module. Exit codes: 0 success, 1 the run failed, 2 bad input (FEATURES §3, issue 2).
+
+mod jobfile;
+mod progress;
+mod scrape;
+mod starter;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "grandma",
+    version,
+    about = "GrandmaScraper: scrape web pages into spreadsheets",
+    propagate_version = true
+)]
+struct Cli {
+    /// Show debug logs, and full error chains.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a job file and write its items to CSV, JSON, JSON Lines or Excel.
+    Scrape(scrape::ScrapeArgs),
+    /// Check a job file and list every problem in it.
+    Validate {
+        /// The job file (YAML or JSON).
+        job: std::path::PathBuf,
+    },
+    /// Write a commented starter job file.
+    Init(starter::InitArgs),
+}
+
+/// How a command ended, beyond success.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input was wrong (a bad job file, a bad flag value): exit 2.
+    BadInput(anyhow::Error),
+    /// The run itself failed: exit 1.
+    RunFailed(anyhow::Error),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::BadInput(_) => 2,
+            Failure::RunFailed(_) => 1,
+        }
+    }
+
+    fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::BadInput(e) | Failure::RunFailed(e) => e,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version itself; both are successes.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Scrape(args) => scrape::run(args),
+        Command::Validate { job } => jobfile::validate_command(&job),
+        Command::Init(args) => starter::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let e = failure.error();
+            if cli.verbose {
+                eprintln!("error: {e:?}");
+            } else {
+                // One clear line per problem; the chain joined, no backtrace.
+                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                eprintln!("error: {}", chain.join(": "));
+            }
+            ExitCode::from(failure.code())
+        }
+    }
+}
+
+/// Logs go to stderr. Without `--verbose` only errors: crawl warnings reach the user through
+/// the progress display, not twice through the log.
+fn init_logging(verbose: bool) {
+    let default = if verbose { "info,grandma=debug" } else { "error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRANDMA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose)
+        .init();
+}
