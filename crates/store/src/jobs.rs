@@ -1,0 +1,168 @@
+//! `job`: saved job documents, owned by a user.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Dialect, Store, now};
+use crate::error::Result;
+use crate::filter::{Arg, Filter, contains_pattern};
+use crate::types::{Page, Paging, Scope};
+use crate::users::found;
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Job {
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// The job document (FEATURES.md §1); validated by the engine before it is saved.
+    #[sqlx(json)]
+    pub config: serde_json::Value,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable part of a job (create and full update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobIn {
+    pub name: String,
+    pub description: Option<String>,
+    pub config: serde_json::Value,
+    pub enabled: bool,
+}
+
+/// Listing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobOrder {
+    /// Newest first.
+    #[default]
+    CreatedDesc,
+    /// By name, A to Z.
+    Name,
+}
+
+/// Listing filters.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub enabled: Option<bool>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    pub order: JobOrder,
+}
+
+/// `where` clause of a job listing; shared with the plan checks in [`crate::explain`].
+pub(crate) fn job_filter(scope: Scope, filter: &JobFilter) -> Filter {
+    let mut f = Filter::new();
+    f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+        .and_opt("enabled =", filter.enabled, Arg::Bool)
+        .and_like(
+            "lower(name)",
+            filter.name_contains.as_deref().map(contains_pattern),
+        );
+    f
+}
+
+/// `order by` of a job listing. Names sort case-insensitively by code point on both backends:
+/// PostgreSQL's default collation would otherwise order differently from SQLite's.
+pub(crate) fn job_order(order: JobOrder, dialect: Dialect) -> &'static str {
+    match order {
+        JobOrder::CreatedDesc => "created_at desc, job_id desc",
+        JobOrder::Name => dialect.pick(
+            "lower(name), name, job_id",
+            "lower(name) collate \"C\", name collate \"C\", job_id",
+        ),
+    }
+}
+
+impl Store {
+    pub async fn create_job(&self, owner_id: Uuid, job: &JobIn) -> Result<Job> {
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "insert into job (job_id, owner_id, name, description, config, enabled, \
+                 created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7) returning *",
+            )
+            .bind(Uuid::now_v7())
+            .bind(owner_id)
+            .bind(&job.name)
+            .bind(job.description.as_deref())
+            .bind(sqlx::types::Json(&job.config))
+            .bind(job.enabled)
+            .bind(at)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// The job if `scope` may see it; other owners' jobs are `NotFound`.
+    pub async fn get_job(&self, scope: Scope, job_id: Uuid) -> Result<Job> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as("select * from job where job_id = $1 and ($2 is null or owner_id = $2)")
+                .bind(job_id)
+                .bind(scope.owner())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Jobs visible to `scope`, filtered, ordered and paged, with the total count.
+    pub async fn list_jobs(
+        &self,
+        scope: Scope,
+        filter: &JobFilter,
+        paging: Paging,
+    ) -> Result<Page<Job>> {
+        let mut f = job_filter(scope, filter);
+        let count_sql = f.count_sql("job");
+        let count_args = f.args.clone();
+        let order = job_order(filter.order, self.dialect());
+        let page_sql = f.page_sql("job", order, paging.limit, paging.offset);
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<Job> = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+                count_args
+            )
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(Page { items, total })
+    }
+
+    /// Replaces the writable columns of a job `scope` may see.
+    pub async fn update_job(&self, scope: Scope, job_id: Uuid, job: &JobIn) -> Result<Job> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update job set name = $3, description = $4, config = $5, enabled = $6, \
+                 updated_at = $7 where job_id = $1 and ($2 is null or owner_id = $2) returning *",
+            )
+            .bind(job_id)
+            .bind(scope.owner())
+            .bind(&job.name)
+            .bind(job.description.as_deref())
+            .bind(sqlx::types::Json(&job.config))
+            .bind(job.enabled)
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Deletes a job `scope` may see, with its runs, items and schedules.
+    pub async fn delete_job(&self, scope: Scope, job_id: Uuid) -> Result<()> {
+        let deleted = dispatch!(self, |pool, dialect| {
+            sqlx::query("delete from job where job_id = $1 and ($2 is null or owner_id = $2)")
+                .bind(job_id)
+                .bind(scope.owner())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        found(deleted)
+    }
+}

@@ -1,0 +1,59 @@
+//! GrandmaScraper's data layer: one [`Store`] over SQLite (the embedded default) or PostgreSQL,
+//! chosen by the database URL.
+//!
+//! - Schema: versioned, reversible migrations per dialect ([`Store::upgrade`],
+//!   [`Store::downgrade`], [`new_revision`]); every index of the seed (§4) on both databases.
+//! - The run queue is the `result` table: [`Store::claim_next`] leases runs to workers,
+//!   [`Store::save_page`] writes each page's items and checkpoint in one transaction.
+//! - Webhook deliveries are an outbox written with the run's final status
+//!   ([`Store::finish_run`]) and leased to dispatchers like runs.
+//!
+//! Every method is written once: the internal `dispatch!` macro expands each query body for both
+//! pools so each is type-checked against its driver, and SQL differs only where the dialects do.
+//! Row types (`User`, `Job`, `ResultRow`, …) are kept apart from input types (`NewUser`,
+//! `JobIn`, …). Scoped methods take a [`Scope`]: rows of other owners answer
+//! [`StoreError::NotFound`].
+
+#[macro_use]
+mod db;
+#[macro_use]
+mod deliveries;
+mod error;
+mod explain;
+mod filter;
+mod items;
+mod jobs;
+mod migrate;
+mod queue;
+mod results;
+mod schedules;
+mod tokens;
+mod types;
+mod users;
+mod webhooks;
+mod workers;
+
+pub use db::{Backend, Store, StoreOptions, now, stored_time};
+pub use deliveries::{
+    AttemptOutcome, Delivery, DeliveryAttempt, MAX_RESPONSE_BODY, NewDelivery, Verdict,
+};
+pub use error::{Result, StoreError, constraint};
+pub use explain::QueryPlan;
+pub use items::ItemRow;
+pub use jobs::{Job, JobFilter, JobIn, JobOrder};
+pub use migrate::{DowngradeTarget, Revision, RevisionStatus, UpgradeTarget, new_revision};
+pub use queue::{PageSaved, RunCounters, RunOutcome};
+pub use results::{CancelOutcome, ResultRow, RunFilter};
+pub use schedules::{FireOutcome, Schedule, ScheduleIn};
+pub use tokens::{ApiToken, NewApiToken};
+pub use types::{
+    DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret, UnknownVariant,
+    WebhookEvent,
+};
+pub use users::{NewUser, User, UserPatch};
+pub use webhooks::{Webhook, WebhookIn};
+pub use workers::Worker;
+
+/// Re-exported so callers can name item types without depending on the engine directly.
+pub use grandma_engine::{FieldValue, Item};
+pub use uuid::Uuid;

@@ -1,0 +1,246 @@
+//! The run queue: the `result` table is the queue (no queue library owns our rows).
+//!
+//! A worker claims the oldest pending run — or a running run whose lease expired, i.e. a dead
+//! worker's — and holds it with a lease it renews by heartbeat. Every write of a worker checks
+//! that it still holds the lease, so a worker that was presumed dead and comes back cannot write
+//! over the run's new owner. Each page's items, counters and checkpoint are written in one
+//! transaction: a crash loses at most the page in flight, and the next worker resumes from the
+//! checkpoint.
+
+use std::time::Duration;
+
+use grandma_engine::Item;
+use uuid::Uuid;
+
+use crate::db::{Store, after, now};
+use crate::error::{Result, StoreError};
+use crate::results::ResultRow;
+use crate::types::{RunStatus, WebhookEvent};
+
+/// Items per multi-row insert: 4 values each, well under both databases' parameter limits.
+const ITEMS_PER_INSERT: usize = 500;
+
+/// Counters of a run after a page, as totals (so a retried save is idempotent for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunCounters {
+    pub pages_scraped: i32,
+    pub items_dropped: i64,
+}
+
+/// What [`Store::save_page`] reports back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSaved {
+    /// Items stored for the run so far.
+    pub total_items: i64,
+    /// The user asked to cancel: the worker should stop and finish as cancelled.
+    pub cancel_requested: bool,
+}
+
+/// The end of a run, written by [`Store::finish_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// `Completed`, `Failed` or `Cancelled`.
+    pub status: RunStatus,
+    pub error_message: Option<String>,
+    pub error_details: Option<serde_json::Value>,
+    pub warnings: Vec<String>,
+    pub duration_seconds: f64,
+    /// When set, one webhook delivery with this payload is queued, in the same transaction,
+    /// for every enabled webhook of the owner subscribed to the final event (the outbox).
+    pub webhook_payload: Option<serde_json::Value>,
+}
+
+/// Picks and leases the next run. `$1` worker, `$2` lease end, `$3` now.
+const SQL_CLAIM_SQLITE: &str = "update result set status = 'running', lease_owner = $1, \
+     lease_expires_at = $2, attempts = attempts + 1, started_at = coalesce(started_at, $3) \
+     where result_id = (select result_id from result \
+     where status = 'pending' or (status = 'running' and lease_expires_at < $3) \
+     order by created_at, result_id limit 1) returning *";
+/// The CTE is evaluated once and `skip locked` passes over rows another claimer holds, so
+/// concurrent workers take different runs without waiting on each other.
+const SQL_CLAIM_POSTGRES: &str = "with picked as (select result_id from result \
+     where status = 'pending' or (status = 'running' and lease_expires_at < $3) \
+     order by created_at, result_id limit 1 for update skip locked) \
+     update result r set status = 'running', lease_owner = $1, lease_expires_at = $2, \
+     attempts = r.attempts + 1, started_at = coalesce(r.started_at, $3) \
+     from picked where r.result_id = picked.result_id returning r.*";
+
+impl Store {
+    /// Claims the oldest pending run, or a run whose worker's lease expired (its `attempts`
+    /// grows by one), and leases it to `worker_id` for `lease`. `None` when nothing is
+    /// waiting. Two workers never get the same run.
+    pub async fn claim_next(&self, worker_id: &str, lease: Duration) -> Result<Option<ResultRow>> {
+        let at = now();
+        let claimed: Option<ResultRow> = dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let row = sqlx::query_as(dialect.pick(SQL_CLAIM_SQLITE, SQL_CLAIM_POSTGRES))
+                .bind(worker_id)
+                .bind(after(at, lease))
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        });
+        if let Some(run) = &claimed {
+            tracing::debug!(
+                result_id = %run.result_id,
+                attempts = run.attempts,
+                worker_id,
+                "claimed run"
+            );
+        }
+        Ok(claimed)
+    }
+
+    /// Extends the lease; returns whether cancellation was requested. `LeaseLost` if another
+    /// worker owns the run now or it is no longer running.
+    pub async fn heartbeat_run(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        lease: Duration,
+    ) -> Result<bool> {
+        let cancel: Option<bool> = dispatch!(self, |pool, dialect| {
+            sqlx::query_scalar(
+                "update result set lease_expires_at = $3 \
+                 where result_id = $1 and lease_owner = $2 and status = 'running' \
+                 returning cancel_requested",
+            )
+            .bind(result_id)
+            .bind(worker_id)
+            .bind(after(now(), lease))
+            .fetch_optional(pool)
+            .await?
+        });
+        cancel.ok_or(StoreError::LeaseLost)
+    }
+
+    /// Stores one page: its items (continuing the run's `seq`), the counters and the
+    /// checkpoint, in one transaction and only while `worker_id` holds the lease; otherwise
+    /// `LeaseLost` and nothing is written.
+    pub async fn save_page(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        page_number: i32,
+        items: &[Item],
+        counters: RunCounters,
+        checkpoint: Option<&serde_json::Value>,
+    ) -> Result<PageSaved> {
+        let added =
+            i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?;
+        Ok(dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            // The counter update comes first: it checks the lease and, on PostgreSQL, locks the
+            // row, so two saves for one run cannot interleave their item numbers.
+            let updated: Option<(i64, bool)> = sqlx::query_as(
+                "update result set total_items = total_items + $3, pages_scraped = $4, \
+                 items_dropped = $5, checkpoint = $6 \
+                 where result_id = $1 and lease_owner = $2 and status = 'running' \
+                 returning total_items, cancel_requested",
+            )
+            .bind(result_id)
+            .bind(worker_id)
+            .bind(added)
+            .bind(counters.pages_scraped)
+            .bind(counters.items_dropped)
+            .bind(checkpoint.map(sqlx::types::Json))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((total_items, cancel_requested)) = updated else {
+                return Err(StoreError::LeaseLost);
+            };
+            let mut seq = total_items - added;
+            for chunk in items.chunks(ITEMS_PER_INSERT) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("insert into item (result_id, seq, page, data) ");
+                insert.push_values(chunk, |mut row, item| {
+                    row.push_bind(result_id)
+                        .push_bind(seq)
+                        .push_bind(page_number)
+                        .push_bind(sqlx::types::Json(item));
+                    seq += 1;
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            PageSaved {
+                total_items,
+                cancel_requested,
+            }
+        }))
+    }
+
+    /// Writes the final status of a run the worker holds and releases the lease; with a
+    /// webhook payload, queues the matching deliveries in the same transaction.
+    pub async fn finish_run(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        outcome: &RunOutcome,
+    ) -> Result<ResultRow> {
+        let Some(event) = WebhookEvent::for_final_status(outcome.status) else {
+            return Err(StoreError::Invalid(
+                "a run finishes as completed, failed or cancelled",
+            ));
+        };
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let row: Option<ResultRow> = sqlx::query_as(
+                "update result set status = $3, completed_at = $4, duration_seconds = $5, \
+                 error_message = $6, error_details = $7, warnings = $8, \
+                 lease_owner = null, lease_expires_at = null \
+                 where result_id = $1 and lease_owner = $2 and status = 'running' returning *",
+            )
+            .bind(result_id)
+            .bind(worker_id)
+            .bind(outcome.status)
+            .bind(at)
+            .bind(outcome.duration_seconds)
+            .bind(outcome.error_message.as_deref())
+            .bind(outcome.error_details.as_ref().map(sqlx::types::Json))
+            .bind(sqlx::types::Json(&outcome.warnings))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Err(StoreError::LeaseLost);
+            };
+            if let Some(payload) = &outcome.webhook_payload {
+                insert_event_deliveries!(
+                    tx,
+                    dialect,
+                    owner = row.owner_id,
+                    job = row.job_id,
+                    result = Some(row.result_id),
+                    event = event,
+                    payload = payload,
+                    at = at
+                );
+            }
+            tx.commit().await?;
+            row
+        }))
+    }
+
+    /// Gives a run back (graceful shutdown): pending again with its checkpoint, so the next
+    /// worker resumes it; cancelled instead if cancellation was requested meanwhile.
+    pub async fn release_run(&self, result_id: Uuid, worker_id: &str) -> Result<ResultRow> {
+        let row: Option<ResultRow> = dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update result set \
+                 status = case when cancel_requested then 'cancelled' else 'pending' end, \
+                 completed_at = case when cancel_requested then $3 else null end, \
+                 lease_owner = null, lease_expires_at = null \
+                 where result_id = $1 and lease_owner = $2 and status = 'running' returning *",
+            )
+            .bind(result_id)
+            .bind(worker_id)
+            .bind(now())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.ok_or(StoreError::LeaseLost)
+    }
+}

@@ -1,0 +1,247 @@
+//! `result`: runs of jobs (the seed's "results"). The queue operations on the same table are in
+//! [`crate::queue`].
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Store, now};
+use crate::error::Result;
+use crate::filter::{Arg, Filter};
+use crate::types::{Page, Paging, RunStatus, Scope};
+use crate::users::found;
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ResultRow {
+    pub result_id: Uuid,
+    /// The engine's and the logs' identifier of the run.
+    pub run_id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    pub status: RunStatus,
+    /// The job's field names when the run was queued; item values align with them.
+    #[sqlx(json)]
+    pub columns: Vec<String>,
+    pub total_items: i64,
+    pub pages_scraped: i32,
+    pub items_dropped: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_seconds: Option<f64>,
+    pub error_message: Option<String>,
+    #[sqlx(json(nullable))]
+    pub error_details: Option<serde_json::Value>,
+    #[sqlx(json)]
+    pub warnings: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// The worker holding the run, `None` when unclaimed.
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// How many times a worker claimed the run (a re-claim after a crash adds one).
+    pub attempts: i32,
+    pub cancel_requested: bool,
+    /// Where a resumed run continues (next page, pending URLs); `None` at the start.
+    #[sqlx(json(nullable))]
+    pub checkpoint: Option<serde_json::Value>,
+    pub time_limit_seconds: Option<i32>,
+}
+
+/// Listing filters for runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub job_id: Option<Uuid>,
+    pub status: Option<RunStatus>,
+}
+
+/// What [`Store::request_cancel`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelOutcome {
+    /// The run was still pending: it is now cancelled and will never start.
+    Cancelled(ResultRow),
+    /// The run is running: its worker stops at the next page (`cancel_requested`).
+    Requested(ResultRow),
+    /// The run had already finished; nothing changed.
+    AlreadyFinished(ResultRow),
+}
+
+/// Builds the `where` clause of a run listing; shared with [`crate::explain`].
+pub(crate) fn run_filter(scope: Scope, filter: &RunFilter) -> Filter {
+    let mut f = Filter::new();
+    f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+        .and_opt("job_id =", filter.job_id, Arg::Uuid)
+        .and_opt("status =", filter.status, |s| {
+            Arg::Text(s.as_str().to_owned())
+        });
+    f
+}
+
+/// Queues a run of a job: the columns are the job's `fields[].name` in order, read in SQL so
+/// the snapshot and the insert are one statement. `$1` run row id, `$2` run id, `$3` now,
+/// `$4` time limit, `$5` job id, `$6` owner scope (null for all).
+pub(crate) const SQL_ENQUEUE_SQLITE: &str = "insert into result (result_id, run_id, job_id, \
+     owner_id, status, columns, warnings, created_at, time_limit_seconds) \
+     select $1, $2, job_id, owner_id, 'pending', \
+     (select json_group_array(json_extract(f.value, '$.name') order by f.key) \
+      from json_each(job.config, '$.fields') as f), \
+     '[]', $3, $4 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
+pub(crate) const SQL_ENQUEUE_POSTGRES: &str = "insert into result (result_id, run_id, job_id, \
+     owner_id, status, columns, warnings, created_at, time_limit_seconds) \
+     select $1, $2, job_id, owner_id, 'pending', \
+     jsonb_path_query_array(config, '$.fields[*].name'), \
+     '[]', $3, $4 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
+
+/// Lookup by run id; `idx_result_run_id` serves it.
+pub(crate) const SQL_RUN_BY_RUN_ID: &str =
+    "select * from result where run_id = $1 and ($2 is null or owner_id = $2)";
+
+impl Store {
+    /// Queues a run of a job `scope` may see (`POST /jobs/{id}/run`).
+    pub async fn enqueue_run(
+        &self,
+        scope: Scope,
+        job_id: Uuid,
+        time_limit_seconds: Option<i32>,
+    ) -> Result<ResultRow> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES))
+                .bind(Uuid::now_v7())
+                .bind(Uuid::now_v7())
+                .bind(now())
+                .bind(time_limit_seconds)
+                .bind(job_id)
+                .bind(scope.owner())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    pub async fn get_run(&self, scope: Scope, result_id: Uuid) -> Result<ResultRow> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "select * from result where result_id = $1 and ($2 is null or owner_id = $2)",
+            )
+            .bind(result_id)
+            .bind(scope.owner())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    pub async fn get_run_by_run_id(&self, scope: Scope, run_id: Uuid) -> Result<ResultRow> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(SQL_RUN_BY_RUN_ID)
+                .bind(run_id)
+                .bind(scope.owner())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Runs visible to `scope`, newest first, with the total count.
+    pub async fn list_runs(
+        &self,
+        scope: Scope,
+        filter: &RunFilter,
+        paging: Paging,
+    ) -> Result<Page<ResultRow>> {
+        let mut f = run_filter(scope, filter);
+        let count_sql = f.count_sql("result");
+        let count_args = f.args.clone();
+        let page_sql = f.page_sql(
+            "result",
+            "created_at desc, result_id desc",
+            paging.limit,
+            paging.offset,
+        );
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<ResultRow> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
+                    .fetch_all(pool)
+                    .await?;
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+                count_args
+            )
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(Page { items, total })
+    }
+
+    /// Deletes a run and its items. A worker still running it loses its lease.
+    pub async fn delete_run(&self, scope: Scope, result_id: Uuid) -> Result<()> {
+        let deleted = dispatch!(self, |pool, dialect| {
+            sqlx::query("delete from result where result_id = $1 and ($2 is null or owner_id = $2)")
+                .bind(result_id)
+                .bind(scope.owner())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        found(deleted)
+    }
+
+    /// Cancels a run: a pending run is cancelled at once; a running one is flagged and its
+    /// worker stops at the next page. Each step is a conditional update, so a run claimed
+    /// between the two is caught by the second.
+    pub async fn request_cancel(&self, scope: Scope, result_id: Uuid) -> Result<CancelOutcome> {
+        let at = now();
+        let (cancelled, requested): (Option<ResultRow>, Option<ResultRow>) =
+            dispatch!(self, |pool, dialect| {
+                let cancelled = sqlx::query_as(
+                    "update result set status = 'cancelled', completed_at = $3 \
+                     where result_id = $1 and ($2 is null or owner_id = $2) \
+                     and status = 'pending' returning *",
+                )
+                .bind(result_id)
+                .bind(scope.owner())
+                .bind(at)
+                .fetch_optional(pool)
+                .await?;
+                let requested = if cancelled.is_some() {
+                    None
+                } else {
+                    sqlx::query_as(
+                        "update result set cancel_requested = $3 \
+                         where result_id = $1 and ($2 is null or owner_id = $2) \
+                         and status = 'running' returning *",
+                    )
+                    .bind(result_id)
+                    .bind(scope.owner())
+                    .bind(true)
+                    .fetch_optional(pool)
+                    .await?
+                };
+                (cancelled, requested)
+            });
+        if let Some(row) = cancelled {
+            return Ok(CancelOutcome::Cancelled(row));
+        }
+        if let Some(row) = requested {
+            return Ok(CancelOutcome::Requested(row));
+        }
+        Ok(CancelOutcome::AlreadyFinished(
+            self.get_run(scope, result_id).await?,
+        ))
+    }
+
+    /// Runs waiting for a worker.
+    pub async fn queue_depth(&self) -> Result<i64> {
+        self.count_runs_with_status(RunStatus::Pending).await
+    }
+
+    /// Runs being worked on.
+    pub async fn running_count(&self) -> Result<i64> {
+        self.count_runs_with_status(RunStatus::Running).await
+    }
+
+    async fn count_runs_with_status(&self, status: RunStatus) -> Result<i64> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_scalar("select count(*) from result where status = $1")
+                .bind(status)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}

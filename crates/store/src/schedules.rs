@@ -1,0 +1,244 @@
+//! `schedule`: cron schedules of jobs. The cron arithmetic (next firing in the schedule's time
+//! zone) belongs to the caller; the store keeps `next_run` and makes each firing happen once,
+//! however many schedulers poll.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Store, now, stored_time};
+use crate::error::Result;
+use crate::filter::{Arg, Filter};
+use crate::results::{ResultRow, SQL_ENQUEUE_POSTGRES, SQL_ENQUEUE_SQLITE};
+use crate::types::{OverlapPolicy, Page, Paging, Scope};
+use crate::users::found;
+
+/// A schedule as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Schedule {
+    pub schedule_id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    /// Five-field cron expression.
+    pub cron_expression: String,
+    /// IANA time zone the expression is read in.
+    pub timezone: String,
+    pub enabled: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_run: Option<DateTime<Utc>>,
+    pub overlap_policy: OverlapPolicy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable part of a schedule; `next_run` is computed by the caller from the expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleIn {
+    pub cron_expression: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    pub overlap_policy: OverlapPolicy,
+}
+
+/// What [`Store::fire_schedule`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FireOutcome {
+    /// A run was queued.
+    Enqueued(Box<ResultRow>),
+    /// The previous run is still pending or running and the policy is `skip`.
+    SkippedOverlap,
+    /// The job is disabled; the schedule moved on without a run.
+    SkippedDisabledJob,
+    /// Another scheduler fired this occurrence first (or the schedule changed): nothing done.
+    AlreadyFired,
+}
+
+/// Enabled schedules due at `$1`; `idx_schedule_enabled_next_run` serves it.
+pub(crate) const SQL_DUE_SCHEDULES: &str = "select * from schedule \
+     where enabled = $2 and next_run <= $1 order by next_run limit $3";
+
+impl Store {
+    /// Creates a schedule for a job `scope` may see; the owner is the job's.
+    pub async fn create_schedule(
+        &self,
+        scope: Scope,
+        job_id: Uuid,
+        schedule: &ScheduleIn,
+    ) -> Result<Schedule> {
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "insert into schedule (schedule_id, job_id, owner_id, cron_expression, timezone, \
+                 enabled, next_run, overlap_policy, created_at, updated_at) \
+                 select $1, job_id, owner_id, $2, $3, $4, $5, $6, $7, $7 from job \
+                 where job_id = $8 and ($9 is null or owner_id = $9) returning *",
+            )
+            .bind(Uuid::now_v7())
+            .bind(&schedule.cron_expression)
+            .bind(&schedule.timezone)
+            .bind(schedule.enabled)
+            .bind(schedule.next_run.map(stored_time))
+            .bind(schedule.overlap_policy)
+            .bind(at)
+            .bind(job_id)
+            .bind(scope.owner())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    pub async fn get_schedule(&self, scope: Scope, schedule_id: Uuid) -> Result<Schedule> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "select * from schedule where schedule_id = $1 and ($2 is null or owner_id = $2)",
+            )
+            .bind(schedule_id)
+            .bind(scope.owner())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Schedules visible to `scope`, optionally of one job, oldest first.
+    pub async fn list_schedules(
+        &self,
+        scope: Scope,
+        job_id: Option<Uuid>,
+        paging: Paging,
+    ) -> Result<Page<Schedule>> {
+        let mut f = Filter::new();
+        f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+            .and_opt("job_id =", job_id, Arg::Uuid);
+        let count_sql = f.count_sql("schedule");
+        let count_args = f.args.clone();
+        let page_sql = f.page_sql(
+            "schedule",
+            "created_at, schedule_id",
+            paging.limit,
+            paging.offset,
+        );
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<Schedule> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
+                    .fetch_all(pool)
+                    .await?;
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+                count_args
+            )
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(Page { items, total })
+    }
+
+    pub async fn update_schedule(
+        &self,
+        scope: Scope,
+        schedule_id: Uuid,
+        schedule: &ScheduleIn,
+    ) -> Result<Schedule> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update schedule set cron_expression = $3, timezone = $4, enabled = $5, \
+                 next_run = $6, overlap_policy = $7, updated_at = $8 \
+                 where schedule_id = $1 and ($2 is null or owner_id = $2) returning *",
+            )
+            .bind(schedule_id)
+            .bind(scope.owner())
+            .bind(&schedule.cron_expression)
+            .bind(&schedule.timezone)
+            .bind(schedule.enabled)
+            .bind(schedule.next_run.map(stored_time))
+            .bind(schedule.overlap_policy)
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    pub async fn delete_schedule(&self, scope: Scope, schedule_id: Uuid) -> Result<()> {
+        let deleted = dispatch!(self, |pool, dialect| {
+            sqlx::query(
+                "delete from schedule where schedule_id = $1 and ($2 is null or owner_id = $2)",
+            )
+            .bind(schedule_id)
+            .bind(scope.owner())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        found(deleted)
+    }
+
+    /// Enabled schedules whose `next_run` is at or before `at`, soonest first.
+    pub async fn due_schedules(&self, at: DateTime<Utc>, limit: i64) -> Result<Vec<Schedule>> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(SQL_DUE_SCHEDULES)
+                .bind(stored_time(at))
+                .bind(true)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Fires the occurrence `expected_next_run` of a due schedule and moves it to
+    /// `following_run`, queuing a run unless the overlap policy or a disabled job says no —
+    /// all in one transaction. The move is a compare-and-set on `next_run`, so when several
+    /// schedulers see the same due schedule exactly one fires it; the others get
+    /// `AlreadyFired`.
+    pub async fn fire_schedule(
+        &self,
+        schedule_id: Uuid,
+        expected_next_run: DateTime<Utc>,
+        following_run: Option<DateTime<Utc>>,
+    ) -> Result<FireOutcome> {
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let schedule: Option<Schedule> = sqlx::query_as(
+                "update schedule set last_run = $3, next_run = $4, updated_at = $3 \
+                 where schedule_id = $1 and enabled = $5 and next_run = $2 returning *",
+            )
+            .bind(schedule_id)
+            .bind(stored_time(expected_next_run))
+            .bind(at)
+            .bind(following_run.map(stored_time))
+            .bind(true)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(schedule) = schedule else {
+                return Ok(FireOutcome::AlreadyFired);
+            };
+            let (job_enabled, active_runs): (bool, i64) = sqlx::query_as(
+                "select enabled, (select count(*) from result \
+                 where result.job_id = job.job_id and status in ('pending', 'running')) \
+                 from job where job_id = $1",
+            )
+            .bind(schedule.job_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let outcome = if !job_enabled {
+                FireOutcome::SkippedDisabledJob
+            } else if active_runs > 0 && schedule.overlap_policy == OverlapPolicy::Skip {
+                FireOutcome::SkippedOverlap
+            } else {
+                let sql = dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES);
+                let run: ResultRow = sqlx::query_as(sql)
+                    .bind(Uuid::now_v7())
+                    .bind(Uuid::now_v7())
+                    .bind(at)
+                    .bind(None::<i32>)
+                    .bind(schedule.job_id)
+                    .bind(None::<Uuid>)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                FireOutcome::Enqueued(Box::new(run))
+            };
+            tx.commit().await?;
+            outcome
+        }))
+    }
+}

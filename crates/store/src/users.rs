@@ -1,0 +1,183 @@
+//! `app_user`: accounts, roles and the token version that invalidates old JWTs.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Store, now};
+use crate::error::Result;
+use crate::types::{Page, Paging, Role, Secret};
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct User {
+    pub user_id: Uuid,
+    pub email: String,
+    pub password_hash: Secret,
+    pub role: Role,
+    pub is_active: bool,
+    /// Copied into issued JWTs; a token with an older version is refused.
+    pub token_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new account. The e-mail address is stored lowercased.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: Secret,
+    pub role: Role,
+    pub is_active: bool,
+}
+
+/// A partial update; `None` leaves the column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    /// A new password hash; bumps `token_version`.
+    pub password_hash: Option<Secret>,
+    pub role: Option<Role>,
+    /// `Some(false)` deactivates and bumps `token_version`.
+    pub is_active: Option<bool>,
+}
+
+/// E-mail addresses compare case-insensitively; storing them lowercased (and trimmed) makes
+/// the plain `email = $1` lookups use `idx_user_email_active`.
+fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    /// Creates an account; a taken e-mail address is a `Conflict` on
+    /// [`crate::constraint::USER_EMAIL`].
+    pub async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "insert into app_user (user_id, email, password_hash, role, is_active, \
+                 token_version, created_at, updated_at) \
+                 values ($1, $2, $3, $4, $5, 0, $6, $6) returning *",
+            )
+            .bind(Uuid::now_v7())
+            .bind(normalise_email(&user.email))
+            .bind(&user.password_hash)
+            .bind(user.role)
+            .bind(user.is_active)
+            .bind(at)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    pub async fn get_user(&self, user_id: Uuid) -> Result<User> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as("select * from app_user where user_id = $1")
+                .bind(user_id)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Looks an account up by e-mail, case-insensitively, active or not (the caller decides
+    /// what an inactive account may do).
+    pub async fn get_user_by_email(&self, email: &str) -> Result<User> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as("select * from app_user where email = $1")
+                .bind(normalise_email(email))
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// The active account with this e-mail (login); inactive accounts are `NotFound`.
+    pub async fn get_active_user_by_email(&self, email: &str) -> Result<User> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(SQL_ACTIVE_USER_BY_EMAIL)
+                .bind(normalise_email(email))
+                .bind(true)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Accounts, oldest first.
+    pub async fn list_users(&self, paging: Paging) -> Result<Page<User>> {
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<User> = sqlx::query_as(
+                "select * from app_user order by created_at, user_id limit $1 offset $2",
+            )
+            .bind(paging.limit)
+            .bind(paging.offset)
+            .fetch_all(pool)
+            .await?;
+            let total: i64 = sqlx::query_scalar("select count(*) from app_user")
+                .fetch_one(pool)
+                .await?;
+            (items, total)
+        });
+        Ok(Page { items, total })
+    }
+
+    /// Applies `patch`. A new password or a deactivation bumps `token_version`, so every JWT
+    /// issued before stops working.
+    pub async fn update_user(&self, user_id: Uuid, patch: &UserPatch) -> Result<User> {
+        let bump = i32::from(patch.password_hash.is_some() || patch.is_active == Some(false));
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update app_user set \
+                 email = coalesce($2, email), \
+                 password_hash = coalesce($3, password_hash), \
+                 role = coalesce($4, role), \
+                 is_active = coalesce($5, is_active), \
+                 token_version = token_version + $6, \
+                 updated_at = $7 \
+                 where user_id = $1 returning *",
+            )
+            .bind(user_id)
+            .bind(patch.email.as_deref().map(normalise_email))
+            .bind(patch.password_hash.as_ref())
+            .bind(patch.role)
+            .bind(patch.is_active)
+            .bind(bump)
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Deletes the account and, by cascade, everything it owns.
+    pub async fn delete_user(&self, user_id: Uuid) -> Result<()> {
+        let deleted = dispatch!(self, |pool, dialect| {
+            sqlx::query("delete from app_user where user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        found(deleted)
+    }
+
+    /// Active admins (the last one must not be demoted or deleted).
+    pub async fn count_admins(&self) -> Result<i64> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_scalar("select count(*) from app_user where role = $1 and is_active = $2")
+                .bind(Role::Admin)
+                .bind(true)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}
+
+/// Login lookup; `idx_user_email_active` serves it.
+pub(crate) const SQL_ACTIVE_USER_BY_EMAIL: &str =
+    "select * from app_user where email = $1 and is_active = $2";
+
+/// `NotFound` when a write by id touched no row.
+pub(crate) fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(crate::error::StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! `webhook`: endpoints that receive job events (seed §5).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::{Store, now};
+use crate::error::Result;
+use crate::filter::{Arg, Filter};
+use crate::types::{Page, Paging, Scope, Secret, WebhookEvent};
+use crate::users::found;
+
+/// A webhook as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Webhook {
+    pub webhook_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub url: String,
+    pub enabled: bool,
+    #[sqlx(json)]
+    pub events: Vec<WebhookEvent>,
+    /// Only this job's runs; `None` for every job of the owner.
+    pub job_id: Option<Uuid>,
+    /// HMAC key of `X-Webhook-Signature`.
+    pub secret: Option<Secret>,
+    #[sqlx(json)]
+    pub headers: BTreeMap<String, String>,
+    pub retry_on_failure: bool,
+    pub max_retries: i32,
+    /// Deliveries that failed for good in a row (reset by a success).
+    pub consecutive_failures: i32,
+    /// Set when the system disabled the webhook (e.g. too many failures).
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable part of a webhook (create and full update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookIn {
+    pub name: String,
+    pub url: String,
+    pub enabled: bool,
+    pub events: Vec<WebhookEvent>,
+    pub job_id: Option<Uuid>,
+    pub secret: Option<Secret>,
+    pub headers: BTreeMap<String, String>,
+    pub retry_on_failure: bool,
+    pub max_retries: i32,
+}
+
+impl Store {
+    pub async fn create_webhook(&self, owner_id: Uuid, webhook: &WebhookIn) -> Result<Webhook> {
+        let at = now();
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "insert into webhook (webhook_id, owner_id, name, url, enabled, events, job_id, \
+                 secret, headers, retry_on_failure, max_retries, consecutive_failures, \
+                 created_at, updated_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) returning *",
+            )
+            .bind(Uuid::now_v7())
+            .bind(owner_id)
+            .bind(&webhook.name)
+            .bind(&webhook.url)
+            .bind(webhook.enabled)
+            .bind(sqlx::types::Json(&webhook.events))
+            .bind(webhook.job_id)
+            .bind(webhook.secret.as_ref())
+            .bind(sqlx::types::Json(&webhook.headers))
+            .bind(webhook.retry_on_failure)
+            .bind(webhook.max_retries)
+            .bind(at)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    pub async fn get_webhook(&self, scope: Scope, webhook_id: Uuid) -> Result<Webhook> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "select * from webhook where webhook_id = $1 and ($2 is null or owner_id = $2)",
+            )
+            .bind(webhook_id)
+            .bind(scope.owner())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Webhooks visible to `scope`, oldest first, optionally only enabled or disabled ones.
+    pub async fn list_webhooks(
+        &self,
+        scope: Scope,
+        enabled: Option<bool>,
+        paging: Paging,
+    ) -> Result<Page<Webhook>> {
+        let mut f = Filter::new();
+        f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+            .and_opt("enabled =", enabled, Arg::Bool);
+        let count_sql = f.count_sql("webhook");
+        let count_args = f.args.clone();
+        let page_sql = f.page_sql(
+            "webhook",
+            "created_at, webhook_id",
+            paging.limit,
+            paging.offset,
+        );
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<Webhook> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
+                    .fetch_all(pool)
+                    .await?;
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+                count_args
+            )
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(Page { items, total })
+    }
+
+    /// Replaces the writable columns. Enabling clears a system `disabled_reason` and the
+    /// failure count, since the user has looked at the endpoint.
+    pub async fn update_webhook(
+        &self,
+        scope: Scope,
+        webhook_id: Uuid,
+        webhook: &WebhookIn,
+    ) -> Result<Webhook> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update webhook set name = $3, url = $4, enabled = $5, events = $6, job_id = $7, \
+                 secret = $8, headers = $9, retry_on_failure = $10, max_retries = $11, \
+                 disabled_reason = case when $5 then null else disabled_reason end, \
+                 consecutive_failures = case when $5 then 0 else consecutive_failures end, \
+                 updated_at = $12 \
+                 where webhook_id = $1 and ($2 is null or owner_id = $2) returning *",
+            )
+            .bind(webhook_id)
+            .bind(scope.owner())
+            .bind(&webhook.name)
+            .bind(&webhook.url)
+            .bind(webhook.enabled)
+            .bind(sqlx::types::Json(&webhook.events))
+            .bind(webhook.job_id)
+            .bind(webhook.secret.as_ref())
+            .bind(sqlx::types::Json(&webhook.headers))
+            .bind(webhook.retry_on_failure)
+            .bind(webhook.max_retries)
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Disables a webhook on the system's initiative, recording why.
+    pub async fn disable_webhook(&self, webhook_id: Uuid, reason: &str) -> Result<Webhook> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update webhook set enabled = $2, disabled_reason = $3, updated_at = $4 \
+                 where webhook_id = $1 returning *",
+            )
+            .bind(webhook_id)
+            .bind(false)
+            .bind(reason)
+            .bind(now())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Deletes a webhook and its delivery history.
+    pub async fn delete_webhook(&self, scope: Scope, webhook_id: Uuid) -> Result<()> {
+        let deleted = dispatch!(self, |pool, dialect| {
+            sqlx::query(
+                "delete from webhook where webhook_id = $1 and ($2 is null or owner_id = $2)",
+            )
+            .bind(webhook_id)
+            .bind(scope.owner())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        found(deleted)
+    }
+}

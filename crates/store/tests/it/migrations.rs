@@ -1,0 +1,140 @@
+use grandma_store::{Backend, DowngradeTarget, Role, Store, UpgradeTarget};
+
+use crate::catalog::read_schema;
+use crate::common::{TestDb, user};
+
+async fn migration_round_trip(backend: Backend) {
+    let db = TestDb::empty(backend).await;
+    let store = &db.store;
+    assert_eq!(store.current().await.unwrap(), None);
+    assert!(!store.schema_ready().await.unwrap());
+    let history = store.history().await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| (h.version, h.name.as_str(), h.applied))
+            .collect::<Vec<_>>(),
+        vec![(1, "core", false), (2, "webhooks", false)]
+    );
+
+    // upgrade +1, then head.
+    assert_eq!(
+        store.upgrade(UpgradeTarget::Steps(1)).await.unwrap(),
+        vec![1]
+    );
+    assert_eq!(store.current().await.unwrap().unwrap().version, 1);
+    assert!(!store.schema_ready().await.unwrap());
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![2]);
+    assert!(
+        store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
+        "idempotent"
+    );
+    assert!(store.schema_ready().await.unwrap());
+    let head = read_schema(backend, db.url()).await;
+    assert!(head.tables.contains_key("webhook_delivery"));
+    let history = store.history().await.unwrap();
+    assert!(history.iter().all(|h| h.applied && h.applied_at.is_some()));
+
+    // Data survives a downgrade of an unrelated later migration.
+    let alice = user(store, "m@example.com", Role::Admin).await;
+
+    // downgrade -1 → upgrade head, as the seed's workflow tests it.
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
+        vec![2]
+    );
+    let current = store.current().await.unwrap().unwrap();
+    assert_eq!((current.version, current.name.as_str()), (1, "core"));
+    let down = read_schema(backend, db.url()).await;
+    assert!(!down.tables.contains_key("webhook"));
+    assert!(down.tables.contains_key("app_user"));
+    assert!(!down.indexes.contains_key("idx_delivery_status_next_retry"));
+    let history = store.history().await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.applied).collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![2]);
+    assert_eq!(
+        read_schema(backend, db.url()).await,
+        head,
+        "same schema after the round trip"
+    );
+    assert_eq!(store.get_user(alice.user_id).await.unwrap(), alice);
+
+    // downgrade base leaves no tables (only sqlx's bookkeeping).
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Base).await.unwrap(),
+        vec![2, 1]
+    );
+    let empty = read_schema(backend, db.url()).await;
+    assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
+    assert!(empty.indexes.is_empty(), "{:?}", empty.indexes.keys());
+    assert_eq!(store.current().await.unwrap(), None);
+    assert!(
+        store
+            .downgrade(DowngradeTarget::Base)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store.migrate_to_head().await.unwrap();
+    assert_eq!(read_schema(backend, db.url()).await, head);
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_round_trip_sqlite() {
+    migration_round_trip(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_round_trip_postgres() {
+    migration_round_trip(Backend::Postgres).await;
+}
+
+/// Several servers starting at once against one PostgreSQL migrate once, under the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_upgrades_on_postgres_apply_once() {
+    let db = TestDb::empty(Backend::Postgres).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = db.another_store().await;
+        tasks.push(tokio::spawn(async move {
+            let applied = store.upgrade(UpgradeTarget::Head).await.unwrap();
+            store.close().await;
+            applied
+        }));
+    }
+    let mut applied = Vec::new();
+    for task in tasks {
+        applied.extend(task.await.unwrap());
+    }
+    applied.sort_unstable();
+    assert_eq!(
+        applied,
+        vec![1, 2],
+        "each version applied by exactly one server"
+    );
+    assert!(db.store.schema_ready().await.unwrap());
+    db.finish().await;
+}
+
+/// `sqlite::memory:` keeps one connection, or every query would see a new empty database.
+#[tokio::test]
+async fn in_memory_sqlite_works() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate_to_head().await.unwrap();
+    let alice = user(&store, "mem@example.com", Role::User).await;
+    assert_eq!(store.get_user(alice.user_id).await.unwrap(), alice);
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    let err = Store::connect("mysql://root:pw@localhost/db")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, grandma_store::StoreError::UnsupportedUrl(_)));
+}

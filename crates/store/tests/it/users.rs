@@ -1,0 +1,213 @@
+use grandma_store::{NewApiToken, Paging, Role, Secret, StoreError, UserPatch, constraint};
+
+use crate::common::{TestDb, user};
+
+store_test!(users_crud, api_tokens);
+
+async fn users_crud(db: &TestDb) {
+    let store = &db.store;
+    let admin = user(store, "Admin@Example.com", Role::Admin).await;
+    assert_eq!(admin.email, "admin@example.com", "stored lowercased");
+    assert_eq!(admin.token_version, 0);
+    assert!(admin.is_active);
+    assert_eq!(store.get_user(admin.user_id).await.unwrap(), admin);
+    assert_eq!(
+        store.get_user_by_email("ADMIN@example.COM").await.unwrap(),
+        admin
+    );
+    assert_eq!(
+        store
+            .get_active_user_by_email(" admin@example.com ")
+            .await
+            .unwrap(),
+        admin
+    );
+
+    // The same address in another case is the same account.
+    let dup = store
+        .create_user(&grandma_store::NewUser {
+            email: "ADMIN@example.com".into(),
+            password_hash: Secret::from("x"),
+            role: Role::User,
+            is_active: true,
+        })
+        .await
+        .unwrap_err();
+    match dup {
+        StoreError::Conflict { constraint } => assert_eq!(constraint, constraint::USER_EMAIL),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+
+    let bob = user(store, "bob@example.com", Role::User).await;
+    let _carol = user(store, "carol@example.com", Role::Readonly).await;
+    let page = store.list_users(Paging::new(2, 0)).await.unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[0].user_id, admin.user_id, "oldest first");
+    let rest = store.list_users(Paging::new(2, 2)).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(store.count_admins().await.unwrap(), 1);
+
+    // A role or e-mail change keeps tokens valid; a password change or deactivation does not.
+    let bob = store
+        .update_user(
+            bob.user_id,
+            &UserPatch {
+                role: Some(Role::Admin),
+                email: Some("Robert@Example.com".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((bob.role, bob.token_version), (Role::Admin, 0));
+    assert_eq!(bob.email, "robert@example.com");
+    assert!(bob.updated_at >= bob.created_at);
+    assert_eq!(store.count_admins().await.unwrap(), 2);
+    let bob = store
+        .update_user(
+            bob.user_id,
+            &UserPatch {
+                password_hash: Some("new-hash".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bob.token_version, 1);
+    assert_eq!(bob.password_hash.expose(), "new-hash");
+    let bob = store
+        .update_user(
+            bob.user_id,
+            &UserPatch {
+                is_active: Some(false),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((bob.is_active, bob.token_version), (false, 2));
+    assert_eq!(
+        store.count_admins().await.unwrap(),
+        1,
+        "inactive admins do not count"
+    );
+    assert!(matches!(
+        store.get_active_user_by_email("robert@example.com").await,
+        Err(StoreError::NotFound)
+    ));
+    let bob = store
+        .update_user(
+            bob.user_id,
+            &UserPatch {
+                is_active: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bob.token_version, 2, "reactivation does not bump");
+
+    // Renaming onto a taken address conflicts.
+    let err = store
+        .update_user(
+            bob.user_id,
+            &UserPatch {
+                email: Some("admin@example.com".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+
+    store.delete_user(bob.user_id).await.unwrap();
+    assert!(matches!(
+        store.get_user(bob.user_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_user(bob.user_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update_user(bob.user_id, &UserPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+    // Password hashes never reach logs.
+    assert!(!format!("{admin:?}").contains("argon2"));
+}
+
+async fn api_tokens(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "alice@example.com", Role::User).await;
+    let mallory = user(store, "mallory@example.com", Role::User).await;
+    let new = |hash: &str| NewApiToken {
+        user_id: alice.user_id,
+        name: "ci".into(),
+        token_hash: hash.into(),
+        prefix: "gs_abcd".into(),
+    };
+    let token = store.create_api_token(&new("hash-1")).await.unwrap();
+    assert_eq!(token.last_used_at, None);
+    let second = store.create_api_token(&new("hash-2")).await.unwrap();
+    let err = store.create_api_token(&new("hash-1")).await.unwrap_err();
+    match err {
+        StoreError::Conflict { constraint } => {
+            assert_eq!(constraint, constraint::API_TOKEN_HASH)
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let listed = store.list_api_tokens(alice.user_id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.token_id).collect::<Vec<_>>(),
+        vec![second.token_id, token.token_id],
+        "newest first"
+    );
+    assert!(
+        store
+            .list_api_tokens(mallory.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let used = store.use_api_token("hash-1").await.unwrap();
+    assert_eq!(used.token_id, token.token_id);
+    assert!(used.last_used_at.is_some());
+    assert!(matches!(
+        store.use_api_token("nope").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Only the owner revokes; a revoked token no longer authenticates.
+    assert!(matches!(
+        store
+            .revoke_api_token(mallory.user_id, token.token_id)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .revoke_api_token(alice.user_id, token.token_id)
+        .await
+        .unwrap();
+    store
+        .revoke_api_token(alice.user_id, token.token_id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.use_api_token("hash-1").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.use_api_token("hash-2").await.is_ok());
+
+    // Tokens go with their user.
+    store.delete_user(alice.user_id).await.unwrap();
+    assert!(
+        store
+            .list_api_tokens(alice.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
