@@ -1,0 +1,106 @@
+//! The authenticated caller, extracted from `Authorization: Bearer …`.
+//!
+//! A bearer credential is either a JWT from `/auth/token` or a personal API token (`gs_…`).
+//! Either way the user is loaded fresh from the store, so a deactivation takes effect at once;
+//! a JWT must also carry the user's current token version.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use grandma_store::{Role, Scope, StoreError, User};
+
+use crate::auth::tokens;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const INVALID: &str = "invalid or expired credentials";
+
+/// The caller. Handlers ask it for a scope and for permission to write.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+}
+
+impl CurrentUser {
+    /// Which rows the caller sees: admins all, everyone else their own.
+    pub fn scope(&self) -> Scope {
+        match self.user.role {
+            Role::Admin => Scope::All,
+            Role::User | Role::Readonly => Scope::Owner(self.user.user_id),
+        }
+    }
+
+    /// Readonly users never change jobs, runs, schedules or webhooks.
+    pub fn require_writer(&self) -> Result<(), ApiError> {
+        match self.user.role {
+            Role::Admin | Role::User => Ok(()),
+            Role::Readonly => Err(ApiError::Forbidden("read-only users cannot make changes")),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.user.role {
+            Role::Admin => Ok(()),
+            Role::User | Role::Readonly => Err(ApiError::Forbidden("administrators only")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("not authenticated"))?;
+        let credential = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                let (scheme, rest) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|c| !c.is_empty())
+            .ok_or(ApiError::Unauthorized("expected a bearer token"))?;
+        let user = if tokens::looks_like_api_token(credential) {
+            user_of_api_token(state, credential).await?
+        } else {
+            user_of_jwt(state, credential).await?
+        };
+        if !user.is_active {
+            return Err(ApiError::Unauthorized(INVALID));
+        }
+        tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
+        Ok(CurrentUser { user })
+    }
+}
+
+async fn user_of_api_token(state: &AppState, secret: &str) -> Result<User, ApiError> {
+    let token = match state.store.use_api_token(&tokens::hash(secret)).await {
+        Ok(token) => token,
+        Err(StoreError::NotFound) => return Err(ApiError::Unauthorized(INVALID)),
+        Err(e) => return Err(e.into()),
+    };
+    load_user(state, token.user_id).await
+}
+
+async fn user_of_jwt(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let claims = state
+        .jwt
+        .verify(token)
+        .map_err(|_| ApiError::Unauthorized(INVALID))?;
+    let user = load_user(state, claims.sub).await?;
+    if user.token_version != claims.ver {
+        return Err(ApiError::Unauthorized(INVALID));
+    }
+    Ok(user)
+}
+
+async fn load_user(state: &AppState, user_id: uuid::Uuid) -> Result<User, ApiError> {
+    match state.store.get_user(user_id).await {
+        Ok(user) => Ok(user),
+        Err(StoreError::NotFound) => Err(ApiError::Unauthorized(INVALID)),
+        Err(e) => Err(e.into()),
+    }
+}

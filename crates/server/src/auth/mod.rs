@@ -1,0 +1,9 @@
+//! Authentication: access tokens (JWT), personal API tokens, password hashing, and the
+//! extractor that turns a bearer credential into the [`CurrentUser`].
+
+pub mod extract;
+pub mod jwt;
+pub mod password;
+pub mod tokens;
+
+pub use extract::CurrentUser;

@@ -1,0 +1,235 @@
+//! The API's one error type and its one mapping to HTTP.
+//!
+//! Bodies are `{"detail": "…"}`, or for validation `{"detail": [{"path", "message"}, …]}` with
+//! status 422, as the earlier version's clients expect. Internal causes are logged with the place
+//! they were created; the client only ever sees a generic message, so nothing a user sent (a
+//! password, say) is echoed back from a failure deep inside.
+
+use std::panic::Location;
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use grandma_engine::spec::SpecErrors;
+use grandma_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Result alias of the handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// One problem with the request, located by a path into the body (`config.fields[0].selector`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldProblem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Error body with a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorOut {
+    /// What went wrong, for people.
+    pub detail: String,
+}
+
+/// Error body of a 422 with every problem found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorOut {
+    pub detail: Vec<FieldProblem>,
+}
+
+/// Everything a handler can fail with, named after the outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No credentials, or they are invalid, expired or revoked.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Authenticated but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Unknown id, or a row of another user (never "forbidden": ids must not leak).
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (a taken e-mail, the last admin).
+    #[error("{0}")]
+    Conflict(String),
+    /// The body parsed but its content is invalid; every problem is listed.
+    #[error("validation failed")]
+    Validation(Vec<FieldProblem>),
+    /// Malformed syntax (JSON that does not parse).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but of the wrong shape (wrong types, missing fields, bad query values).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("the request body is larger than the limit")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A page the server was asked to fetch could not be fetched.
+    #[error("{0}")]
+    BadGateway(String),
+    /// Anything else: logged with its cause, answered with a generic 500.
+    #[error("internal error")]
+    Internal {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        location: &'static Location<'static>,
+    },
+}
+
+impl ApiError {
+    /// An internal error, remembering where it was created for the log.
+    #[track_caller]
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal {
+            source: source.into(),
+            location: Location::caller(),
+        }
+    }
+
+    /// A 422 with one problem.
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldProblem::new(path, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = match self {
+            ApiError::Validation(problems) => {
+                (status, Json(ValidationErrorOut { detail: problems })).into_response()
+            }
+            ApiError::Internal { source, location } => {
+                tracing::error!(error = %source, cause = ?source.source(), %location, "internal error");
+                let body = ErrorOut {
+                    detail: "internal server error".into(),
+                };
+                (status, Json(body)).into_response()
+            }
+            other => {
+                let body = ErrorOut {
+                    detail: other.to_string(),
+                };
+                (status, Json(body)).into_response()
+            }
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    #[track_caller]
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict { constraint } => {
+                let what = match constraint.as_str() {
+                    grandma_store::constraint::USER_EMAIL => {
+                        "this e-mail address is already registered"
+                    }
+                    _ => "conflict with an existing resource",
+                };
+                ApiError::Conflict(what.to_owned())
+            }
+            StoreError::MissingReference { .. } => {
+                ApiError::Unprocessable("a referenced resource does not exist".into())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<SpecErrors> for ApiError {
+    /// Job document problems, located under the request's `config`.
+    fn from(errors: SpecErrors) -> Self {
+        ApiError::Validation(
+            errors
+                .iter()
+                .map(|e| {
+                    let path = if e.path.is_empty() {
+                        "config".to_owned()
+                    } else if e.path.starts_with('[') {
+                        format!("config{}", e.path)
+                    } else {
+                        format!("config.{}", e.path)
+                    };
+                    FieldProblem::new(path, e.message.clone())
+                })
+                .collect(),
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(rejection.body_text()),
+            StatusCode::BAD_REQUEST => ApiError::BadRequest(rejection.body_text()),
+            _ => ApiError::BadRequest("the request body could not be read".into()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::Unprocessable(rejection.body_text())
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(rejection: FormRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                "expected Content-Type: application/x-www-form-urlencoded".into(),
+            ),
+            // The form's own text may contain the password: say only what was wrong in general.
+            _ => ApiError::Unprocessable("the form must have `username` and `password`".into()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    /// A path segment that is not an id cannot name an existing resource.
+    fn from(_: PathRejection) -> Self {
+        ApiError::NotFound
+    }
+}

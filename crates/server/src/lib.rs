@@ -1,0 +1,75 @@
+//! GrandmaScraper's HTTP API (FEATURES §3): REST under `/api/v1`, health probes at the root and
+//! under `/api/v1`, and the OpenAPI documentation at `/api/docs`, `/api/redoc` and
+//! `/api/openapi.json` (seed §7).
+//!
+//! [`router`] builds the whole application from an [`AppState`], so tests can drive it without
+//! a socket; [`launch`] serves it on a bound listener until a shutdown future resolves, so the
+//! CLI and the integration tests start it the same way.
+//!
+//! Handlers are thin: they authenticate ([`auth::CurrentUser`]), check the role, call the store
+//! or the engine, and map the result. Errors go through [`error::ApiError`] once.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod settings;
+pub mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::ApiError;
+pub use settings::{Environment, Settings, SettingsError};
+pub use state::{AppState, StartError};
+
+use crate::routes::{docs, health, jobs, results, users};
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .nest("/api/v1", routes::api_router())
+        // The probes also live at the root, where orchestrators look for them.
+        .merge(health::router())
+        .split_for_parts();
+    // Collections are documented with the earlier version's trailing slash; accept them
+    // without it too, since clients differ on this.
+    let aliases = Router::new()
+        .route("/api/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
+        .route("/api/v1/results", get(results::list_results))
+        .route("/api/v1/users", get(users::list_users));
+    let max_body = state.settings.max_body_bytes;
+    api.merge(aliases)
+        .with_state(state)
+        .merge(docs::router(openapi))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Unknown paths answer in the API's error shape.
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight. Creates the configured initial admin first if there is no admin yet.
+pub async fn launch(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Err(e) = state.ensure_initial_admin().await {
+        tracing::error!(error = %e, "could not create the initial admin");
+    }
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,264 @@
+//! `/auth`: registration, the OAuth2 password flow and personal API tokens (FEATURES §3).
+
+use axum::Json;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use grandma_store::{ApiToken, NewApiToken, NewUser, Role, Secret, StoreError};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, password, tokens};
+use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
+use crate::extract::{ApiForm, ApiJson, ApiPath};
+use crate::routes::users::UserOut;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(issue_token))
+        .routes(routes!(create_api_token, list_api_tokens))
+        .routes(routes!(revoke_api_token))
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterIn {
+    pub email: String,
+    /// At least 8 characters.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// OAuth2 password grant (`application/x-www-form-urlencoded`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenIn {
+    /// The account's e-mail address.
+    pub username: String,
+    #[schema(format = Password)]
+    pub password: String,
+    /// Ignored; accepted because OAuth2 clients send it.
+    pub grant_type: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApiTokenIn {
+    /// A label to recognise the token by.
+    pub name: String,
+}
+
+/// A token as listed: never the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenOut {
+    pub id: Uuid,
+    pub name: String,
+    /// The secret's first characters.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiToken> for ApiTokenOut {
+    fn from(t: ApiToken) -> Self {
+        ApiTokenOut {
+            id: t.token_id,
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A token just created: the only time its secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenCreatedOut {
+    #[serde(flatten)]
+    pub info: ApiTokenOut,
+    /// Send as `Authorization: Bearer <token>`. Shown once; only its hash is kept.
+    pub token: String,
+}
+
+/// Registers a user account (role `user`).
+#[utoipa::path(post, path = "/auth/register", tag = "Authentication",
+    request_body = RegisterIn,
+    responses(
+        (status = 201, description = "Account created", body = UserOut),
+        (status = 409, description = "E-mail already registered", body = ErrorOut),
+        (status = 422, description = "Invalid e-mail or password", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all)]
+pub async fn register(
+    state: axum::extract::State<AppState>,
+    ApiJson(body): ApiJson<RegisterIn>,
+) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let mut problems = Vec::new();
+    if let Some(problem) = check_email(&body.email) {
+        problems.push(FieldProblem::new("email", problem));
+    }
+    if let Some(problem) = password::check_new(&body.password) {
+        problems.push(FieldProblem::new("password", problem));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let hash = password::hash(Secret(body.password)).await?;
+    let user = state
+        .store
+        .create_user(&NewUser {
+            email: body.email,
+            password_hash: hash,
+            role: Role::User,
+            is_active: true,
+        })
+        .await?;
+    tracing::info!(user_id = %user.user_id, "registered");
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Exchanges e-mail and password for an access token (OAuth2 password flow).
+#[utoipa::path(post, path = "/auth/token", tag = "Authentication",
+    request_body(content = TokenIn, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Access token", body = TokenOut),
+        (status = 401, description = "Wrong e-mail or password, or inactive account", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id))]
+pub async fn issue_token(
+    state: axum::extract::State<AppState>,
+    ApiForm(form): ApiForm<TokenIn>,
+) -> ApiResult<Json<TokenOut>> {
+    const WRONG: &str = "incorrect e-mail or password";
+    let user = match state.store.get_user_by_email(&form.username).await {
+        Ok(user) => user,
+        Err(StoreError::NotFound) => {
+            password::verify_dummy(Secret(form.password)).await;
+            return Err(ApiError::Unauthorized(WRONG));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
+    if !password::verify(Secret(form.password), user.password_hash.clone()).await? {
+        return Err(ApiError::Unauthorized(WRONG));
+    }
+    // Checked after the password so an inactive account is only revealed to its owner.
+    if !user.is_active {
+        return Err(ApiError::Unauthorized("this account is deactivated"));
+    }
+    let lifetime = u64::from(state.settings.access_token_minutes) * 60;
+    let access_token = state
+        .jwt
+        .issue(user.user_id, user.token_version, lifetime)
+        .map_err(ApiError::internal)?;
+    Ok(Json(TokenOut {
+        access_token,
+        token_type: "bearer",
+        expires_in: lifetime,
+    }))
+}
+
+/// Creates a personal API token; the secret is in this response only.
+#[utoipa::path(post, path = "/auth/api-tokens", tag = "Authentication",
+    request_body = ApiTokenIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Token created", body = ApiTokenCreatedOut),
+        (status = 401, description = "Not authenticated", body = ErrorOut),
+        (status = 422, description = "Invalid name", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn create_api_token(
+    state: axum::extract::State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<ApiTokenIn>,
+) -> ApiResult<(StatusCode, Json<ApiTokenCreatedOut>)> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "must have 1 to 100 characters"));
+    }
+    let secret = tokens::generate();
+    let token = state
+        .store
+        .create_api_token(&NewApiToken {
+            user_id: current.user.user_id,
+            name: name.to_owned(),
+            token_hash: tokens::hash(&secret),
+            prefix: tokens::display_prefix(&secret),
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApiTokenCreatedOut {
+            token: secret,
+            info: token.into(),
+        }),
+    ))
+}
+
+/// The caller's API tokens, newest first, revoked ones included.
+#[utoipa::path(get, path = "/auth/api-tokens", tag = "Authentication",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Tokens", body = Vec<ApiTokenOut>),
+        (status = 401, description = "Not authenticated", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn list_api_tokens(
+    state: axum::extract::State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<Vec<ApiTokenOut>>> {
+    let tokens = state.store.list_api_tokens(current.user.user_id).await?;
+    Ok(Json(tokens.into_iter().map(Into::into).collect()))
+}
+
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/auth/api-tokens/{id}", tag = "Authentication",
+    params(("id" = Uuid, Path, description = "Token id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such token of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, token_id = %id))]
+pub async fn revoke_api_token(
+    state: axum::extract::State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .revoke_api_token(current.user.user_id, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The problem with an e-mail address, if any. Deliberately loose: the only reliable check is
+/// sending mail, which this product does not do.
+pub fn check_email(email: &str) -> Option<&'static str> {
+    let email = email.trim();
+    let Some((local, domain)) = email.split_once('@') else {
+        return Some("not an e-mail address");
+    };
+    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+        return Some("not an e-mail address");
+    }
+    if email.chars().count() > 254 || email.chars().any(char::is_whitespace) {
+        return Some("not an e-mail address");
+    }
+    None
+}

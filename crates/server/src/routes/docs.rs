@@ -1,0 +1,131 @@
+//! API documentation (seed §7): the OpenAPI document at `/api/openapi.json`, Swagger UI at
+//! `/api/docs` (assets vendored into the binary) and ReDoc at `/api/redoc` (its bundle embedded
+//! at build time from the `redoc` npm package, see `build.rs`). Nothing is loaded from a CDN.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ErrorOut, FieldProblem, ValidationErrorOut};
+
+/// Where the JSON document is served.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+
+const DESCRIPTION: &str = "\
+Self-hosted web scraping for everyone: paste a URL, pick what matters, get a spreadsheet.
+
+## Features
+- **Jobs**: CSS and XPath 1.0 selectors, pagination (next button, URL pattern), limits, \
+politeness delays, robots.txt, retries with backoff
+- **Runs** executed by workers with leases: a crashed worker's run resumes from its last page
+- **Results**: paged items, exports to CSV, JSON, JSON Lines and Excel (streamed)
+- **Preview** a job on a live page or inline HTML before saving it
+- **Roles**: admin, user and read-only; users see only their own data
+- **Authentication**: OAuth2 password flow with JWT access tokens, personal API tokens
+- **Safety**: a network guard refuses private and metadata addresses for every fetch
+- **Operations**: health, readiness and liveness probes, Prometheus metrics, request IDs
+
+Send `Authorization: Bearer <token>` with a token from `POST /api/v1/auth/token` or a personal \
+API token (`gs_…`).";
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "GrandmaScraper API",
+        description = DESCRIPTION,
+        contact(name = "GrandmaScraper maintainers", url = "https://github.com/grandmascraper/grandmascraper"),
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "Authentication", description = "User authentication and JWT token management"),
+        (name = "Jobs", description = "Scraping job management (CRUD operations)"),
+        (name = "Results", description = "Access and export scraping results"),
+        (name = "Users", description = "User profile management"),
+        (name = "Health", description = "Kubernetes-ready health probes"),
+        (name = "WebSocket", description = "Real-time progress updates"),
+        (name = "Monitoring", description = "Prometheus metrics endpoint"),
+        (name = "Schedules", description = "Cron schedules that run jobs automatically"),
+        (name = "Webhooks", description = "Webhook subscriptions, signed deliveries and their history"),
+    ),
+    components(schemas(ErrorOut, ValidationErrorOut, FieldProblem)),
+    modifiers(&BearerSecurity),
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` scheme the operations refer to.
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or gs_ API token")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The ReDoc bundle, or empty when the build could not fetch it.
+const REDOC_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/redoc.standalone.js"));
+
+const REDOC_HTML: &str = r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>GrandmaScraper API - ReDoc</title>
+    <style>body { margin: 0; padding: 0; }</style>
+  </head>
+  <body>
+    <redoc spec-url="/api/openapi.json"></redoc>
+    <script src="/api/redoc/redoc.standalone.js"></script>
+  </body>
+</html>
+"#;
+
+const REDOC_MISSING_HTML: &str = r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>GrandmaScraper API</title></head>
+<body><p>This build does not include ReDoc. The same documentation is at
+<a href="/api/docs">/api/docs</a> (Swagger UI) and <a href="/api/openapi.json">/api/openapi.json</a>.</p></body></html>
+"#;
+
+/// Swagger UI, ReDoc and the JSON document for `openapi`.
+pub fn router<S: Clone + Send + Sync + 'static>(openapi: OpenApiDoc) -> Router<S> {
+    let swagger: Router<S> = SwaggerUi::new("/api/docs")
+        .url(OPENAPI_PATH, openapi)
+        .into();
+    swagger
+        .route("/api/redoc", get(redoc_page))
+        .route("/api/redoc/redoc.standalone.js", get(redoc_js))
+}
+
+async fn redoc_page() -> Html<&'static str> {
+    Html(if REDOC_JS.is_empty() {
+        REDOC_MISSING_HTML
+    } else {
+        REDOC_HTML
+    })
+}
+
+async fn redoc_js() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        REDOC_JS,
+    )
+}

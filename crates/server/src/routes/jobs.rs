@@ -1,0 +1,264 @@
+//! `/jobs`: saved job documents and queuing runs of them (FEATURES §1, §3).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use grandma_engine::JobSpec;
+use grandma_store::{Job, JobFilter, JobIn, JobOrder, Page};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{DEFAULT_LIMIT, page_type};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_job, list_jobs))
+        .routes(routes!(get_job, update_job, delete_job))
+        .routes(routes!(run_job))
+}
+
+/// A job to create or replace. `name` and `description` come from the document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobCreateIn {
+    /// The job document (FEATURES §1), the same as a job file.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Whether schedules may start it (default true).
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobOut {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// The validated document with every default filled in.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Job> for JobOut {
+    fn from(j: Job) -> Self {
+        JobOut {
+            id: j.job_id,
+            owner_id: j.owner_id,
+            name: j.name,
+            description: j.description,
+            config: j.config,
+            enabled: j.enabled,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+page_type!(JobPage, JobOut);
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobOrderIn {
+    /// Newest first (default).
+    #[default]
+    Created,
+    /// By name, A to Z.
+    Name,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobListQuery {
+    /// Rows per page, 1..1000 (default 50).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    pub enabled: Option<bool>,
+    /// Case-insensitive part of the name.
+    pub name: Option<String>,
+    /// `created` (newest first, default) or `name`.
+    #[param(value_type = Option<String>)]
+    pub order: Option<JobOrderIn>,
+}
+
+/// A queued run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunQueuedOut {
+    pub result_id: Uuid,
+    pub run_id: Uuid,
+    /// Always `pending`: a worker picks it up.
+    pub status: String,
+}
+
+/// Validates a job document and checks its start URL against the server's network guard.
+/// Returns the row to store: name and description from the document, the document normalised.
+fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
+    let spec = JobSpec::from_value(&body.config)?;
+    if let Err(e) = state.settings.network_guard().check_url(&spec.start_url) {
+        return Err(ApiError::invalid("config.start_url", e.to_string()));
+    }
+    Ok(JobIn {
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        config: spec.to_value(),
+        enabled: body.enabled.unwrap_or(true),
+    })
+}
+
+/// Creates a job from a validated document.
+#[utoipa::path(post, path = "/jobs/", tag = "Jobs", security(("bearer" = [])),
+    request_body = JobCreateIn,
+    responses(
+        (status = 201, description = "Created", body = JobOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 422, description = "Every problem in the document, with its path", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn create_job(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<JobCreateIn>,
+) -> ApiResult<(StatusCode, Json<JobOut>)> {
+    current.require_writer()?;
+    let job = job_in(&state, body)?;
+    let job = state.store.create_job(current.user.user_id, &job).await?;
+    tracing::info!(job_id = %job.job_id, "job created");
+    Ok((StatusCode::CREATED, Json(job.into())))
+}
+
+/// The caller's jobs (an admin's: everyone's), filtered and paged.
+#[utoipa::path(get, path = "/jobs/", tag = "Jobs", security(("bearer" = [])),
+    params(JobListQuery),
+    responses((status = 200, description = "A page of jobs", body = JobPage)))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<JobListQuery>,
+) -> ApiResult<Json<JobPage>> {
+    let paging = grandma_store::Paging::new(
+        query.limit.unwrap_or(DEFAULT_LIMIT),
+        query.offset.unwrap_or(0),
+    );
+    let filter = JobFilter {
+        enabled: query.enabled,
+        name_contains: query.name.filter(|n| !n.is_empty()),
+        order: match query.order.unwrap_or_default() {
+            JobOrderIn::Created => JobOrder::CreatedDesc,
+            JobOrderIn::Name => JobOrder::Name,
+        },
+    };
+    let page = state
+        .store
+        .list_jobs(current.scope(), &filter, paging)
+        .await?;
+    let page = Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+    };
+    Ok(Json(JobPage::new(page, paging)))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobOut),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<JobOut>> {
+    Ok(Json(state.store.get_job(current.scope(), id).await?.into()))
+}
+
+/// Replaces a job's document.
+#[utoipa::path(put, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    request_body = JobCreateIn,
+    responses(
+        (status = 200, description = "Updated", body = JobOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 422, description = "Every problem in the document", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn update_job(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<JobCreateIn>,
+) -> ApiResult<Json<JobOut>> {
+    current.require_writer()?;
+    // Existence first, so another user's id is a 404 even with an invalid document.
+    state.store.get_job(current.scope(), id).await?;
+    let job = job_in(&state, body)?;
+    Ok(Json(
+        state
+            .store
+            .update_job(current.scope(), id, &job)
+            .await?
+            .into(),
+    ))
+}
+
+/// Deletes a job with its runs, items and schedules.
+#[utoipa::path(delete, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn delete_job(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    current.require_writer()?;
+    state.store.delete_job(current.scope(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Queues a run of the job; a worker executes it. Nothing is scraped inside the request.
+#[utoipa::path(post, path = "/jobs/{id}/run", tag = "Jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 202, description = "Queued", body = RunQueuedOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn run_job(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<RunQueuedOut>)> {
+    current.require_writer()?;
+    let run = state.store.enqueue_run(current.scope(), id, None).await?;
+    state.run_wakeup.notify_one();
+    tracing::info!(result_id = %run.result_id, run_id = %run.run_id, "run queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunQueuedOut {
+            result_id: run.result_id,
+            run_id: run.run_id,
+            status: run.status.as_str().to_owned(),
+        }),
+    ))
+}

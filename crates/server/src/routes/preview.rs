@@ -1,0 +1,175 @@
+//! `POST /preview`: what a job document extracts from one page, without storing anything — the
+//! wizard's live preview and the "selector preview on a URL" of FEATURES §3.
+//!
+//! The page is either given inline (`html`) or fetched once from `url` (default: the job's
+//! start URL) through the engine's fetcher behind the server's strict network guard, so a
+//! preview cannot be used to reach internal addresses (FEATURES §5).
+
+use axum::Json;
+use axum::extract::State;
+use grandma_engine::JobSpec;
+use grandma_engine::crawl::{fetch_options, unsupported_reason};
+use grandma_engine::extract::extract_page;
+use grandma_engine::fetch::{FetchError, Fetcher, HttpFetcher};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use url::Url;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// Items returned at most; the counts cover the whole page.
+pub const PREVIEW_ITEMS: usize = 20;
+/// A fetch for a preview waits at most this long per attempt: a person is waiting.
+const MAX_PREVIEW_SECONDS: u64 = 20;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(preview))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewIn {
+    /// The job document to try.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// The page to fetch (default: the document's `start_url`). With `html`, the page's
+    /// address for resolving relative links.
+    pub url: Option<String>,
+    /// The page itself, instead of fetching it.
+    pub html: Option<String>,
+}
+
+/// How often one field had a value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldCountOut {
+    pub name: String,
+    /// Items (of those kept) where the field had a value.
+    pub matched: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewOut {
+    /// The page that was extracted (after redirects).
+    pub url: String,
+    /// The first items, as objects keyed by field name.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Elements the item selector matched on the page.
+    pub items_matched: usize,
+    /// Items dropped for lacking a required field.
+    pub items_dropped: usize,
+    pub field_counts: Vec<FieldCountOut>,
+    /// The next page when pagination is `next_button` and the page has one.
+    pub next_url: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Tries a job document on one page.
+#[utoipa::path(post, path = "/preview", tag = "Jobs", security(("bearer" = [])),
+    request_body = PreviewIn,
+    responses(
+        (status = 200, description = "What the document extracts", body = PreviewOut),
+        (status = 422, description = "Invalid document, or a URL the network guard refuses", body = ValidationErrorOut),
+        (status = 502, description = "The page could not be fetched", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn preview(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<PreviewIn>,
+) -> ApiResult<Json<PreviewOut>> {
+    let spec = JobSpec::from_value(&body.config)?;
+    let url = match &body.url {
+        Some(text) => Url::parse(text).map_err(|e| ApiError::invalid("url", e.to_string()))?,
+        None => spec.start_url.clone(),
+    };
+    let mut warnings = Vec::new();
+    let (page_url, html) = match body.html {
+        Some(html) => (url, html),
+        None => {
+            let url_path = if body.url.is_some() {
+                "url"
+            } else {
+                "config.start_url"
+            };
+            let guard = state.settings.network_guard();
+            guard
+                .check_url(&url)
+                .map_err(|e| ApiError::invalid(url_path, e.to_string()))?;
+            if let Some(reason) = unsupported_reason(&spec) {
+                warnings.push(format!("{reason}; the preview used plain HTTP"));
+            }
+            fetch_once(&spec, guard, &url, url_path).await?
+        }
+    };
+    let columns = spec.columns();
+    // Parsing and selecting is CPU work: keep it off the async executor.
+    let (extract, page_url) = tokio::task::spawn_blocking(move || {
+        let extract = extract_page(&spec, &html, &page_url);
+        (extract, page_url)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let field_counts = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| FieldCountOut {
+            name: name.clone(),
+            matched: extract
+                .items
+                .iter()
+                .filter(|item| {
+                    item.values.get(i).is_some_and(|v| match v {
+                        grandma_engine::FieldValue::Null => false,
+                        grandma_engine::FieldValue::Text(_) => true,
+                        grandma_engine::FieldValue::List(l) => !l.is_empty(),
+                    })
+                })
+                .count(),
+        })
+        .collect();
+    if extract.matched == 0 {
+        warnings.push("the item selector matched nothing on this page".to_owned());
+    }
+    warnings.extend(extract.warnings);
+    Ok(Json(PreviewOut {
+        url: page_url.to_string(),
+        items: extract
+            .items
+            .iter()
+            .take(PREVIEW_ITEMS)
+            .map(|item| item.to_json_object(&columns))
+            .collect(),
+        items_matched: extract.matched,
+        items_dropped: extract.dropped,
+        field_counts,
+        next_url: extract.next_url.map(|u| u.to_string()),
+        warnings,
+    }))
+}
+
+/// Fetches one page: at most one retry and a bounded timeout, since a person is waiting.
+async fn fetch_once(
+    spec: &JobSpec,
+    guard: grandma_engine::guard::NetworkGuard,
+    url: &Url,
+    url_path: &'static str,
+) -> ApiResult<(Url, String)> {
+    let mut options = fetch_options(spec);
+    options.retry_count = options.retry_count.min(1);
+    options.timeout = options
+        .timeout
+        .min(std::time::Duration::from_secs(MAX_PREVIEW_SECONDS));
+    let fetcher = HttpFetcher::new(guard, options).map_err(ApiError::internal)?;
+    match fetcher.fetch(url).await {
+        Ok(page) => Ok((page.final_url, page.body)),
+        Err(FetchError::Blocked(e)) => Err(ApiError::invalid(url_path, e.to_string())),
+        Err(e) => Err(ApiError::BadGateway(e.to_string())),
+    }
+}

@@ -1,0 +1,223 @@
+//! `/results`: runs of jobs, their items, cancellation (FEATURES §2, §3). Exports are in
+//! [`super::export`].
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use grandma_store::{CancelOutcome, Page, ResultRow, RunFilter, RunStatus};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorOut};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::{DEFAULT_LIMIT, PageQuery, page_type};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_results))
+        .routes(routes!(get_result, delete_result))
+        .routes(routes!(cancel_result))
+        .routes(routes!(list_items))
+}
+
+/// A run as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOut {
+    pub id: Uuid,
+    /// The run's identifier in logs and progress events.
+    pub run_id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    /// `pending`, `running`, `completed`, `failed` or `cancelled`.
+    #[schema(value_type = String, example = "pending")]
+    pub status: RunStatus,
+    /// The item fields, in the job's order.
+    pub columns: Vec<String>,
+    pub total_items: i64,
+    pub pages_scraped: i32,
+    pub items_dropped: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_seconds: Option<f64>,
+    pub error_message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub error_details: Option<serde_json::Value>,
+    pub warnings: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub cancel_requested: bool,
+}
+
+impl From<ResultRow> for ResultOut {
+    fn from(r: ResultRow) -> Self {
+        ResultOut {
+            id: r.result_id,
+            run_id: r.run_id,
+            job_id: r.job_id,
+            owner_id: r.owner_id,
+            status: r.status,
+            columns: r.columns,
+            total_items: r.total_items,
+            pages_scraped: r.pages_scraped,
+            items_dropped: r.items_dropped,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+            duration_seconds: r.duration_seconds,
+            error_message: r.error_message,
+            error_details: r.error_details,
+            warnings: r.warnings,
+            created_at: r.created_at,
+            attempts: r.attempts,
+            cancel_requested: r.cancel_requested,
+        }
+    }
+}
+
+page_type!(ResultPage, ResultOut);
+
+/// Items as JSON objects keyed by the run's columns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemPage {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Items stored for the run.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultListQuery {
+    pub job_id: Option<Uuid>,
+    /// `pending`, `running`, `completed`, `failed` or `cancelled`.
+    #[param(value_type = Option<String>)]
+    pub status: Option<RunStatus>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Runs visible to the caller, newest first.
+#[utoipa::path(get, path = "/results/", tag = "Results", security(("bearer" = [])),
+    params(ResultListQuery),
+    responses((status = 200, description = "A page of runs", body = ResultPage)))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn list_results(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<ResultListQuery>,
+) -> ApiResult<Json<ResultPage>> {
+    let paging = grandma_store::Paging::new(
+        query.limit.unwrap_or(DEFAULT_LIMIT),
+        query.offset.unwrap_or(0),
+    );
+    let filter = RunFilter {
+        job_id: query.job_id,
+        status: query.status,
+    };
+    let page = state
+        .store
+        .list_runs(current.scope(), &filter, paging)
+        .await?;
+    let page = Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+    };
+    Ok(Json(ResultPage::new(page, paging)))
+}
+
+/// One run.
+#[utoipa::path(get, path = "/results/{id}", tag = "Results", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Result (run) id")),
+    responses(
+        (status = 200, description = "The run", body = ResultOut),
+        (status = 404, description = "No such run of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+pub async fn get_result(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ResultOut>> {
+    Ok(Json(state.store.get_run(current.scope(), id).await?.into()))
+}
+
+/// Deletes a run and its items; a worker still running it stops at its next page.
+#[utoipa::path(delete, path = "/results/{id}", tag = "Results", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Result (run) id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such run of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+pub async fn delete_result(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    current.require_writer()?;
+    state.store.delete_run(current.scope(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a run: a pending one at once, a running one at its worker's next page.
+#[utoipa::path(post, path = "/results/{id}/cancel", tag = "Results", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Result (run) id")),
+    responses(
+        (status = 200, description = "Cancelled, or cancellation requested", body = ResultOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such run of the caller", body = ErrorOut),
+        (status = 409, description = "The run had already finished", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+pub async fn cancel_result(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ResultOut>> {
+    current.require_writer()?;
+    match state.store.request_cancel(current.scope(), id).await? {
+        CancelOutcome::Cancelled(row) | CancelOutcome::Requested(row) => Ok(Json(row.into())),
+        CancelOutcome::AlreadyFinished(row) => Err(ApiError::Conflict(format!(
+            "the run already finished ({})",
+            row.status
+        ))),
+    }
+}
+
+/// A page of a run's items, as objects keyed by the run's columns.
+#[utoipa::path(get, path = "/results/{id}/items", tag = "Results", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Result (run) id"), PageQuery),
+    responses(
+        (status = 200, description = "Items", body = ItemPage),
+        (status = 404, description = "No such run of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+pub async fn list_items(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ItemPage>> {
+    let paging = query.paging();
+    let run = state.store.get_run(current.scope(), id).await?;
+    let page = state.store.list_items(current.scope(), id, paging).await?;
+    Ok(Json(ItemPage {
+        items: page
+            .items
+            .iter()
+            .map(|row| row.data.to_json_object(&run.columns))
+            .collect(),
+        total: page.total,
+        limit: paging.limit,
+        offset: paging.offset,
+    }))
+}

@@ -1,0 +1,249 @@
+//! `/users`: the caller's profile, and account administration for admins (FEATURES §3).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use grandma_store::{Role, Secret, User, UserPatch};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, password};
+use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{PageQuery, page_type};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, patch_user, delete_user))
+}
+
+/// An account as shown: never the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    /// `admin`, `user` or `readonly`.
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        UserOut {
+            id: u.user_id,
+            email: u.email,
+            role: u.role,
+            is_active: u.is_active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+page_type!(UserPage, UserOut);
+
+/// Changes to the caller's own account. A new password needs the current one and signs out
+/// every existing access token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeUpdateIn {
+    pub email: Option<String>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    #[schema(format = Password)]
+    pub current_password: Option<String>,
+}
+
+/// Role and activation changes by an admin.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchIn {
+    #[schema(value_type = Option<String>, example = "readonly")]
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/users/me", tag = "Users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserOut),
+        (status = 401, description = "Not authenticated", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
+    Json(current.user.into())
+}
+
+/// Changes the caller's e-mail address or password. Allowed for read-only users too: it is
+/// their own account, not the data they may only read.
+#[utoipa::path(put, path = "/users/me", tag = "Users", security(("bearer" = [])),
+    request_body = MeUpdateIn,
+    responses(
+        (status = 200, description = "Updated", body = UserOut),
+        (status = 409, description = "E-mail already registered", body = ErrorOut),
+        (status = 422, description = "Invalid values or wrong current password", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<MeUpdateIn>,
+) -> ApiResult<Json<UserOut>> {
+    let mut problems = Vec::new();
+    if let Some(email) = &body.email
+        && let Some(problem) = crate::routes::auth::check_email(email)
+    {
+        problems.push(FieldProblem::new("email", problem));
+    }
+    let mut patch = UserPatch {
+        email: body.email,
+        ..Default::default()
+    };
+    if let Some(new_password) = body.password {
+        if let Some(problem) = password::check_new(&new_password) {
+            problems.push(FieldProblem::new("password", problem));
+        }
+        let current_ok = match body.current_password {
+            Some(given) => {
+                password::verify(Secret(given), current.user.password_hash.clone()).await?
+            }
+            None => false,
+        };
+        if !current_ok {
+            problems.push(FieldProblem::new(
+                "current_password",
+                "the current password is required and must be correct",
+            ));
+        }
+        if problems.is_empty() {
+            patch.password_hash = Some(password::hash(Secret(new_password)).await?);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let user = state
+        .store
+        .update_user(current.user.user_id, &patch)
+        .await?;
+    Ok(Json(user.into()))
+}
+
+/// Every account, oldest first (admins).
+#[utoipa::path(get, path = "/users/", tag = "Users", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Accounts", body = UserPage),
+        (status = 403, description = "Not an admin", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<UserPage>> {
+    current.require_admin()?;
+    let paging = query.paging();
+    let page = state.store.list_users(paging).await?;
+    let page = grandma_store::Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+    };
+    Ok(Json(UserPage::new(page, paging)))
+}
+
+/// One account (admins).
+#[utoipa::path(get, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The account", body = UserOut),
+        (status = 403, description = "Not an admin", body = ErrorOut),
+        (status = 404, description = "No such user", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<UserOut>> {
+    current.require_admin()?;
+    Ok(Json(state.store.get_user(id).await?.into()))
+}
+
+/// Changes an account's role or activation (admins). The last active admin cannot be demoted
+/// or deactivated; deactivation signs the account out everywhere.
+#[utoipa::path(patch, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UserPatchIn,
+    responses(
+        (status = 200, description = "Updated", body = UserOut),
+        (status = 403, description = "Not an admin", body = ErrorOut),
+        (status = 404, description = "No such user", body = ErrorOut),
+        (status = 409, description = "Would leave no active admin", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UserPatchIn>,
+) -> ApiResult<Json<UserOut>> {
+    current.require_admin()?;
+    let target = state.store.get_user(id).await?;
+    let loses_admin = body.role.is_some_and(|r| r != Role::Admin) || body.is_active == Some(false);
+    if loses_admin {
+        ensure_not_last_admin(&state, &target).await?;
+    }
+    let patch = UserPatch {
+        role: body.role,
+        is_active: body.is_active,
+        ..Default::default()
+    };
+    Ok(Json(state.store.update_user(id, &patch).await?.into()))
+}
+
+/// Deletes an account and everything it owns (admins). The last active admin cannot be
+/// deleted.
+#[utoipa::path(delete, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an admin", body = ErrorOut),
+        (status = 404, description = "No such user", body = ErrorOut),
+        (status = 409, description = "The last active admin", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    current.require_admin()?;
+    let target = state.store.get_user(id).await?;
+    ensure_not_last_admin(&state, &target).await?;
+    state.store.delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Refuses a change that would leave no active admin. Two admins demoting each other at the
+/// same instant could both pass this check; the window is tiny and an operator can always
+/// create an admin with the CLI.
+async fn ensure_not_last_admin(state: &AppState, target: &User) -> ApiResult<()> {
+    if target.role == Role::Admin && target.is_active && state.store.count_admins().await? <= 1 {
+        return Err(ApiError::Conflict(
+            "this is the last active admin; make another admin first".into(),
+        ));
+    }
+    Ok(())
+}

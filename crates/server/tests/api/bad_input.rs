@@ -1,0 +1,95 @@
+//! Malformed and oversized requests, unknown ids and paths: each in the API's error shape.
+
+use grandma_store::{Backend, Role, Uuid};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{TestApp, job_config};
+
+api_test!(malformed_requests);
+backend_test!(oversized_bodies);
+
+async fn malformed_requests(app: &TestApp) {
+    let (_, token) = app.user("sloppy@example.com", Role::User).await;
+    let send_raw = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(app.api("/jobs/"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let response = send_raw("{\"config\": ", "application/json").await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["detail"].is_string());
+    let response = send_raw("{\"config\": {}, \"enabled\": \"yes\"}", "application/json")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let response = send_raw("{}", "text/plain").await.unwrap();
+    assert_eq!(response.status(), 415);
+
+    // Wrong types never echo a password back.
+    let body = app
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": 5, "password": "hunter2hunter2"})),
+            422,
+        )
+        .await;
+    assert!(!body.to_string().contains("hunter2"));
+    let response = app
+        .client
+        .post(app.api("/auth/token"))
+        .form(&[("username", "x@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+
+    // Unknown and malformed ids, unknown paths.
+    let missing = Uuid::now_v7();
+    app.get(&format!("/jobs/{missing}"), &token, 404).await;
+    app.get("/jobs/not-a-uuid", &token, 404).await;
+    app.put(
+        &format!("/jobs/{missing}"),
+        &token,
+        json!({"config": job_config("X")}),
+        404,
+    )
+    .await;
+    app.delete(&format!("/results/{missing}"), &token, 404)
+        .await;
+    app.post(
+        &format!("/results/{missing}/cancel"),
+        &token,
+        json!({}),
+        404,
+    )
+    .await;
+    let body = app.get("/no/such/route", &token, 404).await;
+    assert_eq!(body["detail"], "not found");
+}
+
+async fn oversized_bodies(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.max_body_bytes = 4096).await;
+    let (_, token) = app.user("big@example.com", Role::User).await;
+    let mut config = job_config("Big");
+    config["description"] = json!("x".repeat(20_000));
+    let body = app
+        .post("/jobs/", &token, json!({"config": config}), 413)
+        .await;
+    assert!(body["detail"].is_string());
+    // Just under the limit is fine.
+    app.post(
+        "/jobs/",
+        &token,
+        json!({"config": job_config("Small")}),
+        201,
+    )
+    .await;
+    app.finish().await;
+}

@@ -1,0 +1,332 @@
+//! A test server: a fresh database (a temp SQLite file, or a uniquely named PostgreSQL
+//! database dropped afterwards), the real router served by `launch` on 127.0.0.1:0, and a
+//! client whose helpers state the status they expect. A missing PostgreSQL fails the tests.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Once;
+
+use grandma_server::{AppState, Settings};
+use grandma_store::{Backend, Role, Store, UserPatch, Uuid};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+fn pg_admin_url() -> String {
+    std::env::var("GRANDMA_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// `url` with another database name.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
+    let start = base.find("://").map_or(0, |i| i + 3);
+    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{database}{query}", &base[..end])
+}
+
+async fn drop_pg_database(admin_url: &str, name: &str) {
+    let options = PgConnectOptions::from_str(admin_url).expect("admin url");
+    let mut admin = PgConnection::connect_with(&options)
+        .await
+        .expect("reconnect to drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop test database");
+    admin.close().await.ok();
+}
+
+/// A running server on its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, |_| {}).await
+    }
+
+    /// A server whose settings `adjust` changes first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        static PROVIDER: Once = Once::new();
+        PROVIDER.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin_url = pg_admin_url();
+                let name = format!("gs_api_{}", Uuid::now_v7().simple());
+                let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for the API tests ({admin_url}; set GRANDMA_TEST_PG_URL): {e}")
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (with_database(&admin_url, &name), Some((admin_url, name)))
+            }
+        };
+        let mut settings = Settings::for_database(url, dir.path().join("data"));
+        adjust(&mut settings);
+        let state = AppState::connect(settings)
+            .await
+            .expect("connect and migrate");
+        let store = state.store.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(grandma_server::launch(
+            listener,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestApp {
+            addr,
+            client: reqwest::Client::builder().build().unwrap(),
+            state,
+            store,
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: dir,
+            pg,
+        }
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.pg.take() {
+            drop_pg_database(&admin_url, &name).await;
+        }
+    }
+
+    /// An absolute URL for a path at the root (`/health`, `/api/docs`).
+    pub fn root(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// An absolute URL under `/api/v1`.
+    pub fn api(&self, path: &str) -> String {
+        format!("http://{}/api/v1{path}", self.addr)
+    }
+
+    /// Sends a request and checks the status; returns the body as JSON (`Null` if empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Value {
+        let mut request = self.client.request(method.clone(), self.api(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::from_u16(expect).unwrap(),
+            "{method} {path}: {text}"
+        );
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str, expect: u16) -> Value {
+        self.call(Method::GET, path, Some(token), None, expect)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
+        self.call(Method::POST, path, Some(token), Some(body), expect)
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value, expect: u16) -> Value {
+        self.call(Method::PUT, path, Some(token), Some(body), expect)
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, expect: u16) -> Value {
+        self.call(Method::DELETE, path, Some(token), None, expect)
+            .await
+    }
+
+    /// Registers an account through the API; returns its id.
+    pub async fn register(&self, email: &str) -> Uuid {
+        let body = self
+            .call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+                201,
+            )
+            .await;
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Logs in with the form flow and returns the status and body.
+    pub async fn login_raw(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.api("/auth/token"))
+            .form(&[("username", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let (status, body) = self.login_raw(email, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A registered account with `role`, and a token for it.
+    pub async fn user(&self, email: &str, role: Role) -> (Uuid, String) {
+        let id = self.register(email).await;
+        if role != Role::User {
+            let patch = UserPatch {
+                role: Some(role),
+                ..Default::default()
+            };
+            self.store.update_user(id, &patch).await.unwrap();
+        }
+        (id, self.login(email).await)
+    }
+
+    /// Creates a job through the API and returns its id.
+    pub async fn job(&self, token: &str, name: &str) -> Uuid {
+        let body = self
+            .post("/jobs/", token, json!({"config": job_config(name)}), 201)
+            .await;
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // A panicking test never reached `finish`: drop its database on a runtime of our own.
+        if let Some((admin_url, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(drop_pg_database(&admin_url, &name));
+            })
+            .join();
+        }
+    }
+}
+
+/// A valid job document with fields `title`, `price`, `link`.
+pub fn job_config(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": format!("{name} description"),
+        "start_url": "https://example.com/products",
+        "item_selector": ".product",
+        "fields": [
+            {"name": "title", "selector": "h2"},
+            {"name": "price", "selector": ".price"},
+            {"name": "link", "selector": "a", "attribute": "href"},
+        ],
+    })
+}
+
+/// Runs `async fn name(app: &TestApp)` on a fresh server over SQLite and over PostgreSQL, as the
+/// tests `name::sqlite` and `name::postgres`.
+macro_rules! api_test {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::start(grandma_store::Backend::Sqlite).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::common::TestApp::start(grandma_store::Backend::Postgres).await;
+                super::$name(&app).await;
+                app.finish().await;
+            }
+        }
+    )+};
+}
+
+/// Runs `async fn name(backend)` once per backend, for stories that need special settings.
+macro_rules! backend_test {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(grandma_store::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(grandma_store::Backend::Postgres).await;
+            }
+        }
+    )+};
+}
+
+#[test]
+fn database_names_are_replaced() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/t?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+}

@@ -1,0 +1,14 @@
+//! The API suite: every store-backed story runs against a real server on 127.0.0.1:0, once on
+//! SQLite and once on PostgreSQL (see `common::api_test!`).
+
+#[macro_use]
+mod common;
+
+mod auth;
+mod bad_input;
+mod docs;
+mod health;
+mod jobs;
+mod preview;
+mod results;
+mod roles;
