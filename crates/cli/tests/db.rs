@@ -1,0 +1,360 @@
+//! `grandma db`, `grandma user` and `grandma serve` as a user runs them: the real binary on a
+//! temp SQLite file or a uniquely named PostgreSQL database (a missing PostgreSQL fails).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use predicates::prelude::*;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+fn pg_admin_url() -> String {
+    std::env::var("GRANDMA_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A uniquely named PostgreSQL database, dropped with the value.
+struct PgDb {
+    name: String,
+    url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl PgDb {
+    fn new() -> PgDb {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let admin = pg_admin_url();
+        let name = format!(
+            "gcli_test_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL is required ({admin}): {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.ok();
+        });
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        PgDb {
+            url: format!("{base}/{name}"),
+            name,
+            runtime,
+        }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        self.runtime.block_on(async move {
+            let options = PgConnectOptions::from_str(&pg_admin_url()).unwrap();
+            if let Ok(mut conn) = PgConnection::connect_with(&options).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .execute(&mut conn)
+                .await;
+                conn.close().await.ok();
+            }
+        });
+    }
+}
+
+/// `grandma` with a clean environment (no settings leak in from the developer's shell).
+fn grandma(data_dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("grandma").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GRANDMA_DATA_DIR", data_dir)
+        .current_dir(data_dir);
+    cmd
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("db/grandma.db").display())
+}
+
+fn migration_round_trip(dir: &Path, url: &str) {
+    grandma(dir)
+        .args(["db", "current", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("none"));
+    grandma(dir)
+        .args(["db", "upgrade", "head", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Applied 0001").and(predicate::str::contains("(head)")));
+    grandma(dir)
+        .args(["db", "downgrade", "-1", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Reverted 0002"))
+        .stdout(predicate::str::contains("Current: 0001"));
+    grandma(dir)
+        .args(["db", "history", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"\[x\] 0001 .*applied").unwrap())
+        .stdout(predicate::str::is_match(r"\[ \] 0002 .*pending").unwrap());
+    grandma(dir)
+        .args(["db", "upgrade", "head", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Applied 0002"));
+    grandma(dir)
+        .args(["db", "upgrade", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Already at head"));
+    grandma(dir)
+        .args(["db", "current", "--database-url", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"Current: 0002 .*\(head\)").unwrap());
+}
+
+#[test]
+fn db_migrations_round_trip_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migration_round_trip(dir.path(), &sqlite_url(dir.path()));
+}
+
+#[test]
+fn db_migrations_round_trip_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = PgDb::new();
+    migration_round_trip(dir.path(), &db.url);
+}
+
+#[test]
+fn db_bad_targets_and_urls_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    grandma(dir.path())
+        .args(["db", "upgrade", "sideways", "--database-url", &url])
+        .assert()
+        .code(2);
+    grandma(dir.path())
+        .args(["db", "current", "--database-url", "mysql://root@h/db"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn db_revision_creates_files_in_both_dialect_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("migrations");
+    for dialect in ["sqlite", "postgres"] {
+        std::fs::create_dir_all(root.join(dialect)).unwrap();
+        std::fs::write(root.join(dialect).join("0001_core.up.sql"), "").unwrap();
+        std::fs::write(root.join(dialect).join("0001_core.down.sql"), "").unwrap();
+    }
+    grandma(dir.path())
+        .args(["db", "revision", "add_custom_index", "--migrations-dir"])
+        .arg(&root)
+        .assert()
+        .success();
+    for dialect in ["sqlite", "postgres"] {
+        for kind in ["up", "down"] {
+            let file = root
+                .join(dialect)
+                .join(format!("0002_add_custom_index.{kind}.sql"));
+            assert!(file.exists(), "{} missing", file.display());
+        }
+    }
+    grandma(dir.path())
+        .args(["db", "revision", "Bad Name", "--migrations-dir"])
+        .arg(&root)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn db_user_create_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    // Before migrating, the command says what to do.
+    grandma(dir.path())
+        .args(["user", "list", "--database-url", &url])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("grandma db upgrade"));
+    grandma(dir.path())
+        .args(["db", "upgrade", "--database-url", &url])
+        .assert()
+        .success();
+    grandma(dir.path())
+        .args([
+            "user",
+            "create",
+            "ada@example.com",
+            "--admin",
+            "--password-stdin",
+        ])
+        .args(["--database-url", &url])
+        .write_stdin("correct horse battery\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ada@example.com (admin)"));
+    grandma(dir.path())
+        .args([
+            "user",
+            "create",
+            "ada@example.com",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ])
+        .write_stdin("another password\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    grandma(dir.path())
+        .args([
+            "user",
+            "create",
+            "bob@example.com",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ])
+        .write_stdin("short\n")
+        .assert()
+        .code(2);
+    grandma(dir.path())
+        .args([
+            "user",
+            "create",
+            "bob@example.com",
+            "--role",
+            "wizard",
+            "--password-stdin",
+        ])
+        .args(["--database-url", &url])
+        .write_stdin("long enough password\n")
+        .assert()
+        .code(2);
+    grandma(dir.path())
+        .args(["user", "list", "--database-url", &url])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"ada@example.com\s+admin\s+yes").unwrap())
+        .stdout(predicate::str::contains("1 user(s)"));
+}
+
+/// A plain HTTP/1.1 GET; `None` while nothing listens.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_answers_health_and_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::cargo_bin("grandma").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GRANDMA_DATA_DIR", dir.path().join("data"))
+        .env("GRANDMA_ADMIN_EMAIL", "root@example.com")
+        .env("GRANDMA_ADMIN_PASSWORD", "admin-password-1")
+        .current_dir(dir.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let server = Server(cmd.spawn().unwrap());
+
+    let started = Instant::now();
+    let health = loop {
+        if let Some(answer) = http_get(port, "/health") {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "grandma serve never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(health.0, 200, "{}", health.1);
+    assert!(health.1.contains("healthy"), "{}", health.1);
+
+    // The API is mounted: an unauthenticated listing is refused, not missing.
+    let (status, body) = http_get(port, "/api/v1/jobs").expect("api answers");
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = http_get(port, "/api/docs").expect("docs answer");
+    assert!(
+        status == 200 || status == 303 || status == 301,
+        "docs status {status}"
+    );
+
+    // SIGTERM is a graceful shutdown: exit status 0, promptly.
+    let mut server = server;
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(server);
+
+    // The data dir holds the SQLite database, migrated, with the initial admin.
+    grandma(dir.path())
+        .env("GRANDMA_DATA_DIR", dir.path().join("data"))
+        .args(["user", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("root@example.com"));
+}

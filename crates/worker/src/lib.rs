@@ -1,0 +1,223 @@
+//! GrandmaScraper's run workers (issue 3 "Runs", DESIGN "Data flow of a run").
+//!
+//! [`run_workers`] starts `concurrency` slots. Each slot claims the oldest queued run from the
+//! store ([`Store::claim_next`], a lease), crawls it with the engine and writes each page's
+//! items, counters and checkpoint in one transaction ([`Store::save_page`]), heartbeating the
+//! lease on the side. A run whose worker died is claimed again once its lease expires and
+//! resumes from its checkpoint. On shutdown the running crawls stop and their runs go back to
+//! the queue ([`Store::release_run`]) with their checkpoint.
+//!
+//! Slots wait for work on a shared [`Notify`] (the API pokes it when it queues a run) or a
+//! fallback poll, whichever comes first: other processes' runs are only seen by polling.
+
+mod run;
+mod sink;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use grandma_engine::guard::NetworkGuard;
+use grandma_store::Store;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// How often the worker row is refreshed so `/health` can count live workers.
+pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Settings of one worker process.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this process in leases and the `worker` table: `hostname-pid-random`
+    /// (see [`default_worker_id`]).
+    pub worker_id: String,
+    /// Runs crawled at the same time by this process.
+    pub concurrency: usize,
+    /// How long a claimed run stays ours without a heartbeat; renewed every `lease / 3`. A dead
+    /// worker's runs are resumed by others after this long.
+    pub lease: Duration,
+    /// Fallback poll for queued runs when nobody pokes the wakeup (runs queued by another
+    /// process, expired leases).
+    pub poll_interval: Duration,
+    /// The network guard of every fetch: strict plus the operator's allow-list.
+    pub guard: NetworkGuard,
+}
+
+impl WorkerConfig {
+    /// Defaults: a fresh worker id, 2 slots, a 60 s lease, a 1 s poll.
+    pub fn new(guard: NetworkGuard) -> Self {
+        WorkerConfig {
+            worker_id: default_worker_id(),
+            concurrency: 2,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            guard,
+        }
+    }
+
+    fn validate(&self) -> Result<(), WorkerError> {
+        if self.worker_id.is_empty() {
+            return Err(WorkerError::Config("worker_id must not be empty"));
+        }
+        if self.concurrency == 0 {
+            return Err(WorkerError::Config("concurrency must be at least 1"));
+        }
+        // Below this the heartbeat (lease / 3) would hammer the database.
+        if self.lease < Duration::from_millis(300) {
+            return Err(WorkerError::Config("lease must be at least 300 ms"));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(WorkerError::Config("poll_interval must not be zero"));
+        }
+        Ok(())
+    }
+}
+
+/// `hostname-pid-random`: unique per process, and readable in the `worker` table.
+pub fn default_worker_id() -> String {
+    format!(
+        "{}-{}-{:08x}",
+        hostname(),
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// The machine's name, for the `worker` table; `localhost` when it cannot be read.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Why the workers could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("invalid worker configuration: {0}")]
+    Config(&'static str),
+    /// A slot task panicked: a bug of ours. The other slots were shut down.
+    #[error("a worker slot crashed")]
+    SlotCrashed(#[source] tokio::task::JoinError),
+}
+
+/// What every slot shares (STYLE: a context struct rather than long argument lists).
+#[derive(Debug)]
+pub(crate) struct WorkerContext {
+    pub(crate) store: Store,
+    pub(crate) config: WorkerConfig,
+    pub(crate) wakeup: Arc<Notify>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// Runs the workers until `shutdown` is cancelled: running crawls are stopped, their runs
+/// released to the queue with their checkpoint, and the worker row removed.
+pub async fn run_workers(
+    store: Store,
+    config: WorkerConfig,
+    wakeup: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    config.validate()?;
+    let ctx = Arc::new(WorkerContext {
+        store,
+        config,
+        wakeup,
+        shutdown,
+    });
+    tracing::info!(
+        worker_id = %ctx.config.worker_id,
+        concurrency = ctx.config.concurrency,
+        lease_s = ctx.config.lease.as_secs_f64(),
+        "workers starting"
+    );
+
+    let beat_stop = CancellationToken::new();
+    let beat = tokio::spawn(worker_heartbeat(Arc::clone(&ctx), beat_stop.clone()));
+
+    let mut slots = JoinSet::new();
+    for slot in 0..ctx.config.concurrency {
+        slots.spawn(
+            slot_loop(Arc::clone(&ctx), slot).instrument(tracing::info_span!("worker_slot", slot)),
+        );
+    }
+    let mut crashed = None;
+    while let Some(joined) = slots.join_next().await {
+        if let Err(error) = joined {
+            tracing::error!(%error, "worker slot crashed; shutting the others down");
+            ctx.shutdown.cancel();
+            crashed.get_or_insert(error);
+        }
+    }
+
+    beat_stop.cancel();
+    if let Err(error) = beat.await {
+        tracing::warn!(%error, "worker heartbeat task ended abnormally");
+    }
+    if let Err(error) = ctx.store.remove_worker(&ctx.config.worker_id).await {
+        tracing::warn!(%error, "could not remove the worker row at shutdown");
+    }
+    tracing::info!(worker_id = %ctx.config.worker_id, "workers stopped");
+    match crashed {
+        Some(error) => Err(WorkerError::SlotCrashed(error)),
+        None => Ok(()),
+    }
+}
+
+/// One slot: claim, crawl, repeat; wait for a wakeup or the poll when the queue is empty.
+async fn slot_loop(ctx: Arc<WorkerContext>, slot: usize) {
+    loop {
+        if ctx.shutdown.is_cancelled() {
+            return;
+        }
+        let claimed = ctx
+            .store
+            .claim_next(&ctx.config.worker_id, ctx.config.lease)
+            .await;
+        match claimed {
+            Ok(Some(run)) => {
+                if run::process(&ctx, run).await == run::Next::Backoff {
+                    idle(&ctx).await;
+                }
+            }
+            Ok(None) => idle(&ctx).await,
+            Err(error) => {
+                tracing::warn!(%error, slot, "claiming a run failed; retrying after the poll interval");
+                idle(&ctx).await;
+            }
+        }
+    }
+}
+
+/// Waits for a wakeup, the poll interval or shutdown, whichever comes first.
+async fn idle(ctx: &WorkerContext) {
+    tokio::select! {
+        _ = ctx.shutdown.cancelled() => {}
+        _ = ctx.wakeup.notified() => {}
+        _ = tokio::time::sleep(ctx.config.poll_interval) => {}
+    }
+}
+
+/// Keeps this process's row in `worker` fresh until stopped.
+async fn worker_heartbeat(ctx: Arc<WorkerContext>, stop: CancellationToken) {
+    let host = hostname();
+    let mut ticker = tokio::time::interval(WORKER_HEARTBEAT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(error) = ctx
+            .store
+            .worker_heartbeat(&ctx.config.worker_id, &host)
+            .await
+        {
+            tracing::warn!(%error, "worker heartbeat failed");
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! One claimed run, in stages with typed outcomes (STYLE, background workers): prepare (load
+//! and validate the job, build the fetcher, read the checkpoint), crawl (with the lease
+//! heartbeat, cancellation, time limit and shutdown watched on the side), then finish, release
+//! or — when the lease was lost — walk away without writing.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use grandma_engine::JobSpec;
+use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
+use grandma_engine::fetch::Fetcher;
+use grandma_store::{ResultRow, RunOutcome, RunStatus, Scope, StoreError, WebhookEvent};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::WorkerContext;
+use crate::sink::{StopFlag, StopReason, StoreSink};
+
+/// What the slot does after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Claim the next run at once.
+    Continue,
+    /// The database misbehaved: wait for the poll interval before claiming again.
+    Backoff,
+}
+
+/// Claims are made by the slot; this takes the claimed run to its end.
+pub(crate) async fn process(ctx: &WorkerContext, run: ResultRow) -> Next {
+    let span = tracing::info_span!(
+        "run",
+        result_id = %run.result_id,
+        run_id = %run.run_id,
+        job_id = %run.job_id,
+        attempt = run.attempts,
+    );
+    RunTask { ctx, run }.execute().instrument(span).await
+}
+
+/// The run being worked on and the worker's shared context.
+struct RunTask<'a> {
+    ctx: &'a WorkerContext,
+    run: ResultRow,
+}
+
+/// Everything a crawl needs, once the job checked out.
+struct Prepared {
+    job_name: String,
+    spec: Arc<JobSpec>,
+    fetcher: Arc<dyn Fetcher>,
+    resume: Option<Checkpoint>,
+}
+
+/// Why a run cannot start.
+enum NotStarted {
+    /// The job itself is wrong: the run fails with this message and details.
+    Fail {
+        job_name: Option<String>,
+        message: String,
+        details: Option<Value>,
+    },
+    /// The database did not answer: give the run back and try again later.
+    Transient(StoreError),
+}
+
+impl RunTask<'_> {
+    async fn execute(self) -> Next {
+        tracing::info!(resumed = self.run.checkpoint.is_some(), "run claimed");
+        if self.ctx.shutdown.is_cancelled() {
+            return self.release().await;
+        }
+        match self.prepare().await {
+            Ok(prepared) => self.crawl(prepared).await,
+            Err(NotStarted::Fail {
+                job_name,
+                message,
+                details,
+            }) => {
+                tracing::warn!(error = %message, "run cannot start");
+                let outcome = self.outcome(
+                    job_name.as_deref(),
+                    RunStatus::Failed,
+                    Some(message),
+                    details,
+                    Vec::new(),
+                    self.run.total_items,
+                    self.run.pages_scraped,
+                );
+                self.finish(outcome).await
+            }
+            Err(NotStarted::Transient(error)) => {
+                tracing::warn!(%error, "could not load the run's job; releasing the run");
+                self.release().await;
+                Next::Backoff
+            }
+        }
+    }
+
+    /// Loads and validates the job, builds the fetcher and reads the checkpoint.
+    async fn prepare(&self) -> Result<Prepared, NotStarted> {
+        let job = match self.ctx.store.get_job(Scope::All, self.run.job_id).await {
+            Ok(job) => job,
+            Err(StoreError::NotFound) => {
+                return Err(NotStarted::Fail {
+                    job_name: None,
+                    message: "the job of this run no longer exists".into(),
+                    details: None,
+                });
+            }
+            Err(error) => return Err(NotStarted::Transient(error)),
+        };
+        let fail = |message: String, details: Option<Value>| NotStarted::Fail {
+            job_name: Some(job.name.clone()),
+            message,
+            details,
+        };
+        let spec = JobSpec::from_value(&job.config).map_err(|errors| {
+            let problems: Vec<Value> = errors
+                .iter()
+                .map(|e| json!({"path": e.path, "message": e.message}))
+                .collect();
+            fail(
+                format!("the job's configuration is invalid: {errors}"),
+                Some(json!({ "problems": problems })),
+            )
+        })?;
+        if let Some(reason) = crawl::unsupported_reason(&spec) {
+            return Err(fail(reason, None));
+        }
+        let fetcher = crawl::http_fetcher(&spec, self.ctx.config.guard.clone())
+            .map_err(|e| fail(format!("could not set up fetching: {e}"), None))?;
+        let resume = match &self.run.checkpoint {
+            None => None,
+            Some(value) => Some(serde_json::from_value::<Checkpoint>(value.clone()).map_err(
+                |e| {
+                    // Starting over would store the saved pages' items twice.
+                    fail(
+                        format!(
+                            "the run's saved checkpoint cannot be read, so it cannot resume: {e}"
+                        ),
+                        None,
+                    )
+                },
+            )?),
+        };
+        Ok(Prepared {
+            job_name: job.name,
+            spec: Arc::new(spec),
+            fetcher: Arc::new(fetcher),
+            resume,
+        })
+    }
+
+    /// Crawls with the lease heartbeat on the side, then finishes, releases or walks away.
+    async fn crawl(&self, prepared: Prepared) -> Next {
+        let Prepared {
+            job_name,
+            spec,
+            fetcher,
+            resume,
+        } = prepared;
+        let stop: StopFlag = Arc::new(OnceLock::new());
+        let crawl_cancel = CancellationToken::new();
+        let crawl_done = CancellationToken::new();
+        let monitor = tokio::spawn(
+            Monitor {
+                store: self.ctx.store.clone(),
+                worker_id: self.ctx.config.worker_id.clone(),
+                result_id: self.run.result_id,
+                lease: self.ctx.config.lease,
+                shutdown: self.ctx.shutdown.clone(),
+                time_left: self.time_left(),
+                stop: Arc::clone(&stop),
+                crawl_cancel: crawl_cancel.clone(),
+                crawl_done: crawl_done.clone(),
+            }
+            .watch()
+            .in_current_span(),
+        );
+
+        let mut warnings = Vec::new();
+        let mut crawl = Crawl::new(spec, fetcher, &LogEvents, crawl_cancel);
+        if let Some(checkpoint) = resume {
+            tracing::info!(
+                next_page = checkpoint.next_page,
+                "resuming from the checkpoint"
+            );
+            warnings.push(format!(
+                "resumed from page {} after an interrupted attempt",
+                checkpoint.next_page
+            ));
+            crawl = crawl.resume_from(checkpoint);
+        }
+        let mut sink = StoreSink {
+            store: &self.ctx.store,
+            worker_id: &self.ctx.config.worker_id,
+            result_id: self.run.result_id,
+            stop: Arc::clone(&stop),
+        };
+        let outcome = crawl.run(&mut sink).await;
+        crawl_done.cancel();
+        if let Err(error) = monitor.await {
+            tracing::error!(%error, "the lease heartbeat task crashed");
+        }
+
+        let status = match (stop.get().copied(), outcome.status) {
+            (Some(StopReason::LeaseLost), _) => {
+                tracing::warn!(
+                    "lost the run's lease; another worker owns it now, or it was deleted"
+                );
+                return Next::Continue;
+            }
+            (Some(StopReason::Shutdown), crawl::RunStatus::Cancelled) => {
+                return self.release().await;
+            }
+            (Some(StopReason::TimeLimit), crawl::RunStatus::Cancelled) => RunStatus::Failed,
+            (_, crawl::RunStatus::Cancelled) => RunStatus::Cancelled,
+            (_, crawl::RunStatus::Completed) => RunStatus::Completed,
+            (_, crawl::RunStatus::Failed) => RunStatus::Failed,
+        };
+        let error = match (status, stop.get().copied()) {
+            (RunStatus::Failed, Some(StopReason::TimeLimit)) => Some(format!(
+                "the run exceeded its time limit of {} s",
+                self.run.time_limit_seconds.unwrap_or_default()
+            )),
+            _ => outcome.error.clone(),
+        };
+        let details = (status == RunStatus::Failed).then(|| {
+            json!({
+                "pages_scraped": outcome.pages_scraped,
+                "pages_failed": outcome.pages_failed,
+            })
+        });
+        warnings.extend(outcome.warnings);
+        if outcome.warnings_omitted > 0 {
+            warnings.push(format!("… and {} more warnings", outcome.warnings_omitted));
+        }
+        let record = self.outcome(
+            Some(&job_name),
+            status,
+            error,
+            details,
+            warnings,
+            i64::try_from(outcome.total_items).unwrap_or(i64::MAX),
+            i32::try_from(outcome.pages_scraped).unwrap_or(i32::MAX),
+        );
+        self.finish(record).await
+    }
+
+    /// The time left under the run's limit, counted from its first start.
+    fn time_left(&self) -> Option<Duration> {
+        let limit = self.run.time_limit_seconds.filter(|s| *s > 0)?;
+        let limit = Duration::from_secs(u64::try_from(limit).unwrap_or_default());
+        Some(limit.saturating_sub(self.elapsed().unwrap_or_default()))
+    }
+
+    /// Time since the run first started (across resumed attempts).
+    fn elapsed(&self) -> Option<Duration> {
+        let started = self.run.started_at?;
+        (Utc::now() - started).to_std().ok()
+    }
+
+    /// The final record of the run, with the webhook payload of the seed.
+    #[allow(clippy::too_many_arguments)]
+    fn outcome(
+        &self,
+        job_name: Option<&str>,
+        status: RunStatus,
+        error_message: Option<String>,
+        error_details: Option<Value>,
+        warnings: Vec<String>,
+        items_count: i64,
+        pages_scraped: i32,
+    ) -> RunOutcome {
+        let duration_seconds = self.elapsed().unwrap_or_default().as_secs_f64();
+        let webhook_payload = WebhookEvent::for_final_status(status).map(|event| {
+            let mut payload = json!({
+                "event": event.as_str(),
+                "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "job_id": self.run.job_id,
+                "job_name": job_name,
+                "result_id": self.run.result_id,
+                "run_id": self.run.run_id,
+                "status": status.as_str(),
+                "items_count": items_count,
+                "pages_scraped": pages_scraped,
+                "duration_seconds": duration_seconds,
+            });
+            if let Some(error) = &error_message {
+                payload["error"] = Value::String(error.clone());
+            }
+            payload
+        });
+        RunOutcome {
+            status,
+            error_message,
+            error_details,
+            warnings,
+            duration_seconds,
+            webhook_payload,
+        }
+    }
+
+    async fn finish(&self, outcome: RunOutcome) -> Next {
+        let status = outcome.status;
+        match self
+            .ctx
+            .store
+            .finish_run(self.run.result_id, &self.ctx.config.worker_id, &outcome)
+            .await
+        {
+            Ok(row) => {
+                tracing::info!(
+                    %status,
+                    total_items = row.total_items,
+                    pages_scraped = row.pages_scraped,
+                    error = outcome.error_message.as_deref().unwrap_or(""),
+                    "run finished"
+                );
+                Next::Continue
+            }
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!(%status, "could not finish the run: the lease was lost");
+                Next::Continue
+            }
+            Err(error) => {
+                // The lease expires and another worker resumes from the last checkpoint.
+                tracing::error!(%error, %status, "could not record the end of the run");
+                Next::Backoff
+            }
+        }
+    }
+
+    /// Gives the run back to the queue with its checkpoint (shutdown, or a database hiccup).
+    async fn release(&self) -> Next {
+        match self
+            .ctx
+            .store
+            .release_run(self.run.result_id, &self.ctx.config.worker_id)
+            .await
+        {
+            Ok(row) => tracing::info!(status = %row.status, "run released"),
+            Err(error) => {
+                tracing::warn!(%error, "could not release the run; its lease will expire")
+            }
+        }
+        Next::Continue
+    }
+}
+
+/// The side task of a crawl: renews the lease every `lease / 3` and stops the crawl on a
+/// cancel request, a lost lease, the time limit or shutdown. It keeps renewing after stopping
+/// the crawl, until the crawl has actually returned (a page save may be in flight).
+struct Monitor {
+    store: grandma_store::Store,
+    worker_id: String,
+    result_id: grandma_store::Uuid,
+    lease: Duration,
+    shutdown: CancellationToken,
+    time_left: Option<Duration>,
+    stop: StopFlag,
+    crawl_cancel: CancellationToken,
+    crawl_done: CancellationToken,
+}
+
+impl Monitor {
+    async fn watch(self) {
+        let period = (self.lease / 3).max(Duration::from_millis(100));
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A limit far away stands for "none", so the select below stays simple.
+        let deadline = tokio::time::sleep(
+            self.time_left
+                .unwrap_or(Duration::from_secs(100 * 365 * 24 * 3600)),
+        );
+        tokio::pin!(deadline);
+        let mut stopped = false;
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.crawl_done.cancelled() => return,
+                _ = self.shutdown.cancelled(), if !stopped => {
+                    self.stop_crawl(StopReason::Shutdown);
+                    stopped = true;
+                }
+                _ = &mut deadline, if !stopped => {
+                    tracing::warn!("time limit reached; stopping the run");
+                    self.stop_crawl(StopReason::TimeLimit);
+                    stopped = true;
+                }
+                _ = ticker.tick() => {
+                    match self.store.heartbeat_run(self.result_id, &self.worker_id, self.lease).await {
+                        Ok(true) if !stopped => {
+                            tracing::info!("cancellation requested; stopping the run");
+                            self.stop_crawl(StopReason::UserCancel);
+                            stopped = true;
+                        }
+                        Ok(_) => {}
+                        Err(StoreError::LeaseLost) => {
+                            self.stop_crawl(StopReason::LeaseLost);
+                            return;
+                        }
+                        Err(error) => tracing::warn!(%error, "renewing the run's lease failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn stop_crawl(&self, reason: StopReason) {
+        let _ = self.stop.set(reason);
+        self.crawl_cancel.cancel();
+    }
+}
+
+/// Engine events go to the log, inside the run's span. Publishing them to WebSocket clients
+/// is the server's pub/sub (not wired here yet).
+#[derive(Debug)]
+struct LogEvents;
+
+impl EventSink for LogEvents {
+    fn emit(&self, event: &Event) {
+        match event {
+            Event::Started { url } => tracing::debug!(%url, "crawl started"),
+            Event::Fetching { page, url } => tracing::debug!(page, %url, "fetching"),
+            Event::Extracted {
+                page,
+                items_on_page,
+                total_items,
+            } => tracing::debug!(page, items_on_page, total_items, "extracted"),
+            // The crawl already logs warnings itself.
+            Event::Warning { .. } => {}
+            Event::Completed {
+                total_items,
+                pages_scraped,
+                ..
+            } => tracing::debug!(total_items, pages_scraped, "crawl completed"),
+            Event::Failed { error } => tracing::debug!(%error, "crawl failed"),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The crawl's [`PageSink`]: each page's items, counters and checkpoint go to the store in one
+//! transaction ([`Store::save_page`]), only while this worker holds the run's lease.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use grandma_engine::crawl::{Control, PageOutput, PageSink, SinkError};
+use grandma_store::{RunCounters, Store, StoreError, Uuid};
+
+/// Why a crawl was stopped from outside the engine; the first reason wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// The user asked to cancel (the store's `cancel_requested`).
+    UserCancel,
+    /// Another worker owns the run now, or it was deleted: write nothing more.
+    LeaseLost,
+    /// This process is shutting down: give the run back to the queue.
+    Shutdown,
+    /// The run's `time_limit_seconds` passed.
+    TimeLimit,
+}
+
+pub(crate) type StopFlag = Arc<OnceLock<StopReason>>;
+
+/// Attempts of a page save that failed for a reason other than the lease (a dropped
+/// connection, a busy SQLite file): a transient database problem should not fail a long run.
+const SAVE_ATTEMPTS: u32 = 3;
+const SAVE_RETRY_BASE: Duration = Duration::from_millis(500);
+
+/// The sink is refused once the lease is lost; the engine then fails the run, and the worker
+/// sees [`StopReason::LeaseLost`] and writes nothing more.
+#[derive(Debug, thiserror::Error)]
+#[error("the run's lease was lost (another worker owns it, or it was deleted)")]
+pub(crate) struct LeaseLost;
+
+#[derive(Debug)]
+pub(crate) struct StoreSink<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) worker_id: &'a str,
+    pub(crate) result_id: Uuid,
+    pub(crate) stop: StopFlag,
+}
+
+impl PageSink for StoreSink<'_> {
+    async fn save(&mut self, page: PageOutput) -> Result<Control, SinkError> {
+        let checkpoint = &page.checkpoint;
+        let counters = RunCounters {
+            pages_scraped: i32::try_from(checkpoint.pages_scraped).unwrap_or(i32::MAX),
+            items_dropped: i64::try_from(checkpoint.items_dropped).unwrap_or(i64::MAX),
+        };
+        let checkpoint_json = serde_json::to_value(checkpoint)?;
+        let page_number = i32::try_from(page.page).unwrap_or(i32::MAX);
+        let mut attempt = 1;
+        loop {
+            let saved = self
+                .store
+                .save_page(
+                    self.result_id,
+                    self.worker_id,
+                    page_number,
+                    &page.items,
+                    counters,
+                    Some(&checkpoint_json),
+                )
+                .await;
+            match saved {
+                Ok(saved) => {
+                    tracing::debug!(
+                        page = page.page,
+                        items_on_page = page.items.len(),
+                        total_items = saved.total_items,
+                        "page saved"
+                    );
+                    if saved.cancel_requested {
+                        let _ = self.stop.set(StopReason::UserCancel);
+                        return Ok(Control::Cancel);
+                    }
+                    return Ok(Control::Continue);
+                }
+                Err(StoreError::LeaseLost) => {
+                    let _ = self.stop.set(StopReason::LeaseLost);
+                    return Err(Box::new(LeaseLost));
+                }
+                Err(error) if attempt < SAVE_ATTEMPTS => {
+                    tracing::warn!(%error, page = page.page, attempt, "saving a page failed; retrying");
+                    tokio::time::sleep(SAVE_RETRY_BASE * 2_u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(Box::new(error)),
+            }
+        }
+    }
+}
