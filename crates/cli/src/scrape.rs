@@ -137,9 +137,17 @@ fn open_destination(args: &ScrapeArgs, format: Format) -> anyhow::Result<Destina
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".part")
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".part");
+    // Temporary files are made 0600, and the rename would keep that; the output is an ordinary
+    // file, so it gets what any new file gets: 0666 less the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let temp = builder
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     Ok(Destination::File {
@@ -228,7 +236,9 @@ async fn scrape(
     };
     match destination {
         Destination::File { target, temp } => {
-            if keep {
+            // A failed run that scraped nothing has nothing to keep: an empty file must not
+            // replace the one a previous run left there.
+            if keep && (items_written > 0 || outcome.status == RunStatus::Completed) {
                 finished
                     .and_then(|()| persist(temp, &target))
                     .map_err(Failure::RunFailed)?;
@@ -260,7 +270,11 @@ async fn scrape(
         RunStatus::Completed => Ok(()),
         RunStatus::Cancelled => Err(Failure::RunFailed(anyhow!(
             "interrupted{}",
-            if interrupted.is_cancelled() { " by Ctrl-C" } else { "" }
+            if interrupted.is_cancelled() {
+                " by Ctrl-C"
+            } else {
+                ""
+            }
         ))),
         RunStatus::Failed => Err(Failure::RunFailed(anyhow!(
             "the run failed: {}",
