@@ -72,6 +72,8 @@ pub enum ApiError {
     /// Well-formed but of the wrong shape (wrong types, missing fields, bad query values).
     #[error("{0}")]
     Unprocessable(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("the request body is larger than the limit")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -113,6 +115,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,

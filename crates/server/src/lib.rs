@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .nest("/api/v1", routes::api_router())
         // The probes also live at the root, where orchestrators look for them.
-        .merge(health::router())
+        .merge(health::root_router())
         .split_for_parts();
     // Collections are documented with the earlier version's trailing slash; accept them
     // without it too, since clients differ on this.
@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(docs::router(openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
 }
@@ -56,6 +57,11 @@ pub fn router(state: AppState) -> Router {
 /// Unknown paths answer in the API's error shape.
 async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+/// So does a known path with the wrong method.
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then finishes the requests

@@ -71,7 +71,6 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !user.is_active {
             return Err(ApiError::Unauthorized(INVALID));
         }
-        tracing::Span::current().record("user_id", tracing::field::display(user.user_id));
         Ok(CurrentUser { user })
     }
 }

@@ -20,11 +20,48 @@ const LOW_DISK_BYTES: u64 = 256 * 1024 * 1024;
 /// A database slower than this to answer `select 1` makes the server degraded.
 const SLOW_DATABASE: Duration = Duration::from_secs(1);
 
+/// The probes under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(readiness))
         .routes(routes!(liveness))
+}
+
+/// The same probes at the root, where orchestrators look for them. Separate handlers so each
+/// operation has its own OpenAPI `operationId`.
+pub fn root_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(root_health))
+        .routes(routes!(root_readiness))
+        .routes(routes!(root_liveness))
+}
+
+/// Component health (root alias of `/api/v1/health`).
+#[utoipa::path(get, path = "/health", tag = "Health",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = HealthOut),
+        (status = 503, description = "Unhealthy", body = HealthOut),
+    ))]
+pub async fn root_health(state: State<AppState>) -> (StatusCode, Json<HealthOut>) {
+    health(state).await
+}
+
+/// Readiness (root alias of `/api/v1/readiness`).
+#[utoipa::path(get, path = "/readiness", tag = "Health",
+    responses(
+        (status = 200, description = "Ready", body = ProbeOut),
+        (status = 503, description = "Not ready", body = ProbeOut),
+    ))]
+pub async fn root_readiness(state: State<AppState>) -> (StatusCode, Json<ProbeOut>) {
+    readiness(state).await
+}
+
+/// Liveness (root alias of `/api/v1/liveness`).
+#[utoipa::path(get, path = "/liveness", tag = "Health",
+    responses((status = 200, description = "Alive", body = ProbeOut)))]
+pub async fn root_liveness() -> Json<ProbeOut> {
+    liveness().await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,7 +14,7 @@ api_test!(
     deactivated_user_is_rejected,
     api_tokens_create_use_revoke
 );
-backend_test!(tokens_expire);
+backend_test!(tokens_expire, initial_admin_is_created_once);
 
 async fn register_login_and_me(app: &TestApp) {
     let id = app.register("Ann@Example.com").await;
@@ -171,5 +171,22 @@ async fn tokens_expire(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let body = app.get("/users/me", &token, 401).await;
     assert!(body["detail"].as_str().unwrap().contains("expired"));
+    app.finish().await;
+}
+
+async fn initial_admin_is_created_once(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.admin_email = Some("boss@example.com".into());
+        s.admin_password = Some(PASSWORD.into());
+    })
+    .await;
+    // `connect` created it and `launch` found it there: one admin, able to log in.
+    assert_eq!(app.store.count_admins().await.unwrap(), 1);
+    let token = app.login("boss@example.com").await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert_eq!(me["role"], "admin");
+    app.state.ensure_initial_admin().await.unwrap();
+    let users = app.get("/users/", &token, 200).await;
+    assert_eq!(users["total"], 1);
     app.finish().await;
 }

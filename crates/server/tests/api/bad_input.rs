@@ -72,6 +72,10 @@ async fn malformed_requests(app: &TestApp) {
     .await;
     let body = app.get("/no/such/route", &token, 404).await;
     assert_eq!(body["detail"], "not found");
+    let body = app
+        .call(Method::PATCH, "/jobs/", Some(token.as_str()), None, 405)
+        .await;
+    assert_eq!(body["detail"], "method not allowed");
 }
 
 async fn oversized_bodies(backend: Backend) {
