@@ -76,6 +76,17 @@ async fn documentation_is_served(app: &TestApp) {
         "bearer"
     );
     assert!(spec["paths"]["/api/v1/jobs/"]["post"]["requestBody"].is_object());
+    // Operation ids are unique (Swagger UI and client generators rely on it).
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op.get("operationId").and_then(|id| id.as_str()))
+        .collect();
+    let count = ids.len();
+    assert!(count >= 25, "{count} operations");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "duplicate operationIds");
 
     // The documented address (a redirect to the UI's index is fine).
     let plain = app.client.get(app.root("/api/docs")).send().await.unwrap();
