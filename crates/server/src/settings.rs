@@ -310,8 +310,9 @@ impl Settings {
         })
     }
 
-    /// Settings for tests and embedding: development, an in-memory-free SQLite URL must be given,
-    /// a fixed random key, every other field at its default. Nothing is read or written.
+    /// Settings for tests and embedding: development, the given database and data directory, a
+    /// random signing key, in-process workers off, every other field at its default. Nothing is
+    /// read from the environment and nothing is written.
     pub fn for_database(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
         Settings {
             environment: Environment::Development,
