@@ -15,11 +15,6 @@ mod worker_cmd;
 
 use std::process::ExitCode;
 
-/// html5ever allocates a small string or node for nearly every token; glibc's malloc was ~15% of
-/// a scrape's CPU in profiles, mimalloc a fraction of that.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]

@@ -26,9 +26,8 @@ pub struct InitArgs {
 pub fn run(args: InitArgs) -> Result<(), Failure> {
     let text = starter_job(&args.name, &args.url);
     // The starter must itself be a valid job: check before writing it.
-    JobSpec::from_yaml_str(&text).map_err(|e| {
-        Failure::BadInput(anyhow!("cannot make a job from these values: {e}"))
-    })?;
+    JobSpec::from_yaml_str(&text)
+        .map_err(|e| Failure::BadInput(anyhow!("cannot make a job from these values: {e}")))?;
     let path = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", slug(&args.name))));

@@ -232,7 +232,10 @@ impl State {
 
 /// What fetching and extracting one page came to.
 enum PageResult {
-    Extracted { final_url: Url, extract: PageExtract },
+    Extracted {
+        final_url: Url,
+        extract: PageExtract,
+    },
     /// robots.txt disallows it: skipped, never fetched.
     Disallowed,
     Failed(PageError),
@@ -333,16 +336,20 @@ impl<'a> Crawl<'a> {
                     },
                     None => (1, self.spec.start_url.clone()),
                 };
-                pager
-                    .chain(page, url, &mut state, sink, &self.cancel)
-                    .await
+                pager.chain(page, url, &mut state, sink, &self.cancel).await
             }
             Pagination::None | Pagination::InfiniteScroll { .. } => {
                 if self.resume.as_ref().is_some_and(|c| c.next_page > 1) {
                     return self.finish(state, None, false);
                 }
                 pager
-                    .chain(1, self.spec.start_url.clone(), &mut state, sink, &self.cancel)
+                    .chain(
+                        1,
+                        self.spec.start_url.clone(),
+                        &mut state,
+                        sink,
+                        &self.cancel,
+                    )
                     .await
             }
         };
@@ -390,6 +397,16 @@ impl<'a> Crawl<'a> {
     }
 }
 
+/// One permit per core for parsing and extraction, shared by every run in the process: cores
+/// are a process-wide resource, so this is the one piece of global state here.
+fn cpu_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
 /// The per-run machinery shared by the pagination strategies.
 struct Pager<'r> {
     spec: &'r Arc<JobSpec>,
@@ -425,6 +442,9 @@ impl Pager<'_> {
         let final_url = fetched.final_url.clone();
         let base = final_url.clone();
         let body = fetched.body;
+        // Parsing is CPU-bound: more parses at once than cores only adds threads fighting for
+        // the same cores (and memory for their trees), so wait for a core here.
+        let _core = cpu_permits().acquire().await;
         match tokio::task::spawn_blocking(move || extract::extract_page(&spec, &body, &base)).await
         {
             Ok(extract) => PageResult::Extracted { final_url, extract },

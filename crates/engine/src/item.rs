@@ -60,7 +60,11 @@ impl Item {
                     FieldValue::Null => serde_json::Value::Null,
                     FieldValue::Text(s) => serde_json::Value::String(s.clone()),
                     FieldValue::List(items) => serde_json::Value::Array(
-                        items.iter().cloned().map(serde_json::Value::String).collect(),
+                        items
+                            .iter()
+                            .cloned()
+                            .map(serde_json::Value::String)
+                            .collect(),
                     ),
                 };
                 (name.clone(), v)

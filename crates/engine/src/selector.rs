@@ -83,6 +83,8 @@ mod tests {
 
     #[test]
     fn good_selectors_compile() {
-        assert!(Selector::compile("article.product_pod h3 > a", SelectorType::Css, Scope::Item).is_ok());
+        assert!(
+            Selector::compile("article.product_pod h3 > a", SelectorType::Css, Scope::Item).is_ok()
+        );
     }
 }

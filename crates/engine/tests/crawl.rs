@@ -152,7 +152,11 @@ async fn next_button_follows_every_page_in_order() {
     assert!(matches!(r.events.first(), Some(Event::Started { .. })));
     assert!(matches!(
         r.events.last(),
-        Some(Event::Completed { total_items: 15, pages_scraped: 5, .. })
+        Some(Event::Completed {
+            total_items: 15,
+            pages_scraped: 5,
+            ..
+        })
     ));
     let extracted: Vec<(u32, usize, u64)> = r
         .events
@@ -179,7 +183,11 @@ async fn next_button_follows_every_page_in_order() {
     // Checkpoints point at the next page.
     assert_eq!(r.sink.pages[1].checkpoint.next_page, 3);
     assert_eq!(
-        r.sink.pages[1].checkpoint.next_url.as_ref().map(|u| u.as_str()),
+        r.sink.pages[1]
+            .checkpoint
+            .next_url
+            .as_ref()
+            .map(|u| u.as_str()),
         Some(f.url("/catalogue/page-3.html").as_str())
     );
     assert_eq!(r.sink.pages[4].checkpoint.next_url, None);
@@ -284,7 +292,8 @@ async fn delays_between_requests_stay_within_bounds() {
     let spec = Arc::new(
         JobSpec::from_value(&{
             let mut v = job(&f.url("/catalogue/page-1.html"), "").to_value();
-            v["pagination"] = serde_json::json!({"type": "next_button", "next_button_selector": "li.next a"});
+            v["pagination"] =
+                serde_json::json!({"type": "next_button", "next_button_selector": "li.next a"});
             v["max_pages"] = 3.into();
             v["min_delay_ms"] = 200.into();
             v["max_delay_ms"] = 300.into();
@@ -310,7 +319,10 @@ async fn flaky_pages_are_retried() {
     assert_eq!(r.outcome.total_items, 3);
     assert_eq!(f.hits.count("/flaky/429"), 2);
     let t = f.hits.times("/flaky/429");
-    assert!(t[1] - t[0] >= Duration::from_millis(950), "Retry-After honoured");
+    assert!(
+        t[1] - t[0] >= Duration::from_millis(950),
+        "Retry-After honoured"
+    );
 
     let r = run(job(&f.url("/flaky/503"), "")).await;
     assert_eq!(r.outcome.status, RunStatus::Completed, "{:?}", r.outcome);
@@ -357,7 +369,10 @@ async fn non_utf8_pages_are_decoded() {
     assert_eq!(r.sink.titles(), vec!["Crème brûlée — 5€".to_string()]);
     let r = run(job(&f.url("/meta-charset"), "")).await;
     assert_eq!(r.sink.titles(), vec!["日本語の本".to_string()]);
-    assert_eq!(r.sink.pages[0].items[0].values[1], FieldValue::from("￥500"));
+    assert_eq!(
+        r.sink.pages[0].items[0].values[1],
+        FieldValue::from("￥500")
+    );
 }
 
 #[tokio::test]
@@ -380,7 +395,10 @@ async fn an_oversized_page_fails_cleanly() {
     let r = run(job(&f.url("/huge"), "")).await;
     assert_eq!(r.outcome.status, RunStatus::Failed);
     let error = r.outcome.error.unwrap();
-    assert!(error.contains("too large") || error.contains("limit"), "{error}");
+    assert!(
+        error.contains("too large") || error.contains("limit"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -84,14 +84,20 @@ fn a_document_that_is_not_a_mapping() {
 #[test]
 fn unknown_keys_name_the_key_and_suggest_the_known_one() {
     let p = problems(&format!("{MINIMAL}rate_limit: 5\nmax_page: 3\nfoo: 1\n"));
-    assert_eq!(p[0], "rate_limit: unknown key; did you mean `min_delay_ms`?");
+    assert_eq!(
+        p[0],
+        "rate_limit: unknown key; did you mean `min_delay_ms`?"
+    );
     assert_eq!(p[1], "max_page: unknown key; did you mean `max_pages`?");
     assert!(p[2].starts_with("foo: unknown key; expected one of: name, description"));
 
     let p = problems(
         "name: x\nstart_url: https://a.example/\nitem_selector: a\nfields:\n  - {name: n, selector: b, atribute: href}\n",
     );
-    assert_eq!(p, vec!["fields[0].atribute: unknown key; did you mean `attribute`?"]);
+    assert_eq!(
+        p,
+        vec!["fields[0].atribute: unknown key; did you mean `attribute`?"]
+    );
 }
 
 #[test]
@@ -110,9 +116,18 @@ pagination: {type: next_button, next_button_selector: "li.next >"}
 "#,
     );
     assert_eq!(p.len(), 4, "{p:?}");
-    assert!(p[0].starts_with("item_selector: invalid CSS selector \"div[[\""), "{p:?}");
-    assert!(p[1].starts_with("fields[2].selector: invalid XPath \"//p[\""), "{p:?}");
-    assert!(p[2].starts_with("fields[3].selector: invalid XPath"), "{p:?}");
+    assert!(
+        p[0].starts_with("item_selector: invalid CSS selector \"div[[\""),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with("fields[2].selector: invalid XPath \"//p[\""),
+        "{p:?}"
+    );
+    assert!(
+        p[2].starts_with("fields[3].selector: invalid XPath"),
+        "{p:?}"
+    );
     assert!(p[2].contains("unknown-fn"), "{p:?}");
     assert!(
         p[3].starts_with("pagination.next_button_selector: invalid CSS selector"),
@@ -123,7 +138,10 @@ pagination: {type: next_button, next_button_selector: "li.next >"}
 #[test]
 fn bad_urls() {
     for (url, expect) in [
-        ("ftp://files.example/", "must be an http:// or https:// URL, got scheme \"ftp\""),
+        (
+            "ftp://files.example/",
+            "must be an http:// or https:// URL, got scheme \"ftp\"",
+        ),
         ("not a url", "not a valid URL"),
         ("file:///etc/passwd", "must be an http:// or https:// URL"),
         ("/relative/path", "not a valid URL"),
@@ -149,7 +167,8 @@ fn wrong_types() {
             "respect_robots_txt: must be true or false, got text",
         ]
     );
-    let p = problems("name: x\nstart_url: https://a.example/\nitem_selector: a\nfields: {name: a}\n");
+    let p =
+        problems("name: x\nstart_url: https://a.example/\nitem_selector: a\nfields: {name: a}\n");
     assert_eq!(p, vec!["fields: must be a list of fields, got a mapping"]);
 }
 
@@ -227,7 +246,9 @@ fn pagination_rules() {
     let with = |p: &str| format!("{MINIMAL}pagination: {p}\n");
     assert_eq!(
         problems(&with("{type: url_pattern, url_pattern: '/list/2'}")),
-        vec!["pagination.url_pattern: must contain `{page}` where the page number goes, got \"/list/2\""]
+        vec![
+            "pagination.url_pattern: must contain `{page}` where the page number goes, got \"/list/2\""
+        ]
     );
     assert_eq!(
         problems(&with("{type: next_button}")),
@@ -241,7 +262,8 @@ fn pagination_rules() {
         problems(&with("{type: infinite_scroll, max_scrolls: 0}")),
         vec!["pagination.max_scrolls: must be between 1 and 1000, got 0"]
     );
-    let spec = JobSpec::from_yaml_str(&with("{type: url_pattern, url_pattern: '?page={page}'}")).unwrap();
+    let spec =
+        JobSpec::from_yaml_str(&with("{type: url_pattern, url_pattern: '?page={page}'}")).unwrap();
     assert!(matches!(spec.pagination, Pagination::UrlPattern { .. }));
 }
 
@@ -254,15 +276,27 @@ fn hostile_documents() {
         vec!["user_agents[0]: must not contain control characters (such as newlines)"]
     );
     // An oversized document is refused before parsing.
-    let big = format!("{MINIMAL}description: \"{}\"\n", "x".repeat(2 * 1024 * 1024));
+    let big = format!(
+        "{MINIMAL}description: \"{}\"\n",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let p = problems(&big);
     assert!(p[0].contains("the limit is 1048576"), "{p:?}");
     // Deep nesting is refused by the parser, not a stack overflow.
-    let deep = format!("{MINIMAL}pagination: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let deep = format!(
+        "{MINIMAL}pagination: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
     assert!(JobSpec::from_yaml_str(&deep).is_err());
     // YAML alias expansion ("billion laughs") does not blow up.
-    let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].windows(2).map(|w| (w[0], w[1])) {
+    let mut laughs = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+    {
         laughs.push_str(&format!(
             "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
         ));

@@ -89,11 +89,18 @@ pub struct FieldSpec {
 pub enum Pagination {
     None,
     /// Follow the link matched by this selector (its `href`, resolved against the page URL).
-    NextButton { selector: SelectorSpec },
+    NextButton {
+        selector: SelectorSpec,
+    },
     /// Pages known in advance: page 1 is the start URL, page n the pattern with `{page}` = n.
-    UrlPattern { pattern: String },
+    UrlPattern {
+        pattern: String,
+    },
     /// Scroll the page in the browser; needs the browser fetcher.
-    InfiniteScroll { max_scrolls: u32, scroll_wait_ms: u64 },
+    InfiniteScroll {
+        max_scrolls: u32,
+        scroll_wait_ms: u64,
+    },
 }
 
 /// `fetcher_type`: how pages are fetched.

@@ -301,9 +301,7 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         ),
         _ => {}
     }
-    let description = p
-        .string(doc, "", "description", false)
-        .map(str::to_owned);
+    let description = p.string(doc, "", "description", false).map(str::to_owned);
     if description.as_ref().is_some_and(|d| d.len() > 10_000) {
         p.add("description", "must be at most 10000 bytes");
     }
@@ -440,7 +438,10 @@ fn validate_fields(p: &mut Problems, value: Option<&Value>) -> Option<Vec<FieldS
         let Some(map) = entry.as_object() else {
             p.add(
                 prefix,
-                format!("must be a mapping with name and selector, got {}", type_name(entry)),
+                format!(
+                    "must be a mapping with name and selector, got {}",
+                    type_name(entry)
+                ),
             );
             continue;
         };
@@ -453,7 +454,9 @@ fn validate_fields(p: &mut Problems, value: Option<&Value>) -> Option<Vec<FieldS
             }
             Some(n) if names.contains(&n) => p.add(
                 join(&prefix, "name"),
-                format!("duplicate field name {n:?}; field names are column names and must be unique"),
+                format!(
+                    "duplicate field name {n:?}; field names are column names and must be unique"
+                ),
             ),
             Some(n) => names.push(n),
             None => {}
@@ -471,7 +474,9 @@ fn validate_fields(p: &mut Problems, value: Option<&Value>) -> Option<Vec<FieldS
                 "src" => Some(Attribute::Src),
                 "value" => Some(Attribute::Value),
                 "custom" => match custom.map(str::trim) {
-                    Some(c) if is_attribute_name(c) => Some(Attribute::Custom(c.to_ascii_lowercase())),
+                    Some(c) if is_attribute_name(c) => {
+                        Some(Attribute::Custom(c.to_ascii_lowercase()))
+                    }
                     Some(c) => {
                         p.add(
                             join(&prefix, "custom_attribute"),
@@ -660,7 +665,10 @@ fn validate_user_agents(p: &mut Problems, value: Option<&Value>) -> Vec<String> 
         Some(other) => {
             p.add(
                 "user_agents",
-                format!("must be a list of user-agent strings, got {}", type_name(other)),
+                format!(
+                    "must be a list of user-agent strings, got {}",
+                    type_name(other)
+                ),
             );
             return defaults();
         }
@@ -675,9 +683,10 @@ fn validate_user_agents(p: &mut Problems, value: Option<&Value>) -> Vec<String> 
         match v {
             Value::String(s) if s.trim().is_empty() => p.add(path, "must not be empty"),
             // A newline in a header value would let a job inject headers.
-            Value::String(s) if s.chars().any(char::is_control) => {
-                p.add(path, "must not contain control characters (such as newlines)")
-            }
+            Value::String(s) if s.chars().any(char::is_control) => p.add(
+                path,
+                "must not contain control characters (such as newlines)",
+            ),
             Value::String(s) if s.len() > 512 => p.add(path, "must be at most 512 bytes"),
             Value::String(s) => agents.push(s.trim().to_owned()),
             other => p.add(path, format!("must be text, got {}", type_name(other))),

@@ -27,10 +27,20 @@ pub struct Hits {
 
 impl Hits {
     pub fn count(&self, path: &str) -> usize {
-        self.log.lock().unwrap().iter().filter(|(p, _)| p == path).count()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .count()
     }
     pub fn paths(&self) -> Vec<String> {
-        self.log.lock().unwrap().iter().map(|(p, _)| p.clone()).collect()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
     }
     pub fn times(&self, prefix: &str) -> Vec<Instant> {
         self.log
@@ -146,7 +156,11 @@ async fn robots_txt(State(site): State<Site>) -> Response {
     if site.robots.is_empty() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    ([(header::CONTENT_TYPE, "text/plain")], site.robots.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        site.robots.to_string(),
+    )
+        .into_response()
 }
 
 async fn catalogue(Path(page): Path<String>) -> Response {
