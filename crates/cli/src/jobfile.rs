@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::anyhow;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::unsupported_reason;
+use grandma_engine::guard::NetworkGuard;
 use grandma_engine::spec::{MAX_DOCUMENT_BYTES, Pagination};
 
 use crate::Failure;
@@ -69,6 +70,15 @@ pub fn load_for_run(path: &Path) -> Result<JobSpec, Failure> {
 pub fn validate_command(path: &Path) -> Result<(), Failure> {
     match load(path) {
         Ok(spec) => {
+            // FEATURES §1: the start URL must pass the network guard; validate with the CLI's
+            // own policy so `validate` and `scrape` agree.
+            if let Err(e) = NetworkGuard::permissive().check_url(&spec.start_url) {
+                println!("{}: start_url: {e}", path.display());
+                return Err(Failure::RunFailed(anyhow!(
+                    "1 problem(s) in {}",
+                    path.display()
+                )));
+            }
             let pagination = match &spec.pagination {
                 Pagination::None => "no pagination".to_owned(),
                 Pagination::NextButton { selector } => {

@@ -213,7 +213,11 @@ async fn scrape(
     let spec = Arc::new(spec);
     let progress = Progress::new(&spec, args.quiet);
     let cancel = CancellationToken::new();
-    let interrupted = watch_ctrl_c(cancel.clone());
+    let part_file = match &destination {
+        Destination::File { temp, .. } => Some(temp.path().to_path_buf()),
+        _ => None,
+    };
+    let interrupted = watch_ctrl_c(cancel.clone(), part_file);
 
     let mut sink = WriterSink {
         writer,
@@ -230,8 +234,11 @@ async fn scrape(
         RunStatus::Failed | RunStatus::Cancelled => args.keep_partial,
     };
     let items_written = sink.writer.as_ref().map_or(0, |w| w.items_written());
+    // What went to standard output cannot be taken back, so a stream is always closed
+    // properly (a JSON array gets its `]`); a file is finished only when it will be kept.
+    let always_finish = matches!(destination, Destination::Stdout);
     let finished = match sink.writer.take() {
-        Some(w) if keep => w.finish().map_err(anyhow::Error::from),
+        Some(w) if keep || always_finish => w.finish().map_err(anyhow::Error::from),
         _ => Ok(()),
     };
     match destination {
@@ -292,9 +299,10 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Cancels the run at the first Ctrl-C; a second one exits at once. The returned token is
-/// cancelled only when Ctrl-C was pressed.
-fn watch_ctrl_c(cancel: CancellationToken) -> CancellationToken {
+/// Cancels the run at the first Ctrl-C; a second one exits at once, removing the unfinished
+/// temporary file (`exit` skips destructors). The returned token is cancelled only when Ctrl-C
+/// was pressed.
+fn watch_ctrl_c(cancel: CancellationToken, part_file: Option<PathBuf>) -> CancellationToken {
     let pressed = CancellationToken::new();
     let flag = pressed.clone();
     tokio::spawn(async move {
@@ -303,6 +311,9 @@ fn watch_ctrl_c(cancel: CancellationToken) -> CancellationToken {
             flag.cancel();
             cancel.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
+                if let Some(part) = part_file {
+                    let _ = std::fs::remove_file(part);
+                }
                 std::process::exit(130);
             }
         }

@@ -1302,3 +1302,16 @@ fn errors_are_one_line_even_with_backtraces_enabled() {
     assert!(stderr.contains("Stack backtrace:"), "{stderr}");
     assert_eq!(s.entries(), ["broken.yaml"]);
 }
+
+#[test]
+fn validate_checks_the_start_url_against_the_network_guard() {
+    let s = Scratch::new();
+    let job = s.write("metadata.yaml", catalogue_job("http://169.254.169.254", ""));
+    let p = run(["validate", arg(&job)], 1);
+    assert!(
+        p.stdout.contains("start_url: 169.254.169.254")
+            && p.stdout.contains("not allowed by the network guard"),
+        "{}",
+        p.stdout
+    );
+}

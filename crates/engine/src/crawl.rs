@@ -311,6 +311,14 @@ impl<'a> Crawl<'a> {
         if let Some(reason) = unsupported_reason(&self.spec) {
             return self.finish(state, Some(reason), false);
         }
+        // A run resumed after the page that reached max_items has nothing left to do.
+        if self
+            .spec
+            .max_items
+            .is_some_and(|max| state.total_items >= u64::from(max))
+        {
+            return self.finish(state, None, false);
+        }
         let pager = Pager {
             spec: &self.spec,
             fetcher: self.fetcher.as_ref(),
@@ -487,7 +495,9 @@ impl Pager<'_> {
         state.total_items += items_on_page as u64;
         state.pages_scraped += 1;
         state.items_dropped += extract.dropped as u64;
-        let checkpoint = state.checkpoint(next.0, next.1);
+        // Nothing follows a page that reached max_items, also after a resume.
+        let next_url = if limit_reached { None } else { next.1 };
+        let checkpoint = state.checkpoint(next.0, next_url);
         let control = sink
             .save(PageOutput {
                 page,
@@ -640,6 +650,20 @@ impl Pager<'_> {
                 );
                 return Stop::Done;
             }
+            // A site that redirects pages past its end to a page already fetched (the first
+            // page, say) would otherwise repeat that page's items up to the page ceiling.
+            if let PageResult::Extracted { final_url, .. } = &result
+                && *final_url != url
+                && !state.seen.insert(final_url.as_str().to_owned())
+            {
+                state.warn(
+                    self.events,
+                    format!(
+                        "page {page}: {url} redirected to {final_url}, which was already fetched; stopping"
+                    ),
+                );
+                return Stop::Done;
+            }
             match result {
                 PageResult::Extracted { extract, .. } if extract.matched == 0 => {
                     if page == first {
@@ -647,9 +671,12 @@ impl Pager<'_> {
                             self.events,
                             format!("page {page} ({url}): the item selector matched nothing"),
                         );
-                        let _ = self
+                        if let Err(stop) = self
                             .deliver(page, url, extract, (page + 1, None), state, sink)
-                            .await;
+                            .await
+                        {
+                            return stop;
+                        }
                     }
                     return Stop::Done;
                 }
@@ -662,10 +689,15 @@ impl Pager<'_> {
                         return stop;
                     }
                 }
-                PageResult::Disallowed => state.warn(
-                    self.events,
-                    format!("page {page} ({url}) skipped: disallowed by robots.txt"),
-                ),
+                // The pages after a disallowed one are almost always disallowed too (the rule
+                // covers the listing); walking all of them would only pile up warnings.
+                PageResult::Disallowed => {
+                    state.warn(
+                        self.events,
+                        format!("page {page} ({url}) skipped: disallowed by robots.txt; stopping"),
+                    );
+                    return Stop::Done;
+                }
                 // Past the last page: a clean end, unless there is no page at all.
                 PageResult::Failed(e) if e.status() == Some(404) && page > first => {
                     return Stop::Done;

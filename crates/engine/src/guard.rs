@@ -440,6 +440,11 @@ fn classify_v6(ip: Ipv6Addr) -> Option<BlockReason> {
     if prefix_matches_v6(bits, v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0]), 96) {
         return Some(embedded(low32, BlockReason::Nat64));
     }
+    // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the operator's prefix
+    // length; a /96 inside the /48 (the low 32 bits) is the usual layout, so judge that one.
+    if prefix_matches_v6(bits, v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), 48) {
+        return Some(embedded(low32, BlockReason::Nat64));
+    }
     if prefix_matches_v6(bits, v6([0x2002, 0, 0, 0, 0, 0, 0, 0]), 16) {
         return Some(embedded(
             Ipv4Addr::from_bits((bits >> 80) as u32),
@@ -491,6 +496,7 @@ mod tests {
             ("::ffff:127.0.0.1", BlockReason::Ipv4Mapped),
             ("::ffff:169.254.169.254", BlockReason::CloudMetadata),
             ("64:ff9b::a9fe:a9fe", BlockReason::CloudMetadata),
+            ("64:ff9b:1::a9fe:a9fe", BlockReason::CloudMetadata),
             ("64:ff9b::808:808", BlockReason::Nat64),
             ("::127.0.0.1", BlockReason::Ipv4Compatible),
             ("2002:7f00:1::", BlockReason::SixToFour),

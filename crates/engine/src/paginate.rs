@@ -22,12 +22,20 @@ pub fn page_url(start: &Url, pattern: &str, page: u32) -> Result<Url, String> {
 /// The pattern with `{page}` = `page`, interpreted as described in the module docs (without
 /// the page-1 rule, so validation can check any pattern).
 pub fn pattern_url(start: &Url, pattern: &str, page: u32) -> Result<Url, String> {
+    // Servers never see the #fragment, so a page number there would fetch one page forever.
+    if let Some(hash) = pattern.find('#')
+        && pattern[hash..].contains("{page}")
+    {
+        return Err(format!(
+            "`{{page}}` is in the #fragment of {pattern:?}, which is never sent to the server"
+        ));
+    }
     let filled = pattern.trim().replace("{page}", &page.to_string());
     let url = if let Some(query) = filled
         .strip_prefix('?')
         .or_else(|| filled.strip_prefix('&'))
     {
-        set_query_params(start, query)
+        set_query_params(start, query.split('#').next().unwrap_or_default())
     } else {
         match Url::parse(&filled) {
             Ok(u) => u,
@@ -37,6 +45,8 @@ pub fn pattern_url(start: &Url, pattern: &str, page: u32) -> Result<Url, String>
             Err(e) => return Err(format!("not a valid URL pattern ({e}): {pattern:?}")),
         }
     };
+    let mut url = url;
+    url.set_fragment(None);
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
             "the pattern must give http(s) URLs; page {page} would be {url}"
@@ -143,6 +153,17 @@ mod tests {
         assert_eq!(
             page_url(&start, "?page={page}", 3).unwrap().as_str(),
             "https://s.example/?page=3"
+        );
+    }
+
+    #[test]
+    fn page_numbers_in_the_fragment_are_refused_and_fragments_dropped() {
+        let start = u("https://s.example/list");
+        let e = pattern_url(&start, "https://s.example/list#p={page}", 2).unwrap_err();
+        assert!(e.contains("#fragment"), "{e}");
+        assert_eq!(
+            page_url(&start, "?page={page}#top", 2).unwrap().as_str(),
+            "https://s.example/list?page=2"
         );
     }
 

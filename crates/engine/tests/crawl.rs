@@ -560,3 +560,53 @@ max_delay_ms: 0
         ]
     );
 }
+
+#[tokio::test]
+async fn url_pattern_stops_when_a_page_redirects_to_one_already_fetched() {
+    let f = serve(ROBOTS).await;
+    let spec = job(
+        &f.url("/redirlist"),
+        "pagination: {type: url_pattern, url_pattern: '?page={page}'}",
+    );
+    let r = run(spec).await;
+    assert_eq!(r.outcome.status, RunStatus::Completed, "{:?}", r.outcome);
+    assert_eq!(r.sink.titles(), expected_titles(1..=2));
+    assert!(
+        r.outcome.warnings[0].contains("which was already fetched"),
+        "{:?}",
+        r.outcome.warnings
+    );
+}
+
+#[tokio::test]
+async fn url_pattern_stops_at_a_page_robots_txt_disallows() {
+    let f = serve(ROBOTS).await;
+    let spec = job(
+        &f.url("/catalogue/page-1.html"),
+        "pagination: {type: url_pattern, url_pattern: '/private/page-{page}.html'}\nconcurrent_requests: 4",
+    );
+    let r = run(spec).await;
+    assert_eq!(r.sink.titles(), expected_titles(1..=1));
+    assert_eq!(r.outcome.warnings.len(), 1, "{:?}", r.outcome.warnings);
+    assert!(r.outcome.warnings[0].contains("disallowed by robots.txt"));
+    assert_eq!(f.hits.count("/private/page-2.html"), 0);
+}
+
+#[tokio::test]
+async fn a_checkpoint_after_max_items_leads_nowhere() {
+    let f = serve(ROBOTS).await;
+    let spec = job(
+        &f.url("/catalogue/page-1.html"),
+        "pagination: {type: next_button, next_button_selector: li.next a}\nmax_items: 3",
+    );
+    let r = run(Arc::clone(&spec)).await;
+    assert_eq!(r.outcome.total_items, 3);
+    let checkpoint = r.sink.pages.last().unwrap().checkpoint.clone();
+    assert_eq!(checkpoint.next_url, None);
+    // Resuming from it fetches nothing more.
+    let before = f.hits.paths().len();
+    let r = run_with(spec, Collect::default(), Some(checkpoint)).await;
+    assert_eq!(r.outcome.status, RunStatus::Completed);
+    assert_eq!(r.outcome.total_items, 3);
+    assert_eq!(f.hits.paths().len(), before);
+}

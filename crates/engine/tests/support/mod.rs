@@ -116,6 +116,7 @@ pub async fn serve(robots: &str) -> Fixture {
         .route("/robots.txt", get(robots_txt))
         .route("/catalogue/{page}", get(catalogue))
         .route("/list", get(list))
+        .route("/redirlist", get(redirect_list))
         .route("/private/{page}", get(catalogue))
         .route("/flaky/{kind}", get(flaky))
         .route("/redirect-private", get(redirect_private))
@@ -185,6 +186,17 @@ async fn list(Query(q): Query<HashMap<String, String>>) -> Response {
     } else {
         // Past the end, this site answers 200 with no products (many shops do).
         html("<html><body><p>No more products.</p></body></html>".into())
+    }
+}
+
+/// `/redirlist?page=N`: catalogue pages 1 and 2; past them the site redirects back to its
+/// first page instead of answering 404 or an empty page (some shops do).
+async fn redirect_list(Query(q): Query<HashMap<String, String>>) -> Response {
+    let n: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    if n <= 2 {
+        html(catalogue_page(n))
+    } else {
+        (StatusCode::FOUND, [(header::LOCATION, "/redirlist")]).into_response()
     }
 }
 
