@@ -5,6 +5,7 @@
 
 mod db;
 mod jobfile;
+mod logging;
 mod progress;
 mod scrape;
 mod serve;
@@ -93,7 +94,7 @@ fn main() -> ExitCode {
     };
     // The long-running services log at info by default; the one-shot commands only errors.
     let service = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
-    init_logging(cli.verbose, service);
+    logging::init(cli.verbose, service);
     let result = match cli.command {
         Command::Scrape(args) => scrape::run(args),
         Command::Validate { job } => jobfile::validate_command(&job),
@@ -117,23 +118,4 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code())
         }
     }
-}
-
-/// Logs go to stderr. Without `--verbose` only errors: crawl warnings reach the user through
-/// the progress display, not twice through the log.
-fn init_logging(verbose: bool, service: bool) {
-    let default = if verbose {
-        "info,grandma=debug"
-    } else if service {
-        "info"
-    } else {
-        "error"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GRANDMA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(verbose)
-        .init();
 }

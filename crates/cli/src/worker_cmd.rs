@@ -45,6 +45,26 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
                  start `grandma serve`) first"
             )));
         }
+        // Each worker process serves its own scraping metrics when a port is configured.
+        if let Some(bind) = settings.http.worker_metrics_bind {
+            let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+                Failure::RunFailed(
+                    anyhow::Error::new(e).context(format!("cannot listen on {bind}")),
+                )
+            })?;
+            println!("metrics on http://{bind}/metrics");
+            let token = settings
+                .http
+                .metrics_token
+                .as_ref()
+                .map(|t| t.expose().to_owned());
+            tokio::spawn(grandma_server::metrics::serve_standalone(
+                listener,
+                store.clone(),
+                token,
+                std::future::pending(),
+            ));
+        }
         if store.backend() == Backend::Sqlite {
             tracing::warn!(
                 "a separate worker process on SQLite: fine on one machine, but PostgreSQL is \

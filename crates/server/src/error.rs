@@ -40,12 +40,18 @@ impl FieldProblem {
 pub struct ErrorOut {
     /// What went wrong, for people.
     pub detail: String,
+    /// The request's `X-Request-ID`, to quote when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Error body of a 422 with every problem found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValidationErrorOut {
     pub detail: Vec<FieldProblem>,
+    /// The request's `X-Request-ID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Everything a handler can fail with, named after the outcome.
@@ -81,6 +87,9 @@ pub enum ApiError {
     /// A page the server was asked to fetch could not be fetched.
     #[error("{0}")]
     BadGateway(String),
+    /// A rate limit refused the request; `limit` is the bucket's requests per minute.
+    #[error("too many requests, retry later")]
+    TooManyRequests { limit: u32, retry_after_secs: u64 },
     /// Anything else: logged with its cause, answered with a generic 500.
     #[error("internal error")]
     Internal {
@@ -120,6 +129,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -127,20 +137,34 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let request_id = crate::middleware::request_id::current();
+        let rate_limit = match &self {
+            ApiError::TooManyRequests {
+                limit,
+                retry_after_secs,
+            } => Some((*limit, *retry_after_secs)),
+            _ => None,
+        };
         let mut response = match self {
             ApiError::Validation(problems) => {
-                (status, Json(ValidationErrorOut { detail: problems })).into_response()
+                let body = ValidationErrorOut {
+                    detail: problems,
+                    request_id,
+                };
+                (status, Json(body)).into_response()
             }
             ApiError::Internal { source, location } => {
                 tracing::error!(error = %source, cause = ?source.source(), %location, "internal error");
                 let body = ErrorOut {
                     detail: "internal server error".into(),
+                    request_id,
                 };
                 (status, Json(body)).into_response()
             }
             other => {
                 let body = ErrorOut {
                     detail: other.to_string(),
+                    request_id,
                 };
                 (status, Json(body)).into_response()
             }
@@ -149,6 +173,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some((limit, retry_after)) = rate_limit {
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }

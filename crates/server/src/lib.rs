@@ -12,6 +12,8 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod metrics;
+pub mod middleware;
 pub mod routes;
 pub mod settings;
 pub mod state;
@@ -45,13 +47,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/results", get(results::list_results))
         .route("/api/v1/users", get(users::list_users));
     let max_body = state.settings.max_body_bytes;
-    api.merge(aliases)
+    let http = state.settings.http.clone();
+    let limiter = std::sync::Arc::clone(&state.rate_limiter);
+    metrics::handle();
+    let app = api
+        .merge(aliases)
+        .merge(metrics::router())
         .with_state(state)
         .merge(docs::router(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    middleware::apply(app, &http, limiter)
 }
 
 /// Unknown paths answer in the API's error shape.
@@ -75,6 +83,7 @@ pub async fn launch(
         tracing::error!(error = %e, "could not create the initial admin");
     }
     let app = router(state);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -98,6 +98,8 @@ pub struct Settings {
     pub worker_concurrency: usize,
     /// How long a worker's claim on a run lasts without a heartbeat (default 60).
     pub lease_seconds: u64,
+    /// The middleware stack: gzip, rate limits, CORS, `/metrics` access (`[http]` table).
+    pub http: crate::middleware::HttpSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -116,6 +118,7 @@ impl fmt::Debug for Settings {
             .field("workers_enabled", &self.workers_enabled)
             .field("worker_concurrency", &self.worker_concurrency)
             .field("lease_seconds", &self.lease_seconds)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -225,7 +228,8 @@ impl Settings {
             };
         }
         apply_env(&mut raw, &env)?;
-        Self::from_raw(raw)
+        let http = crate::middleware::HttpSettings::load(config_path, &env)?;
+        Self::from_raw(raw).map(|settings| Settings { http, ..settings })
     }
 
     fn from_raw(raw: Raw) -> Result<Settings, SettingsError> {
@@ -307,6 +311,7 @@ impl Settings {
             workers_enabled: raw.workers_enabled.unwrap_or(true),
             worker_concurrency,
             lease_seconds,
+            http: Default::default(),
         })
     }
 
@@ -328,6 +333,7 @@ impl Settings {
             workers_enabled: false,
             worker_concurrency: 2,
             lease_seconds: 60,
+            http: Default::default(),
         }
     }
 

@@ -17,6 +17,8 @@ pub struct AppState {
     /// Woken after a run is queued so an in-process worker claims it at once instead of at
     /// its next poll.
     pub run_wakeup: Arc<Notify>,
+    /// Token buckets per client IP and per user.
+    pub rate_limiter: Arc<crate::middleware::RateLimiter>,
     pub(crate) jwt: Arc<JwtKeys>,
 }
 
@@ -42,8 +44,12 @@ impl AppState {
     /// State over an already connected (and migrated) store.
     pub fn new(store: Store, settings: Settings) -> Self {
         let jwt = JwtKeys::new(settings.secret_key.expose().as_bytes());
+        let rate_limiter = Arc::new(crate::middleware::RateLimiter::new(
+            settings.http.rate_limit.clone(),
+        ));
         AppState {
             store,
+            rate_limiter,
             settings: Arc::new(settings),
             run_wakeup: Arc::new(Notify::new()),
             jwt: Arc::new(jwt),

@@ -10,6 +10,7 @@
 //! Slots wait for work on a shared [`Notify`] (the API pokes it when it queues a run) or a
 //! fallback poll, whichever comes first: other processes' runs are only seen by polling.
 
+pub mod metrics;
 mod run;
 mod sink;
 

@@ -312,6 +312,12 @@ impl RunTask<'_> {
             .await
         {
             Ok(row) => {
+                crate::metrics::record_run(
+                    status.as_str(),
+                    row.total_items,
+                    i64::from(row.pages_scraped),
+                    outcome.duration_seconds,
+                );
                 tracing::info!(
                     %status,
                     total_items = row.total_items,

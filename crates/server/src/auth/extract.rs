@@ -71,6 +71,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !user.is_active {
             return Err(ApiError::Unauthorized(INVALID));
         }
+        crate::middleware::request_id::record_user(user.user_id);
+        if state.rate_limiter.enabled() {
+            let decision = state.rate_limiter.check_user(user.user_id, user.role);
+            if !decision.allowed {
+                return Err(crate::middleware::rate_limit::too_many(decision, "user"));
+            }
+        }
         Ok(CurrentUser { user })
     }
 }

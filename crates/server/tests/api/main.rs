@@ -10,5 +10,6 @@ mod docs;
 mod health;
 mod jobs;
 mod preview;
+mod production;
 mod results;
 mod roles;

@@ -1,0 +1,85 @@
+//! The production middleware stack, in the seed's order (outermost first):
+//! RequestID → Prometheus → GZip → RateLimit → CORS.
+//!
+//! The request ID comes first so that everything after it, a 429 included, carries it; the
+//! metrics see every answer, compressed or refused; compression wraps the rate limiter's and
+//! the handlers' bodies alike; CORS is innermost, next to the routes.
+
+pub mod config;
+pub mod cors;
+pub mod metrics;
+pub mod rate_limit;
+pub mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, Version, header};
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+pub use config::{HttpSettings, Quota, RateLimitSettings};
+pub use rate_limit::RateLimiter;
+
+/// Content types worth compressing (seed §3).
+pub const COMPRESSIBLE: &[&str] = &[
+    "application/json",
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/xml",
+    "image/svg+xml",
+];
+
+fn compressible(
+    _: StatusCode,
+    _: Version,
+    headers: &HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    COMPRESSIBLE.contains(&essence.as_str())
+}
+
+/// The gzip layer: level and threshold from settings, listed content types only. Already
+/// encoded responses are never compressed again (tower-http checks `Content-Encoding`).
+pub fn gzip_layer(settings: &HttpSettings) -> CompressionLayer<impl Predicate + use<>> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(settings.gzip_level as i32))
+        .compress_when(
+            SizeAbove::new(u64::from(settings.gzip_min_bytes))
+                .and(compressible as fn(_, _, &_, &_) -> bool),
+        )
+}
+
+/// Wraps `router` in the whole stack.
+pub fn apply<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    settings: &HttpSettings,
+    limiter: Arc<RateLimiter>,
+) -> Router<S> {
+    let router = match cors::layer(settings) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::layer,
+        ))
+        .layer(gzip_layer(settings))
+        .layer(axum::middleware::from_fn(metrics::layer))
+        .layer(axum::middleware::from_fn(request_id::layer))
+}
