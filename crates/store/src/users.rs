@@ -122,8 +122,10 @@ impl Store {
     /// issued before stops working.
     pub async fn update_user(&self, user_id: Uuid, patch: &UserPatch) -> Result<User> {
         let bump = i32::from(patch.password_hash.is_some() || patch.is_active == Some(false));
+        let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let user: User = sqlx::query_as(
                 "update app_user set \
                  email = coalesce($2, email), \
                  password_hash = coalesce($3, password_hash), \
@@ -139,9 +141,24 @@ impl Store {
             .bind(patch.role)
             .bind(patch.is_active)
             .bind(bump)
-            .bind(now())
-            .fetch_one(pool)
-            .await?
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            // What ends a user's sessions (a new password, deactivation) must end their API
+            // tokens too: a token minted in a stolen session would otherwise outlive the
+            // password change, and a reactivated account would get its old tokens back.
+            if bump == 1 {
+                sqlx::query(
+                    "update api_token set revoked_at = $2 \
+                     where user_id = $1 and revoked_at is null",
+                )
+                .bind(user_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            user
         }))
     }
 

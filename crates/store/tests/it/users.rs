@@ -201,6 +201,56 @@ async fn api_tokens(db: &TestDb) {
     ));
     assert!(store.use_api_token("hash-2").await.is_ok());
 
+    // A role change leaves tokens alone; a new password or deactivation revokes them all, and
+    // reactivating the account does not bring them back.
+    store.create_api_token(&new("hash-3")).await.unwrap();
+    store
+        .update_user(
+            alice.user_id,
+            &UserPatch {
+                role: Some(Role::Readonly),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.use_api_token("hash-3").await.is_ok());
+    store
+        .update_user(
+            alice.user_id,
+            &UserPatch {
+                password_hash: Some("new-hash".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.use_api_token("hash-2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.use_api_token("hash-3").await,
+        Err(StoreError::NotFound)
+    ));
+    store.create_api_token(&new("hash-4")).await.unwrap();
+    for active in [false, true] {
+        store
+            .update_user(
+                alice.user_id,
+                &UserPatch {
+                    is_active: Some(active),
+                    ..UserPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.use_api_token("hash-4").await,
+        Err(StoreError::NotFound)
+    ));
+
     // Tokens go with their user.
     store.delete_user(alice.user_id).await.unwrap();
     assert!(
