@@ -234,10 +234,36 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
             }
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(rejection.body_text()),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                ApiError::Unprocessable(without_values(&rejection.body_text()))
+            }
             StatusCode::BAD_REQUEST => ApiError::BadRequest(rejection.body_text()),
             _ => ApiError::BadRequest("the request body could not be read".into()),
         }
+    }
+}
+
+/// serde's type errors quote the value they refused (``invalid type: integer `12345678` ``),
+/// and that value may be a password: keep the field's path and what was expected, drop the
+/// value.
+fn without_values(text: &str) -> String {
+    let body = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let Some(at) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|marker| body.find(marker))
+    else {
+        return body.to_owned();
+    };
+    let path = body[..at].trim_end_matches(": ");
+    let expected = body[at..]
+        .split_once(", expected ")
+        .map(|(_, e)| e.split(" at line ").next().unwrap_or(e));
+    let subject = if path.is_empty() { "the body" } else { path };
+    match expected {
+        Some(e) => format!("{subject}: wrong type or value, expected {e}"),
+        None => format!("{subject}: wrong type or value"),
     }
 }
 
@@ -264,5 +290,24 @@ impl From<PathRejection> for ApiError {
     /// A path segment that is not an id cannot name an existing resource.
     fn from(_: PathRejection) -> Self {
         ApiError::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn type_errors_do_not_echo_the_value() {
+        let text = "Failed to deserialize the JSON body into the target type: password: invalid \
+                    type: integer `12345678`, expected a string at line 1 column 40";
+        assert_eq!(
+            super::without_values(text),
+            "password: wrong type or value, expected a string"
+        );
+        let text = "invalid value: string \"hunter22\", expected one of `a`, `b` at line 1 column 9";
+        assert_eq!(
+            super::without_values(text),
+            "the body: wrong type or value, expected one of `a`, `b`"
+        );
+        assert_eq!(super::without_values("missing field `email`"), "missing field `email`");
     }
 }
