@@ -468,7 +468,13 @@ fn parse_network(text: &str) -> Result<IpNet, SettingsError> {
 /// Too short, or a placeholder someone forgot to change.
 pub fn is_weak_secret(key: &str) -> bool {
     let lowered = key.trim().to_ascii_lowercase();
+    // Thirty-two bytes of "a" or "1234…" are long but guessable: ask for some variety too.
+    let distinct = key
+        .bytes()
+        .collect::<std::collections::BTreeSet<u8>>()
+        .len();
     key.len() < MIN_SECRET_BYTES
+        || distinct < 10
         || KNOWN_WEAK_KEYS.contains(&lowered.as_str())
         || KNOWN_WEAK_KEYS.iter().any(|weak| {
             // "changemechangemechangeme…" repeats a placeholder to reach the length.
@@ -597,6 +603,8 @@ mod tests {
             "changeme",
             "short",
             "changemechangemechangemechangemechangeme",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "12121212121212121212121212121212",
         ] {
             let vars = [prod[0], ("SECRET_KEY", weak)];
             assert!(
