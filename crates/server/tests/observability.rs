@@ -169,6 +169,15 @@ async fn metrics_count_known_traffic_by_route_template() {
     }
     grandma_worker::metrics::record_run("completed", 12, 3, 4.5);
     grandma_worker::metrics::record_run("failed", 0, 1, 0.5);
+    let _ = grandma_server::middleware::rate_limit::too_many(
+        grandma_server::middleware::rate_limit::Decision {
+            allowed: false,
+            limit: 60,
+            remaining: 0,
+            retry_after_secs: 1,
+        },
+        "ip",
+    );
 
     let (status, after) = scrape(&app, Some("metrics-secret")).await;
     assert_eq!(status, 200);
@@ -254,6 +263,38 @@ async fn metrics_count_known_traffic_by_route_template() {
     );
     assert_eq!(value(&after, "scraping_queue_depth", &[]), 0.0);
     assert!(after.iter().any(|s| s.name == "scraping_runs_in_flight"));
+    assert_eq!(
+        delta("http_rate_limit_rejections_total", &[("scope", "ip")]),
+        1.0
+    );
+    // Every metric the Grafana dashboards and the alert rules query exists in this scrape.
+    let names: std::collections::BTreeSet<&str> = after.iter().map(|s| s.name.as_str()).collect();
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let mut queried = std::collections::BTreeSet::new();
+    let mut sources = vec![std::fs::read_to_string(deploy.join("prometheus/alerts.yml")).unwrap()];
+    for entry in std::fs::read_dir(deploy.join("grafana/dashboards")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let dashboard: Value = serde_json::from_str(&text).unwrap();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                sources.push(target["expr"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    for text in &sources {
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("http_") || word.starts_with("scraping_") {
+                queried.insert(word.to_owned());
+            }
+        }
+    }
+    assert!(queried.len() >= 8, "{queried:?}");
+    for metric in &queried {
+        assert!(
+            names.contains(metric.as_str()),
+            "{metric} is queried but not exported"
+        );
+    }
     app.finish().await;
 }
 
