@@ -63,7 +63,8 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let workers = settings.workers_enabled.then(|| {
-        let config = worker_config(&settings, settings.worker_concurrency);
+        let mut config = worker_config(&settings, settings.worker_concurrency);
+        config.events = Some(state.pubsub.clone());
         tokio::spawn(run_workers(
             state.store.clone(),
             config,
@@ -120,6 +121,7 @@ pub fn worker_config(settings: &Settings, concurrency: usize) -> WorkerConfig {
     config.concurrency = concurrency.max(1);
     config.lease = Duration::from_secs(settings.lease_seconds.max(1));
     config.poll_interval = Duration::from_secs(1);
+    config.max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
     config
 }
 

@@ -71,7 +71,12 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
                  the database for many workers"
             );
         }
-        let config = worker_config(&settings, concurrency);
+        let mut config = worker_config(&settings, concurrency);
+        // Publishes progress to every API node and, on PostgreSQL, wakes up on `NOTIFY`
+        // when a run is queued anywhere.
+        let wakeup = Arc::new(Notify::new());
+        let pubsub = grandma_store::PubSub::start(&store, Arc::clone(&wakeup));
+        config.events = Some(pubsub.clone());
         println!(
             "GrandmaScraper worker {} ({} at a time) on {}",
             config.worker_id,
@@ -80,8 +85,8 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
         );
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
-        // Nobody in this process queues runs: the fallback poll finds them.
-        let outcome = run_workers(store.clone(), config, Arc::new(Notify::new()), shutdown).await;
+        let outcome = run_workers(store.clone(), config, wakeup, shutdown).await;
+        drop(pubsub);
         store.close().await;
         outcome.map_err(|e| Failure::RunFailed(e.into()))
     })

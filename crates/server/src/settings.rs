@@ -98,6 +98,8 @@ pub struct Settings {
     pub worker_concurrency: usize,
     /// How long a worker's claim on a run lasts without a heartbeat (default 60).
     pub lease_seconds: u64,
+    /// A run whose worker died this many times is failed instead of retried (default 3).
+    pub max_attempts: u32,
     /// The middleware stack: gzip, rate limits, CORS, `/metrics` access (`[http]` table).
     pub http: crate::middleware::HttpSettings,
 }
@@ -118,6 +120,7 @@ impl fmt::Debug for Settings {
             .field("workers_enabled", &self.workers_enabled)
             .field("worker_concurrency", &self.worker_concurrency)
             .field("lease_seconds", &self.lease_seconds)
+            .field("max_attempts", &self.max_attempts)
             .field("http", &self.http)
             .finish()
     }
@@ -169,6 +172,7 @@ struct FileSettings {
     workers_enabled: Option<bool>,
     worker_concurrency: Option<usize>,
     lease_seconds: Option<u64>,
+    max_attempts: Option<u32>,
 }
 
 /// Values gathered from all sources before defaults and validation.
@@ -187,6 +191,7 @@ struct Raw {
     workers_enabled: Option<bool>,
     worker_concurrency: Option<usize>,
     lease_seconds: Option<u64>,
+    max_attempts: Option<u32>,
 }
 
 impl Settings {
@@ -225,6 +230,7 @@ impl Settings {
                 workers_enabled: file.workers_enabled,
                 worker_concurrency: file.worker_concurrency,
                 lease_seconds: file.lease_seconds,
+                max_attempts: file.max_attempts,
             };
         }
         apply_env(&mut raw, &env)?;
@@ -278,6 +284,10 @@ impl Settings {
                 "must be between 5 and 3600".into(),
             ));
         }
+        let max_attempts = raw.max_attempts.unwrap_or(3);
+        if !(1..=1000).contains(&max_attempts) {
+            return Err(invalid("max_attempts", "must be between 1 and 1000".into()));
+        }
         let admin_email = raw.admin_email.filter(|e| !e.trim().is_empty());
         let admin_password = raw.admin_password.filter(|p| !p.is_empty()).map(Secret);
         if admin_email.is_some() != admin_password.is_some() {
@@ -311,6 +321,7 @@ impl Settings {
             workers_enabled: raw.workers_enabled.unwrap_or(true),
             worker_concurrency,
             lease_seconds,
+            max_attempts,
             http: Default::default(),
         })
     }
@@ -333,6 +344,7 @@ impl Settings {
             workers_enabled: false,
             worker_concurrency: 2,
             lease_seconds: 60,
+            max_attempts: 3,
             http: Default::default(),
         }
     }
@@ -428,6 +440,9 @@ fn apply_env(raw: &mut Raw, env: &impl Fn(&str) -> Option<String>) -> Result<(),
     }
     if let Some(v) = get("GRANDMA_LEASE_SECONDS") {
         raw.lease_seconds = Some(parse_number("lease_seconds", &v)?);
+    }
+    if let Some(v) = get("GRANDMA_MAX_ATTEMPTS") {
+        raw.max_attempts = Some(parse_number("max_attempts", &v)?);
     }
     Ok(())
 }

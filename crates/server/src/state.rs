@@ -17,6 +17,9 @@ pub struct AppState {
     /// Woken after a run is queued so an in-process worker claims it at once instead of at
     /// its next poll.
     pub run_wakeup: Arc<Notify>,
+    /// Live run events (WebSockets) and the cross-process wakeup of workers (PostgreSQL
+    /// `LISTEN/NOTIFY`); shares `run_wakeup`.
+    pub pubsub: grandma_store::PubSub,
     /// Token buckets per client IP and per user.
     pub rate_limiter: Arc<crate::middleware::RateLimiter>,
     pub(crate) jwt: Arc<JwtKeys>,
@@ -44,6 +47,8 @@ impl AppState {
     /// State over an already connected (and migrated) store.
     pub fn new(store: Store, settings: Settings) -> Self {
         let jwt = JwtKeys::new(settings.secret_key.expose().as_bytes());
+        let run_wakeup = Arc::new(Notify::new());
+        let pubsub = grandma_store::PubSub::start(&store, Arc::clone(&run_wakeup));
         let rate_limiter = Arc::new(crate::middleware::RateLimiter::new(
             settings.http.rate_limit.clone(),
         ));
@@ -51,7 +56,8 @@ impl AppState {
             store,
             rate_limiter,
             settings: Arc::new(settings),
-            run_wakeup: Arc::new(Notify::new()),
+            run_wakeup,
+            pubsub,
             jwt: Arc::new(jwt),
         }
     }

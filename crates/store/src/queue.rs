@@ -50,42 +50,83 @@ pub struct RunOutcome {
     pub webhook_payload: Option<serde_json::Value>,
 }
 
-/// Picks and leases the next run. `$1` worker, `$2` lease end, `$3` now.
-const SQL_CLAIM_SQLITE: &str = "update result set status = 'running', lease_owner = $1, \
-     lease_expires_at = $2, attempts = attempts + 1, started_at = coalesce(started_at, $3) \
-     where result_id = (select result_id from result \
-     where status = 'pending' or (status = 'running' and lease_expires_at < $3) \
-     order by created_at, result_id limit 1) returning *";
-/// The CTE is evaluated once and `skip locked` passes over rows another claimer holds, so
-/// concurrent workers take different runs without waiting on each other.
-const SQL_CLAIM_POSTGRES: &str = "with picked as (select result_id from result \
-     where status = 'pending' or (status = 'running' and lease_expires_at < $3) \
-     order by created_at, result_id limit 1 for update skip locked) \
-     update result r set status = 'running', lease_owner = $1, lease_expires_at = $2, \
-     attempts = r.attempts + 1, started_at = coalesce(r.started_at, $3) \
-     from picked where r.result_id = picked.result_id returning r.*";
+/// A run handed to a worker by [`Store::claim_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub run: ResultRow,
+    /// The run was taken from a dead worker and had already been claimed `max_attempts`
+    /// times: the worker must fail it (with [`Store::finish_run`]) instead of crawling it
+    /// again. Its `attempts` is left as it was.
+    pub exhausted: bool,
+}
+
+/// The next claimable run: pending, or running with an expired lease. `$1` now.
+const SQL_PICK_SQLITE: &str = "select result_id, status, attempts from result \
+     where status = 'pending' or (status = 'running' and lease_expires_at < $1) \
+     order by created_at, result_id limit 1";
+/// `skip locked` passes over rows another claimer holds, so concurrent workers take different
+/// runs without waiting on each other.
+const SQL_PICK_POSTGRES: &str = "select result_id, status, attempts from result \
+     where status = 'pending' or (status = 'running' and lease_expires_at < $1) \
+     order by created_at, result_id limit 1 for update skip locked";
+/// Leases the picked run. `$1` worker, `$2` lease end, `$3` now, `$4` attempts added, `$5` run.
+const SQL_LEASE: &str = "update result set status = 'running', lease_owner = $1, \
+     lease_expires_at = $2, attempts = attempts + $4, started_at = coalesce(started_at, $3) \
+     where result_id = $5 returning *";
 
 impl Store {
     /// Claims the oldest pending run, or a run whose worker's lease expired (its `attempts`
     /// grows by one), and leases it to `worker_id` for `lease`. `None` when nothing is
-    /// waiting. Two workers never get the same run.
+    /// waiting. Two workers never get the same run. No limit on attempts: see
+    /// [`Store::claim_run`].
     pub async fn claim_next(&self, worker_id: &str, lease: Duration) -> Result<Option<ResultRow>> {
+        Ok(self
+            .claim_run(worker_id, lease, i32::MAX)
+            .await?
+            .map(|claim| claim.run))
+    }
+
+    /// [`Store::claim_next`] with a limit: a run whose lease expired (its worker died) after
+    /// `max_attempts` claims is leased without counting another attempt and flagged
+    /// [`Claim::exhausted`], so the worker fails it with a clear error instead of dying on it
+    /// again. Pending runs (new, or released at a graceful shutdown) are always crawled.
+    pub async fn claim_run(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        max_attempts: i32,
+    ) -> Result<Option<Claim>> {
         let at = now();
-        let claimed: Option<ResultRow> = dispatch!(self, |pool, dialect| {
+        let claimed: Option<Claim> = dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
-            let row = sqlx::query_as(dialect.pick(SQL_CLAIM_SQLITE, SQL_CLAIM_POSTGRES))
-                .bind(worker_id)
-                .bind(after(at, lease))
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let picked: Option<(Uuid, RunStatus, i32)> =
+                sqlx::query_as(dialect.pick(SQL_PICK_SQLITE, SQL_PICK_POSTGRES))
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let claim = match picked {
+                None => None,
+                Some((result_id, status, attempts)) => {
+                    let exhausted = status == RunStatus::Running && attempts >= max_attempts;
+                    let run: ResultRow = sqlx::query_as(SQL_LEASE)
+                        .bind(worker_id)
+                        .bind(after(at, lease))
+                        .bind(at)
+                        .bind(if exhausted { 0_i32 } else { 1_i32 })
+                        .bind(result_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Some(Claim { run, exhausted })
+                }
+            };
             tx.commit().await?;
-            row
+            claim
         });
-        if let Some(run) = &claimed {
+        if let Some(claim) = &claimed {
             tracing::debug!(
-                result_id = %run.result_id,
-                attempts = run.attempts,
+                result_id = %claim.run.result_id,
+                attempts = claim.run.attempts,
+                exhausted = claim.exhausted,
                 worker_id,
                 "claimed run"
             );

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use grandma_engine::guard::NetworkGuard;
-use grandma_store::Store;
+use grandma_store::{PubSub, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +43,12 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// The network guard of every fetch: strict plus the operator's allow-list.
     pub guard: NetworkGuard,
+    /// A run whose workers died this many times (lease expired) is failed instead of being
+    /// crawled again (default 3).
+    pub max_attempts: i32,
+    /// Where each run's progress (per stored page) and completion are published; `None`
+    /// publishes nothing.
+    pub events: Option<PubSub>,
 }
 
 impl WorkerConfig {
@@ -54,6 +60,8 @@ impl WorkerConfig {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             guard,
+            max_attempts: 3,
+            events: None,
         }
     }
 
@@ -67,6 +75,9 @@ impl WorkerConfig {
         // Below this the heartbeat (lease / 3) would hammer the database.
         if self.lease < Duration::from_millis(300) {
             return Err(WorkerError::Config("lease must be at least 300 ms"));
+        }
+        if self.max_attempts < 1 {
+            return Err(WorkerError::Config("max_attempts must be at least 1"));
         }
         if self.poll_interval.is_zero() {
             return Err(WorkerError::Config("poll_interval must not be zero"));
@@ -177,11 +188,15 @@ async fn slot_loop(ctx: Arc<WorkerContext>, slot: usize) {
         }
         let claimed = ctx
             .store
-            .claim_next(&ctx.config.worker_id, ctx.config.lease)
+            .claim_run(
+                &ctx.config.worker_id,
+                ctx.config.lease,
+                ctx.config.max_attempts,
+            )
             .await;
         match claimed {
-            Ok(Some(run)) => {
-                if run::process(&ctx, run).await == run::Next::Backoff {
+            Ok(Some(claim)) => {
+                if run::process(&ctx, claim).await == run::Next::Backoff {
                     idle(&ctx).await;
                 }
             }

@@ -10,7 +10,9 @@ use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
 use grandma_engine::fetch::Fetcher;
-use grandma_store::{ResultRow, RunOutcome, RunStatus, Scope, StoreError, WebhookEvent};
+use grandma_store::{
+    Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,
+};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -28,7 +30,8 @@ pub(crate) enum Next {
 }
 
 /// Claims are made by the slot; this takes the claimed run to its end.
-pub(crate) async fn process(ctx: &WorkerContext, run: ResultRow) -> Next {
+pub(crate) async fn process(ctx: &WorkerContext, claim: Claim) -> Next {
+    let Claim { run, exhausted } = claim;
     let span = tracing::info_span!(
         "run",
         result_id = %run.result_id,
@@ -36,7 +39,11 @@ pub(crate) async fn process(ctx: &WorkerContext, run: ResultRow) -> Next {
         job_id = %run.job_id,
         attempt = run.attempts,
     );
-    RunTask { ctx, run }.execute().instrument(span).await
+    let task = RunTask { ctx, run };
+    if exhausted {
+        return task.give_up().instrument(span).await;
+    }
+    task.execute().instrument(span).await
 }
 
 /// The run being worked on and the worker's shared context.
@@ -71,6 +78,11 @@ impl RunTask<'_> {
         if self.ctx.shutdown.is_cancelled() {
             return self.release().await;
         }
+        self.publish_progress(if self.run.checkpoint.is_some() {
+            format!("resumed (attempt {})", self.run.attempts)
+        } else {
+            "started".to_owned()
+        });
         match self.prepare().await {
             Ok(prepared) => self.crawl(prepared).await,
             Err(NotStarted::Fail {
@@ -95,6 +107,53 @@ impl RunTask<'_> {
                 self.release().await;
                 Next::Backoff
             }
+        }
+    }
+
+    /// Fails a run whose workers kept dying on it ([`Claim::exhausted`]), keeping its items.
+    async fn give_up(self) -> Next {
+        let message = format!(
+            "the run was abandoned {} times: each worker running it stopped without finishing \
+             (killed, crashed or cut off from the database), so it is not retried again",
+            self.run.attempts
+        );
+        tracing::warn!(attempts = self.run.attempts, "giving up on the run");
+        let job_name = match self.ctx.store.get_job(Scope::All, self.run.job_id).await {
+            Ok(job) => Some(job.name),
+            Err(_) => None,
+        };
+        let outcome = self.outcome(
+            job_name.as_deref(),
+            RunStatus::Failed,
+            Some(message),
+            Some(json!({ "attempts": self.run.attempts })),
+            Vec::new(),
+            self.run.total_items,
+            self.run.pages_scraped,
+        );
+        self.finish(outcome).await
+    }
+
+    /// Publishes the run's current counters with `message` (claimed, resumed).
+    fn publish_progress(&self, message: String) {
+        if let Some(events) = &self.ctx.config.events {
+            events.publish(RunEvent::Progress(RunProgress {
+                result_id: self.run.result_id,
+                owner_id: self.run.owner_id,
+                status: RunStatus::Running,
+                timestamp: Utc::now(),
+                items_scraped: self.run.total_items,
+                pages_scraped: self.run.pages_scraped,
+                current_url: None,
+                message: Some(message),
+            }));
+        }
+    }
+
+    /// Publishes the stored state of the run (its completion, or pending after a release).
+    fn publish_row(&self, row: &ResultRow) {
+        if let Some(events) = &self.ctx.config.events {
+            events.publish(RunEvent::snapshot(row));
         }
     }
 
@@ -197,7 +256,9 @@ impl RunTask<'_> {
             store: &self.ctx.store,
             worker_id: &self.ctx.config.worker_id,
             result_id: self.run.result_id,
+            owner_id: self.run.owner_id,
             stop: Arc::clone(&stop),
+            events: self.ctx.config.events.as_ref(),
         };
         let outcome = crawl.run(&mut sink).await;
         crawl_done.cancel();
@@ -312,6 +373,7 @@ impl RunTask<'_> {
             .await
         {
             Ok(row) => {
+                self.publish_row(&row);
                 crate::metrics::record_run(
                     status.as_str(),
                     row.total_items,
@@ -347,7 +409,10 @@ impl RunTask<'_> {
             .release_run(self.run.result_id, &self.ctx.config.worker_id)
             .await
         {
-            Ok(row) => tracing::info!(status = %row.status, "run released"),
+            Ok(row) => {
+                self.publish_row(&row);
+                tracing::info!(status = %row.status, "run released");
+            }
             Err(error) => {
                 tracing::warn!(%error, "could not release the run; its lease will expire")
             }

@@ -4,8 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use chrono::Utc;
 use grandma_engine::crawl::{Control, PageOutput, PageSink, SinkError};
-use grandma_store::{RunCounters, Store, StoreError, Uuid};
+use grandma_store::{
+    PubSub, RunCounters, RunEvent, RunProgress, RunStatus, Store, StoreError, Uuid,
+};
 
 /// Why a crawl was stopped from outside the engine; the first reason wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,10 @@ pub(crate) struct StoreSink<'a> {
     pub(crate) store: &'a Store,
     pub(crate) worker_id: &'a str,
     pub(crate) result_id: Uuid,
+    pub(crate) owner_id: Uuid,
     pub(crate) stop: StopFlag,
+    /// Each stored page's progress is published here, after its transaction committed.
+    pub(crate) events: Option<&'a PubSub>,
 }
 
 impl PageSink for StoreSink<'_> {
@@ -71,6 +77,22 @@ impl PageSink for StoreSink<'_> {
                         total_items = saved.total_items,
                         "page saved"
                     );
+                    if let Some(events) = self.events {
+                        events.publish(RunEvent::Progress(RunProgress {
+                            result_id: self.result_id,
+                            owner_id: self.owner_id,
+                            status: RunStatus::Running,
+                            timestamp: Utc::now(),
+                            items_scraped: saved.total_items,
+                            pages_scraped: counters.pages_scraped,
+                            current_url: Some(page.url.to_string()),
+                            message: Some(format!(
+                                "page {} stored with {} item(s)",
+                                page.page,
+                                page.items.len()
+                            )),
+                        }));
+                    }
                     if saved.cancel_requested {
                         let _ = self.stop.set(StopReason::UserCancel);
                         return Ok(Control::Cancel);

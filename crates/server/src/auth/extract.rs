@@ -110,3 +110,24 @@ async fn load_user(state: &AppState, user_id: uuid::Uuid) -> Result<User, ApiErr
         Err(e) => Err(e.into()),
     }
 }
+
+/// The active user a bearer credential (access token or personal API token) belongs to, for
+/// callers that cannot send an `Authorization` header (WebSocket clients in browsers).
+pub(crate) async fn user_of_credential(
+    state: &AppState,
+    credential: &str,
+) -> Result<User, ApiError> {
+    let credential = credential.trim();
+    if credential.is_empty() {
+        return Err(ApiError::Unauthorized("not authenticated"));
+    }
+    let user = if tokens::looks_like_api_token(credential) {
+        user_of_api_token(state, credential).await?
+    } else {
+        user_of_jwt(state, credential).await?
+    };
+    if !user.is_active {
+        return Err(ApiError::Unauthorized(INVALID));
+    }
+    Ok(user)
+}

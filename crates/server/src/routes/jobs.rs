@@ -251,7 +251,8 @@ pub async fn run_job(
 ) -> ApiResult<(StatusCode, Json<RunQueuedOut>)> {
     current.require_writer()?;
     let run = state.store.enqueue_run(current.scope(), id, None).await?;
-    state.run_wakeup.notify_one();
+    // Pokes `run_wakeup` and, on PostgreSQL, the workers of every process.
+    state.pubsub.notify_run_queued().await;
     tracing::info!(result_id = %run.result_id, run_id = %run.run_id, "run queued");
     Ok((
         StatusCode::ACCEPTED,

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod preview;
 pub mod results;
 pub mod users;
+pub mod ws;
 
 use grandma_store::Paging;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(preview::router())
         .merge(health::router())
+        .merge(ws::router())
 }
 
 /// Default page size of listings.

@@ -185,7 +185,14 @@ pub async fn cancel_result(
 ) -> ApiResult<Json<ResultOut>> {
     current.require_writer()?;
     match state.store.request_cancel(current.scope(), id).await? {
-        CancelOutcome::Cancelled(row) | CancelOutcome::Requested(row) => Ok(Json(row.into())),
+        CancelOutcome::Cancelled(row) => {
+            // Nobody else will announce the end of a run that never started.
+            state
+                .pubsub
+                .publish(grandma_store::RunEvent::snapshot(&row));
+            Ok(Json(row.into()))
+        }
+        CancelOutcome::Requested(row) => Ok(Json(row.into())),
         CancelOutcome::AlreadyFinished(row) => Err(ApiError::Conflict(format!(
             "the run already finished ({})",
             row.status

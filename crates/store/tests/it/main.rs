@@ -9,6 +9,7 @@ mod indexes;
 mod items;
 mod jobs;
 mod migrations;
+mod pubsub;
 mod queue;
 mod schedules;
 mod users;

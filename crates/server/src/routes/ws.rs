@@ -1,0 +1,305 @@
+//! Live progress over WebSockets (FEATURES §3): `/ws/results/{result_id}` follows one run,
+//! `/ws/user` every run of the caller.
+//!
+//! Browsers cannot set headers on a WebSocket, so the access token (or a personal API token)
+//! comes in the `token` query parameter or as the first message `{"type":"auth","token":"…"}`.
+//! Only the run's owner or an admin may follow a run; anyone else is closed with 1008 (policy
+//! violation).
+//!
+//! A connection subscribes to the process's [`grandma_store::PubSub`] first and then sends a
+//! snapshot of the stored state, so a client that connects late is not blind and misses
+//! nothing in between. Messages: `progress`, `completion`, and `pong` for a `ping`.
+//!
+//! Slow clients never slow a run: events reach a connection through its own bounded position
+//! in the broadcast channel; a client that falls behind it, or whose socket accepts no write
+//! for [`WRITE_TIMEOUT`], is closed (1013, try again later). Each connection has a send and a
+//! receive task; when either ends, both end.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use grandma_store::{
+    Paging, ResultRow, Role, RunEvent, RunFilter, RunStatus, Scope, StoreError, User,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::extract::user_of_credential;
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+/// How long a client has to send its `auth` message when no `token` parameter was given.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// A socket that accepts no message for this long belongs to a client too slow to follow.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Runs of a user in the `/ws/user` snapshot, at most.
+const SNAPSHOT_RUNS: i64 = 100;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ws_result))
+        .routes(routes!(ws_user))
+}
+
+/// The optional `token` query parameter.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WsQuery {
+    /// An access token or a personal API token. Without it, the first message must be
+    /// `{"type":"auth","token":"…"}`.
+    pub token: Option<String>,
+}
+
+/// Follows one run: a snapshot on connect, then `progress` after every stored page and one
+/// `completion` (`{"type":"completion", result_id, status, total_items, total_pages,
+/// duration_seconds, error_message}`). Send `{"type":"ping"}` for `{"type":"pong"}`.
+#[utoipa::path(get, path = "/ws/results/{result_id}", tag = "WebSocket",
+    params(("result_id" = Uuid, Path, description = "Result (run) id"), WsQuery),
+    responses(
+        (status = 101, description = "WebSocket upgrade. Server messages: `{\"type\":\"progress\", \
+            result_id, status, timestamp, items_scraped, pages_scraped, current_url, message}`, \
+            `{\"type\":\"completion\", result_id, status, total_items, total_pages, \
+            duration_seconds, error_message}`, `{\"type\":\"pong\"}`. A missing or invalid \
+            token, or a run of another user, closes with code 1008."),
+    ))]
+pub async fn ws_result(
+    State(state): State<AppState>,
+    ApiPath(result_id): ApiPath<Uuid>,
+    Query(query): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| session(state, socket, Target::Run(result_id), query.token))
+}
+
+/// Follows every run of the caller: a snapshot of the pending and running ones on connect,
+/// then their `progress` and `completion` messages as on `/ws/results/{result_id}`.
+#[utoipa::path(get, path = "/ws/user", tag = "WebSocket",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "WebSocket upgrade; the same messages as \
+            `/ws/results/{result_id}`, for every run of the authenticated user."),
+    ))]
+pub async fn ws_user(
+    State(state): State<AppState>,
+    Query(query): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| session(state, socket, Target::User, query.token))
+}
+
+/// What a connection follows.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Run(Uuid),
+    User,
+}
+
+/// A message of the client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Auth { token: String },
+    Ping,
+}
+
+async fn session(state: AppState, socket: WebSocket, target: Target, token: Option<String>) {
+    let (mut sink, mut stream) = socket.split();
+    let user = match authenticate(&state, &mut stream, token).await {
+        Ok(user) => user,
+        Err(reason) => return close(&mut sink, close_code::POLICY, reason).await,
+    };
+    // Subscribe before reading the snapshot, so nothing falls between the two.
+    let mut events = state.pubsub.subscribe();
+    let snapshot = match snapshot(&state, &user, target).await {
+        Ok(rows) => rows,
+        Err(StoreError::NotFound) => {
+            return close(&mut sink, close_code::POLICY, "no such run of yours").await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "WebSocket snapshot failed");
+            return close(&mut sink, close_code::ERROR, "internal error").await;
+        }
+    };
+    let owner = match target {
+        Target::Run(_) => None,
+        Target::User => Some(user.user_id),
+    };
+    let result_id = match target {
+        Target::Run(id) => Some(id),
+        Target::User => None,
+    };
+    let wanted = move |event: &RunEvent| {
+        result_id.is_none_or(|id| event.result_id() == id)
+            && owner.is_none_or(|id| event.owner_id() == id)
+    };
+
+    // The receive task asks the send task for pongs through a small queue.
+    let (pong_tx, mut pong_rx) = mpsc::channel::<()>(8);
+    let mut send_task = tokio::spawn(async move {
+        for row in &snapshot {
+            if send(&mut sink, client_text(&RunEvent::snapshot(row)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        loop {
+            let text = tokio::select! {
+                event = events.recv() => match event {
+                    Ok(event) if wanted(&event) => client_text(&event),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::info!(missed, "dropping a WebSocket client that fell behind");
+                        close(&mut sink, close_code::AGAIN, "too slow: reconnect to resync").await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        close(&mut sink, close_code::AWAY, "server shutting down").await;
+                        return;
+                    }
+                },
+                pong = pong_rx.recv() => match pong {
+                    Some(()) => r#"{"type":"pong"}"#.to_owned(),
+                    None => return,
+                },
+            };
+            if send(&mut sink, text).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut recv_task = tokio::spawn(async move {
+        while let Some(Ok(message)) = stream.next().await {
+            match message {
+                Message::Text(text) => {
+                    if let Ok(ClientMessage::Ping) = serde_json::from_str(text.as_str())
+                        && pong_tx.try_send(()).is_err()
+                    {
+                        // A client flooding pings without reading the answers.
+                        return;
+                    }
+                }
+                Message::Close(_) => return,
+                _ => {}
+            }
+        }
+    });
+    tokio::select! {
+        _ = &mut send_task => recv_task.abort(),
+        _ = &mut recv_task => send_task.abort(),
+    }
+}
+
+/// The user of the `token` parameter, or of the first message when there is none.
+async fn authenticate(
+    state: &AppState,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    token: Option<String>,
+) -> Result<User, &'static str> {
+    let token = match token {
+        Some(token) => token,
+        None => {
+            let first = tokio::time::timeout(AUTH_TIMEOUT, stream.next())
+                .await
+                .map_err(|_| "authentication timed out")?;
+            match first {
+                Some(Ok(Message::Text(text))) => {
+                    match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                        Ok(ClientMessage::Auth { token }) => token,
+                        _ => {
+                            return Err(
+                                "the first message must be {\"type\":\"auth\",\"token\":…}",
+                            );
+                        }
+                    }
+                }
+                _ => return Err("authentication required"),
+            }
+        }
+    };
+    user_of_credential(state, &token)
+        .await
+        .map_err(|_| "invalid or expired credentials")
+}
+
+/// The rows a new connection starts from: the run (owner or admin only), or the user's
+/// pending and running runs.
+async fn snapshot(
+    state: &AppState,
+    user: &User,
+    target: Target,
+) -> Result<Vec<ResultRow>, StoreError> {
+    match target {
+        Target::Run(id) => {
+            let scope = match user.role {
+                Role::Admin => Scope::All,
+                Role::User | Role::Readonly => Scope::Owner(user.user_id),
+            };
+            Ok(vec![state.store.get_run(scope, id).await?])
+        }
+        Target::User => {
+            let mut rows = Vec::new();
+            for status in [RunStatus::Running, RunStatus::Pending] {
+                let page = state
+                    .store
+                    .list_runs(
+                        Scope::Owner(user.user_id),
+                        &RunFilter {
+                            job_id: None,
+                            status: Some(status),
+                        },
+                        Paging::new(SNAPSHOT_RUNS, 0),
+                    )
+                    .await?;
+                rows.extend(page.items);
+            }
+            Ok(rows)
+        }
+    }
+}
+
+/// An event as clients see it: the `type`-tagged JSON without the owner.
+fn client_text(event: &RunEvent) -> String {
+    let mut value = serde_json::to_value(event).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.remove("owner_id");
+    }
+    value.to_string()
+}
+
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+
+/// Sends one text message, giving up on a client that does not take it in time.
+async fn send(sink: &mut Sink, text: String) -> Result<(), ()> {
+    match tokio::time::timeout(
+        WRITE_TIMEOUT,
+        sink.send(Message::Text(Utf8Bytes::from(text))),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            tracing::info!("dropping a WebSocket client that stopped reading");
+            Err(())
+        }
+    }
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }));
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await;
+    let _ = sink.close().await;
+}
