@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 const RATINGS: [&str; 5] = ["One", "Two", "Three", "Four", "Five"];
 
 fn page() -> Value {
-    let items: Vec<Value> = (0..600)
+    let items: Vec<Value> = (0..900)
         .map(|i| {
             json!({
                 "title": format!("Product number {i} — a sturdy everyday item"),
@@ -34,7 +34,7 @@ fn page() -> Value {
             })
         })
         .collect();
-    json!({"items": items, "total": 600, "limit": 600, "offset": 0})
+    json!({"items": items, "total": 900, "limit": 900, "offset": 0})
 }
 
 fn bare() -> Router {
