@@ -42,6 +42,20 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs of a user in the `/ws/user` snapshot, at most.
 const SNAPSHOT_RUNS: i64 = 100;
+/// Client messages are tiny (`auth`, `ping`); larger ones end the connection.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// Per-connection socket buffers. The library's default (128 KiB each way) would make an idle
+/// client cost a quarter of a megabyte; events are a few hundred bytes.
+const SOCKET_BUFFER: usize = 4 * 1024;
+
+/// The upgrade with buffers and limits sized for small event messages.
+fn sized(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -76,7 +90,8 @@ pub async fn ws_result(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| session(state, socket, Target::Run(result_id), query.token))
+    sized(upgrade)
+        .on_upgrade(move |socket| session(state, socket, Target::Run(result_id), query.token))
 }
 
 /// Follows every run of the caller: a snapshot of the pending and running ones on connect,
@@ -92,7 +107,7 @@ pub async fn ws_user(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| session(state, socket, Target::User, query.token))
+    sized(upgrade).on_upgrade(move |socket| session(state, socket, Target::User, query.token))
 }
 
 /// What a connection follows.
