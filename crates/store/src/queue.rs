@@ -174,11 +174,14 @@ impl Store {
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             // The counter update comes first: it checks the lease and, on PostgreSQL, locks the
-            // row, so two saves for one run cannot interleave their item numbers.
+            // row, so two saves for one run cannot interleave their item numbers. It also only
+            // moves `pages_scraped` forward, which makes a save idempotent: a retry after a
+            // commit whose answer was lost finds the page already there and stores nothing.
             let updated: Option<(i64, bool)> = sqlx::query_as(
                 "update result set total_items = total_items + $3, pages_scraped = $4, \
                  items_dropped = $5, checkpoint = $6 \
                  where result_id = $1 and lease_owner = $2 and status = 'running' \
+                 and pages_scraped < $4 \
                  returning total_items, cancel_requested",
             )
             .bind(result_id)
@@ -190,7 +193,25 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some((total_items, cancel_requested)) = updated else {
-                return Err(StoreError::LeaseLost);
+                let held: Option<(i32, i64, bool)> = sqlx::query_as(
+                    "select pages_scraped, total_items, cancel_requested from result \
+                     where result_id = $1 and lease_owner = $2 and status = 'running'",
+                )
+                .bind(result_id)
+                .bind(worker_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                return match held {
+                    Some((pages, total_items, cancel_requested))
+                        if pages >= counters.pages_scraped =>
+                    {
+                        Ok(PageSaved {
+                            total_items,
+                            cancel_requested,
+                        })
+                    }
+                    _ => Err(StoreError::LeaseLost),
+                };
             };
             let mut seq = total_items - added;
             for chunk in items.chunks(ITEMS_PER_INSERT) {

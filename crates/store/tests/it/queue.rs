@@ -156,6 +156,27 @@ async fn run_lifecycle(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(second.total_items, 5);
+    // A retry of a save that did commit (its answer was lost) stores nothing twice.
+    let retried = store
+        .save_page(
+            run.result_id,
+            "w1",
+            2,
+            &items(2, 2),
+            RunCounters {
+                pages_scraped: 2,
+                items_dropped: 1,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried.total_items, 5);
+    let stored = store
+        .list_items(Scope::All, run.result_id, Paging::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.total, 5);
 
     let listed = store
         .list_runs(
