@@ -156,7 +156,7 @@ async fn metrics_count_known_traffic_by_route_template() {
             .await;
     }
     for _ in 0..2 {
-        app.get("/jobs", &token, 200).await;
+        app.get("/results", &token, 200).await;
     }
     for _ in 0..4 {
         let r = app
@@ -197,7 +197,7 @@ async fn metrics_count_known_traffic_by_route_template() {
             total,
             &[
                 ("method", "GET"),
-                ("endpoint", "/api/v1/jobs"),
+                ("endpoint", "/api/v1/results"),
                 ("status_code", "200")
             ]
         ),
