@@ -122,7 +122,7 @@ impl<K: Hash + Eq + Copy> Buckets<K> {
             Decision {
                 allowed: true,
                 limit: quota.per_minute,
-                remaining: bucket.tokens.floor() as u32,
+                remaining: (bucket.tokens.floor() as u32).min(quota.burst),
                 retry_after_secs: 0,
             }
         } else {
