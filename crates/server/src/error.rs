@@ -303,11 +303,15 @@ mod tests {
             super::without_values(text),
             "password: wrong type or value, expected a string"
         );
-        let text = "invalid value: string \"hunter22\", expected one of `a`, `b` at line 1 column 9";
+        let text =
+            "invalid value: string \"hunter22\", expected one of `a`, `b` at line 1 column 9";
         assert_eq!(
             super::without_values(text),
             "the body: wrong type or value, expected one of `a`, `b`"
         );
-        assert_eq!(super::without_values("missing field `email`"), "missing field `email`");
+        assert_eq!(
+            super::without_values("missing field `email`"),
+            "missing field `email`"
+        );
     }
 }

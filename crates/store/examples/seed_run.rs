@@ -6,9 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use grandma_store::{
-    FieldValue, Item, RunCounters, RunOutcome, RunStatus, Scope, Store, Uuid,
-};
+use grandma_store::{FieldValue, Item, RunCounters, RunOutcome, RunStatus, Scope, Store, Uuid};
 
 const PER_PAGE: usize = 1000;
 
@@ -46,9 +44,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Item::new(
                     (0..columns)
                         .map(|c| match c {
-                            0 => FieldValue::Text(format!("Item {k} with a title of ordinary length")),
+                            0 => FieldValue::Text(format!(
+                                "Item {k} with a title of ordinary length"
+                            )),
                             1 => FieldValue::Text(format!("£{}.{:02}", k % 97, k % 100)),
-                            2 => FieldValue::List(vec!["In stock".into(), format!("{} left", k % 9)]),
+                            2 => {
+                                FieldValue::List(vec!["In stock".into(), format!("{} left", k % 9)])
+                            }
                             _ => FieldValue::Text(format!(
                                 "http://shop.example/catalogue/item-{k}/index.html"
                             )),
@@ -62,7 +64,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             items_dropped: 0,
         };
         store
-            .save_page(run.result_id, worker, page as i32 + 1, &items, counters, None)
+            .save_page(
+                run.result_id,
+                worker,
+                page as i32 + 1,
+                &items,
+                counters,
+                None,
+            )
             .await?;
     }
     store
