@@ -7,6 +7,7 @@ mod db;
 mod jobfile;
 mod logging;
 mod progress;
+mod schedule;
 mod scrape;
 mod serve;
 mod starter;
@@ -53,6 +54,8 @@ enum Command {
     Db(db::DbArgs),
     /// Manage user accounts.
     User(user::UserArgs),
+    /// Inspect cron schedules.
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// How a command ended, beyond success.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => worker_cmd::run(args),
         Command::Db(args) => db::run(args),
         Command::User(args) => user::run(args),
+        Command::Schedule(args) => schedule::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,6 +72,12 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
             shutdown.clone(),
         ))
     });
+    let background = settings.workers_enabled.then(|| {
+        let id = grandma_worker::default_worker_id();
+        let guard = settings.network_guard();
+        let wakeup = Arc::clone(&state.run_wakeup);
+        grandma_worker::background::start(state.store.clone(), &id, guard, wakeup, shutdown.clone())
+    });
     let store = state.store.clone();
     let served = grandma_server::launch(listener, state, shutdown.clone().cancelled_owned()).await;
     // The API may also end on its own (an accept error): take the workers down with it.
@@ -79,6 +85,9 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     let mut outcome = served
         .context("the API server failed")
         .map_err(Failure::RunFailed);
+    if let Some(background) = background {
+        background.join().await;
+    }
     if let Some(workers) = workers {
         match workers.await {
             Ok(Ok(())) => {}

@@ -85,7 +85,15 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
         );
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
+        let background = grandma_worker::background::start(
+            store.clone(),
+            &config.worker_id,
+            settings.network_guard(),
+            Arc::clone(&wakeup),
+            shutdown.clone(),
+        );
         let outcome = run_workers(store.clone(), config, wakeup, shutdown).await;
+        background.join().await;
         drop(pubsub);
         store.close().await;
         outcome.map_err(|e| Failure::RunFailed(e.into()))

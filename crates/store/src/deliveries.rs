@@ -51,6 +51,15 @@ pub struct DeliveryAttempt {
     pub duration_ms: i64,
 }
 
+/// Which of a webhook's deliveries to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub event: Option<WebhookEvent>,
+    /// Only the deliveries about this run.
+    pub result_id: Option<Uuid>,
+}
+
 /// A delivery to queue directly (tests, manual sends).
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
@@ -212,11 +221,33 @@ impl Store {
         status: Option<DeliveryStatus>,
         paging: Paging,
     ) -> Result<Page<Delivery>> {
+        let filter = DeliveryFilter {
+            status,
+            ..DeliveryFilter::default()
+        };
+        self.search_deliveries(scope, webhook_id, &filter, paging)
+            .await
+    }
+
+    /// A webhook's deliveries, newest first, filtered by status, event and run.
+    pub async fn search_deliveries(
+        &self,
+        scope: Scope,
+        webhook_id: Uuid,
+        filter: &DeliveryFilter,
+        paging: Paging,
+    ) -> Result<Page<Delivery>> {
         // Scoping is checked on the webhook, so the listing itself stays on the index.
         self.get_webhook(scope, webhook_id).await?;
         let mut f = Filter::new();
         f.and("webhook_id =", Arg::Uuid(webhook_id))
-            .and_opt("status =", status, |s| Arg::Text(s.as_str().to_owned()));
+            .and_opt("status =", filter.status, |s| {
+                Arg::Text(s.as_str().to_owned())
+            })
+            .and_opt("event_type =", filter.event, |e| {
+                Arg::Text(e.as_str().to_owned())
+            })
+            .and_opt("result_id =", filter.result_id, Arg::Uuid);
         let count_sql = f.count_sql("webhook_delivery");
         let count_args = f.args.clone();
         let page_sql = f.page_sql(

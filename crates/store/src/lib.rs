@@ -36,7 +36,8 @@ mod workers;
 
 pub use db::{Backend, Store, StoreOptions, now, stored_time};
 pub use deliveries::{
-    AttemptOutcome, Delivery, DeliveryAttempt, MAX_RESPONSE_BODY, NewDelivery, Verdict,
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, MAX_RESPONSE_BODY, NewDelivery,
+    Verdict,
 };
 pub use error::{Result, StoreError, constraint};
 pub use explain::QueryPlan;

@@ -10,9 +10,14 @@
 //! Slots wait for work on a shared [`Notify`] (the API pokes it when it queues a run) or a
 //! fallback poll, whichever comes first: other processes' runs are only seen by polling.
 
+pub mod background;
+pub mod cron;
+pub mod dispatcher;
 pub mod metrics;
 mod run;
+pub mod scheduler;
 mod sink;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;

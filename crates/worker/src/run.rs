@@ -84,7 +84,12 @@ impl RunTask<'_> {
             "started".to_owned()
         });
         match self.prepare().await {
-            Ok(prepared) => self.crawl(prepared).await,
+            Ok(prepared) => {
+                if self.run.checkpoint.is_none() {
+                    self.announce_start(&prepared.job_name).await;
+                }
+                self.crawl(prepared).await
+            }
             Err(NotStarted::Fail {
                 job_name,
                 message,
@@ -107,6 +112,37 @@ impl RunTask<'_> {
                 self.release().await;
                 Next::Backoff
             }
+        }
+    }
+
+    /// Queues the `job.started` webhook deliveries (best effort: a failure only logs).
+    async fn announce_start(&self, job_name: &str) {
+        let payload = json!({
+            "event": WebhookEvent::JobStarted.as_str(),
+            "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "job_id": self.run.job_id,
+            "job_name": job_name,
+            "result_id": self.run.result_id,
+            "run_id": self.run.run_id,
+            "status": RunStatus::Running.as_str(),
+            "items_count": 0,
+            "pages_scraped": 0,
+            "duration_seconds": 0.0,
+            "result_url": format!("/api/v1/results/{}", self.run.result_id),
+        });
+        let queued = self
+            .ctx
+            .store
+            .enqueue_event_deliveries(
+                self.run.owner_id,
+                self.run.job_id,
+                Some(self.run.result_id),
+                WebhookEvent::JobStarted,
+                &payload,
+            )
+            .await;
+        if let Err(error) = queued {
+            tracing::warn!(%error, "could not queue the job.started webhooks");
         }
     }
 
@@ -348,9 +384,10 @@ impl RunTask<'_> {
                 "items_count": items_count,
                 "pages_scraped": pages_scraped,
                 "duration_seconds": duration_seconds,
+                "result_url": format!("/api/v1/results/{}", self.run.result_id),
             });
             if let Some(error) = &error_message {
-                payload["error"] = Value::String(error.clone());
+                payload["error_message"] = Value::String(error.clone());
             }
             payload
         });

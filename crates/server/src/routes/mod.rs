@@ -8,7 +8,9 @@ pub mod health;
 pub mod jobs;
 pub mod preview;
 pub mod results;
+pub mod schedules;
 pub mod users;
+pub mod webhooks;
 pub mod ws;
 
 use grandma_store::Paging;
@@ -28,6 +30,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(preview::router())
         .merge(health::router())
+        .merge(webhooks::router())
+        .merge(schedules::router())
         .merge(ws::router())
 }
 

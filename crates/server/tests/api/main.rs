@@ -13,3 +13,5 @@ mod preview;
 mod production;
 mod results;
 mod roles;
+mod schedules;
+mod webhooks;

@@ -1,0 +1,284 @@
+//! `/jobs/{id}/schedules` and `/schedules/{id}`: cron schedules that queue runs of a job.
+//! Expressions have five fields and are read in an IANA time zone; every response carries a
+//! description and the next run times so a user can check what they wrote.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use grandma_store::{OverlapPolicy, Page, Schedule, ScheduleIn};
+use grandma_worker::cron::{CronSchedule, CronSpecError, describe};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{PageQuery, page_type};
+use crate::state::AppState;
+
+/// Run times listed in a response.
+pub const UPCOMING: usize = 5;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_schedule, list_schedules))
+        .routes(routes!(get_schedule, update_schedule, delete_schedule))
+}
+
+/// A schedule to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleCreateIn {
+    /// Five fields: minute hour day-of-month month day-of-week (`0 9 * * 1-5`).
+    pub cron_expression: String,
+    /// IANA zone the expression is read in (default `UTC`).
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+    /// `skip` (default): no run while the previous one is pending or running; `queue`.
+    pub overlap_policy: Option<String>,
+}
+
+/// Changes to a schedule; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePatchIn {
+    pub cron_expression: Option<String>,
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+    pub overlap_policy: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleOut {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub owner_id: Uuid,
+    pub cron_expression: String,
+    /// The expression in words.
+    pub description: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub overlap_policy: String,
+    /// When the scheduler fires next (`null` while disabled).
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_run: Option<DateTime<Utc>>,
+    /// The next five run times of the expression, whether enabled or not.
+    pub upcoming_runs: Vec<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Schedule> for ScheduleOut {
+    fn from(s: Schedule) -> Self {
+        let upcoming_runs = CronSchedule::parse(&s.cron_expression, &s.timezone)
+            .map(|c| c.upcoming(Utc::now(), UPCOMING))
+            .unwrap_or_default();
+        ScheduleOut {
+            id: s.schedule_id,
+            job_id: s.job_id,
+            owner_id: s.owner_id,
+            description: describe(&s.cron_expression),
+            cron_expression: s.cron_expression,
+            timezone: s.timezone,
+            enabled: s.enabled,
+            overlap_policy: s.overlap_policy.as_str().to_owned(),
+            next_run: s.next_run,
+            last_run: s.last_run,
+            upcoming_runs,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+page_type!(SchedulePage, ScheduleOut);
+
+fn cron_problem(e: CronSpecError) -> FieldProblem {
+    match e {
+        CronSpecError::TimeZone(_) => FieldProblem::new("timezone", e.to_string()),
+        _ => FieldProblem::new("cron_expression", e.to_string()),
+    }
+}
+
+/// Validates and computes `next_run` (after now) when enabled.
+fn schedule_in(
+    expression: String,
+    timezone: String,
+    enabled: bool,
+    policy: Option<&str>,
+    default_policy: OverlapPolicy,
+) -> ApiResult<ScheduleIn> {
+    let mut problems = Vec::new();
+    let expression = expression.trim().to_owned();
+    let cron = CronSchedule::parse(&expression, &timezone)
+        .map_err(|e| problems.push(cron_problem(e)))
+        .ok();
+    let overlap_policy = match policy {
+        None => default_policy,
+        Some(p) => p.parse().unwrap_or_else(|_| {
+            problems.push(FieldProblem::new(
+                "overlap_policy",
+                "expected `skip` or `queue`",
+            ));
+            default_policy
+        }),
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let next_run = cron
+        .filter(|_| enabled)
+        .and_then(|c| c.next_after(Utc::now()));
+    Ok(ScheduleIn {
+        cron_expression: expression,
+        timezone,
+        enabled,
+        next_run,
+        overlap_policy,
+    })
+}
+
+/// Creates a schedule for a job.
+#[utoipa::path(post, path = "/jobs/{id}/schedules", tag = "Schedules",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id")),
+    request_body = ScheduleCreateIn,
+    responses(
+        (status = 201, description = "Created", body = ScheduleOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ScheduleCreateIn>,
+) -> ApiResult<(StatusCode, Json<ScheduleOut>)> {
+    current.require_writer()?;
+    state.store.get_job(current.scope(), id).await?;
+    let schedule = schedule_in(
+        body.cron_expression,
+        body.timezone.unwrap_or_else(|| "UTC".to_owned()),
+        body.enabled.unwrap_or(true),
+        body.overlap_policy.as_deref(),
+        OverlapPolicy::Skip,
+    )?;
+    let created = state
+        .store
+        .create_schedule(current.scope(), id, &schedule)
+        .await?;
+    tracing::info!(schedule_id = %created.schedule_id, "schedule created");
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// A job's schedules, oldest first.
+#[utoipa::path(get, path = "/jobs/{id}/schedules", tag = "Schedules",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Job id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of schedules", body = SchedulePage),
+        (status = 404, description = "No such job of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<SchedulePage>> {
+    state.store.get_job(current.scope(), id).await?;
+    let paging = query.paging();
+    let page = state
+        .store
+        .list_schedules(current.scope(), Some(id), paging)
+        .await?;
+    let page = Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+    };
+    Ok(Json(SchedulePage::new(page, paging)))
+}
+
+/// One schedule.
+#[utoipa::path(get, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "The schedule", body = ScheduleOut),
+        (status = 404, description = "No such schedule of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ScheduleOut>> {
+    Ok(Json(
+        state.store.get_schedule(current.scope(), id).await?.into(),
+    ))
+}
+
+/// Changes a schedule. `next_run` is computed again from now when the expression, the zone or
+/// `enabled` changes.
+#[utoipa::path(patch, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    request_body = SchedulePatchIn,
+    responses(
+        (status = 200, description = "Updated", body = ScheduleOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such schedule of the caller", body = ErrorOut),
+        (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+pub async fn update_schedule(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SchedulePatchIn>,
+) -> ApiResult<Json<ScheduleOut>> {
+    current.require_writer()?;
+    let old = state.store.get_schedule(current.scope(), id).await?;
+    let timing_changed = body.cron_expression.is_some()
+        || body.timezone.is_some()
+        || body.enabled.is_some_and(|e| e != old.enabled);
+    let mut schedule = schedule_in(
+        body.cron_expression.unwrap_or(old.cron_expression),
+        body.timezone.unwrap_or(old.timezone),
+        body.enabled.unwrap_or(old.enabled),
+        body.overlap_policy.as_deref(),
+        old.overlap_policy,
+    )?;
+    if !timing_changed {
+        schedule.next_run = old.next_run;
+    }
+    let updated = state
+        .store
+        .update_schedule(current.scope(), id, &schedule)
+        .await?;
+    Ok(Json(updated.into()))
+}
+
+/// Deletes a schedule (its runs stay).
+#[utoipa::path(delete, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such schedule of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    current.require_writer()?;
+    state.store.delete_schedule(current.scope(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
