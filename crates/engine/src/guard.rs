@@ -441,9 +441,13 @@ fn classify_v6(ip: Ipv6Addr) -> Option<BlockReason> {
         return Some(embedded(low32, BlockReason::Nat64));
     }
     // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the operator's prefix
-    // length; a /96 inside the /48 (the low 32 bits) is the usual layout, so judge that one.
+    // length, so only the one address worth escaping for, cloud metadata in the usual low 32
+    // bits, outranks "NAT64" (which the permissive guard allows).
     if prefix_matches_v6(bits, v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), 48) {
-        return Some(embedded(low32, BlockReason::Nat64));
+        return Some(match classify_v4(low32) {
+            Some(BlockReason::CloudMetadata) => BlockReason::CloudMetadata,
+            _ => BlockReason::Nat64,
+        });
     }
     if prefix_matches_v6(bits, v6([0x2002, 0, 0, 0, 0, 0, 0, 0]), 16) {
         return Some(embedded(
