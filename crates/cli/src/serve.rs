@@ -131,6 +131,7 @@ pub fn worker_config(settings: &Settings, concurrency: usize) -> WorkerConfig {
     config.lease = Duration::from_secs(settings.lease_seconds.max(1));
     config.poll_interval = Duration::from_secs(1);
     config.max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
+    config.default_time_limit = settings.run_time_limit_seconds.map(Duration::from_secs);
     config
 }
 

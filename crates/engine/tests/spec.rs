@@ -303,3 +303,21 @@ fn hostile_documents() {
     }
     assert!(JobSpec::from_yaml_str(&laughs).is_err());
 }
+
+#[test]
+fn time_limit_is_optional_and_bounded() {
+    assert_eq!(
+        JobSpec::from_yaml_str(MINIMAL).unwrap().time_limit_seconds,
+        None
+    );
+    let spec = JobSpec::from_yaml_str(&format!("{MINIMAL}time_limit_seconds: 600\n")).unwrap();
+    assert_eq!(spec.time_limit_seconds, Some(600));
+    assert_eq!(
+        problems(&format!("{MINIMAL}time_limit_seconds: 0\n")),
+        vec!["time_limit_seconds: must be between 1 and 604800, got 0"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}time_limit: 60\n")),
+        vec!["time_limit: unknown key; did you mean `time_limit_seconds`?"]
+    );
+}

@@ -100,6 +100,8 @@ pub struct Settings {
     pub lease_seconds: u64,
     /// A run whose worker died this many times is failed instead of retried (default 3).
     pub max_attempts: u32,
+    /// The time limit of runs whose job document sets no `time_limit_seconds` (none by default).
+    pub run_time_limit_seconds: Option<u64>,
     /// The middleware stack: gzip, rate limits, CORS, `/metrics` access (`[http]` table).
     pub http: crate::middleware::HttpSettings,
 }
@@ -121,6 +123,7 @@ impl fmt::Debug for Settings {
             .field("worker_concurrency", &self.worker_concurrency)
             .field("lease_seconds", &self.lease_seconds)
             .field("max_attempts", &self.max_attempts)
+            .field("run_time_limit_seconds", &self.run_time_limit_seconds)
             .field("http", &self.http)
             .finish()
     }
@@ -173,6 +176,7 @@ struct FileSettings {
     worker_concurrency: Option<usize>,
     lease_seconds: Option<u64>,
     max_attempts: Option<u32>,
+    run_time_limit_seconds: Option<u64>,
 }
 
 /// Values gathered from all sources before defaults and validation.
@@ -192,6 +196,7 @@ struct Raw {
     worker_concurrency: Option<usize>,
     lease_seconds: Option<u64>,
     max_attempts: Option<u32>,
+    run_time_limit_seconds: Option<u64>,
 }
 
 impl Settings {
@@ -231,6 +236,7 @@ impl Settings {
                 worker_concurrency: file.worker_concurrency,
                 lease_seconds: file.lease_seconds,
                 max_attempts: file.max_attempts,
+                run_time_limit_seconds: file.run_time_limit_seconds,
             };
         }
         apply_env(&mut raw, &env)?;
@@ -288,6 +294,15 @@ impl Settings {
         if !(1..=1000).contains(&max_attempts) {
             return Err(invalid("max_attempts", "must be between 1 and 1000".into()));
         }
+        if raw
+            .run_time_limit_seconds
+            .is_some_and(|t| !(1..=604_800).contains(&t))
+        {
+            return Err(invalid(
+                "run_time_limit_seconds",
+                "must be between 1 and 604800 (a week)".into(),
+            ));
+        }
         let admin_email = raw.admin_email.filter(|e| !e.trim().is_empty());
         let admin_password = raw.admin_password.filter(|p| !p.is_empty()).map(Secret);
         if admin_email.is_some() != admin_password.is_some() {
@@ -322,6 +337,7 @@ impl Settings {
             worker_concurrency,
             lease_seconds,
             max_attempts,
+            run_time_limit_seconds: raw.run_time_limit_seconds,
             http: Default::default(),
         })
     }
@@ -345,6 +361,7 @@ impl Settings {
             worker_concurrency: 2,
             lease_seconds: 60,
             max_attempts: 3,
+            run_time_limit_seconds: None,
             http: Default::default(),
         }
     }
@@ -443,6 +460,9 @@ fn apply_env(raw: &mut Raw, env: &impl Fn(&str) -> Option<String>) -> Result<(),
     }
     if let Some(v) = get("GRANDMA_MAX_ATTEMPTS") {
         raw.max_attempts = Some(parse_number("max_attempts", &v)?);
+    }
+    if let Some(v) = get("GRANDMA_RUN_TIME_LIMIT_SECONDS") {
+        raw.run_time_limit_seconds = Some(parse_number("run_time_limit_seconds", &v)?);
     }
     Ok(())
 }

@@ -54,6 +54,9 @@ pub struct WorkerConfig {
     /// Where each run's progress (per stored page) and completion are published; `None`
     /// publishes nothing.
     pub events: Option<PubSub>,
+    /// The time limit of runs whose job sets none (`time_limit_seconds` in the job document
+    /// wins); `None` lets them run as long as they take.
+    pub default_time_limit: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -67,6 +70,7 @@ impl WorkerConfig {
             guard,
             max_attempts: 3,
             events: None,
+            default_time_limit: None,
         }
     }
 

@@ -256,6 +256,7 @@ impl RunTask<'_> {
             fetcher,
             resume,
         } = prepared;
+        let limit = self.time_limit(&spec);
         let stop: StopFlag = Arc::new(OnceLock::new());
         let crawl_cancel = CancellationToken::new();
         let crawl_done = CancellationToken::new();
@@ -266,7 +267,7 @@ impl RunTask<'_> {
                 result_id: self.run.result_id,
                 lease: self.ctx.config.lease,
                 shutdown: self.ctx.shutdown.clone(),
-                time_left: self.time_left(),
+                time_left: limit.map(|l| l.saturating_sub(self.elapsed().unwrap_or_default())),
                 stop: Arc::clone(&stop),
                 crawl_cancel: crawl_cancel.clone(),
                 crawl_done: crawl_done.clone(),
@@ -320,7 +321,7 @@ impl RunTask<'_> {
         let error = match (status, stop.get().copied()) {
             (RunStatus::Failed, Some(StopReason::TimeLimit)) => Some(format!(
                 "the run exceeded its time limit of {} s",
-                self.run.time_limit_seconds.unwrap_or_default()
+                limit.unwrap_or_default().as_secs()
             )),
             _ => outcome.error.clone(),
         };
@@ -346,11 +347,19 @@ impl RunTask<'_> {
         self.finish(record).await
     }
 
-    /// The time left under the run's limit, counted from its first start.
-    fn time_left(&self) -> Option<Duration> {
-        let limit = self.run.time_limit_seconds.filter(|s| *s > 0)?;
-        let limit = Duration::from_secs(u64::try_from(limit).unwrap_or_default());
-        Some(limit.saturating_sub(self.elapsed().unwrap_or_default()))
+    /// The run's time limit, counted from its first start: the run's own (set when it was
+    /// queued), else the job's `time_limit_seconds`, else the operator's default.
+    fn time_limit(&self, spec: &JobSpec) -> Option<Duration> {
+        let own = self
+            .run
+            .time_limit_seconds
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or_default()));
+        own.or_else(|| {
+            spec.time_limit_seconds
+                .map(|s| Duration::from_secs(s.into()))
+        })
+        .or(self.ctx.config.default_time_limit)
     }
 
     /// Time since the run first started (across resumed attempts).

@@ -21,6 +21,7 @@ both_backends!(
     cancelling_a_running_run_keeps_its_items,
     a_dead_workers_run_resumes_from_its_checkpoint,
     shutdown_releases_a_running_run,
+    a_run_past_its_time_limit_fails_and_keeps_its_items,
 );
 
 async fn a_run_completes_end_to_end(db: &TestDb) {
@@ -307,4 +308,50 @@ async fn a_bad_configuration_is_refused() {
         "{outcome:?}"
     );
     db.finish().await;
+}
+
+/// The job's own `time_limit_seconds`, and the operator's default for jobs without one: a run
+/// stuck past it fails with a clear error and keeps the pages it saved.
+async fn a_run_past_its_time_limit_fails_and_keeps_its_items(db: &TestDb) {
+    let site = Fixture::start().await;
+    let user = owner(&db.store).await;
+    let mut config = job_config(&site.url("/slow/page-1.html"));
+    config["time_limit_seconds"] = 2.into();
+    let by_job = queue_run(&db.store, &user, config).await;
+    let pool = Pool::start(db.store.clone(), test_config("worker-limit", 1));
+    // Page 1 is saved at once; page 2 hangs for a minute, far past the limit.
+    let done = wait_for(&db.store, by_job.result_id, Duration::from_secs(20), |r| {
+        r.status.is_terminal()
+    })
+    .await;
+    assert_eq!(done.status, RunStatus::Failed, "{done:#?}");
+    assert_eq!(
+        done.error_message.as_deref(),
+        Some("the run exceeded its time limit of 2 s")
+    );
+    assert_eq!((done.total_items, done.pages_scraped), (3, 1));
+    assert_eq!(
+        titles(&db.store, by_job.result_id).await[..],
+        expected_titles()[..3]
+    );
+    pool.stop().await;
+
+    let by_default = queue_run(&db.store, &user, job_config(&site.url("/slow/page-1.html"))).await;
+    let mut config = test_config("worker-default-limit", 1);
+    config.default_time_limit = Some(Duration::from_secs(2));
+    let pool = Pool::start(db.store.clone(), config);
+    let done = wait_for(
+        &db.store,
+        by_default.result_id,
+        Duration::from_secs(20),
+        |r| r.status.is_terminal(),
+    )
+    .await;
+    assert_eq!(done.status, RunStatus::Failed, "{done:#?}");
+    assert_eq!(
+        done.error_message.as_deref(),
+        Some("the run exceeded its time limit of 2 s")
+    );
+    assert_eq!(done.total_items, 3);
+    pool.stop().await;
 }

@@ -140,6 +140,9 @@ pub struct JobSpec {
     pub concurrent_requests: u32,
     pub user_agents: Vec<String>,
     pub respect_robots_txt: bool,
+    /// The longest a run of this job may take, start to end (resumed attempts included); the
+    /// server's default applies when absent. A run past it fails, keeping its items.
+    pub time_limit_seconds: Option<u32>,
 }
 
 /// The user agents rotated when a job does not name its own: current desktop browsers, so that
@@ -307,6 +310,7 @@ impl JobSpec {
         );
         doc.insert("user_agents".into(), json!(self.user_agents));
         doc.insert("respect_robots_txt".into(), json!(self.respect_robots_txt));
+        doc.insert("time_limit_seconds".into(), json!(self.time_limit_seconds));
         Value::Object(doc)
     }
 }

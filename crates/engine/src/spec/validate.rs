@@ -33,6 +33,7 @@ pub const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "concurrent_requests",
     "user_agents",
     "respect_robots_txt",
+    "time_limit_seconds",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -70,6 +71,8 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("concurrency", "concurrent_requests"),
     ("workers", "concurrent_requests"),
     ("timeout", "timeout_seconds"),
+    ("time_limit", "time_limit_seconds"),
+    ("max_duration", "time_limit_seconds"),
     ("retries", "retry_count"),
     ("max_retries", "retry_count"),
     ("user_agent", "user_agents"),
@@ -366,6 +369,10 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         .unwrap_or(1) as u32;
     let user_agents = validate_user_agents(&mut p, doc.get("user_agents"));
     let respect_robots_txt = p.boolean(doc, "", "respect_robots_txt", true);
+    // A week: longer than any run should take, short enough to catch one that never ends.
+    let time_limit_seconds = p
+        .integer(doc, "", "time_limit_seconds", 1, 604_800)
+        .map(|v| v as u32);
 
     if !p.0.is_empty() {
         return Err(SpecErrors(p.0));
@@ -393,6 +400,7 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         concurrent_requests,
         user_agents,
         respect_robots_txt,
+        time_limit_seconds,
     })
 }
 
