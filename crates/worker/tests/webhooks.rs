@@ -290,9 +290,15 @@ async fn a_finished_run_is_announced_signed_with_custom_headers(db: &TestDb) {
     .await;
 
     let got = rx.wait_for("run", 2, Duration::from_secs(20)).await;
-    let events: Vec<&str> = got.iter().map(|r| header(r, "x-webhook-event")).collect();
-    assert_eq!(events, ["job.started", "job.completed"]);
-    let completed = &got[1];
+    // Both become due in one poll and are sent concurrently, so they may arrive in either
+    // order; receivers order them by X-Webhook-Timestamp.
+    let mut events: Vec<&str> = got.iter().map(|r| header(r, "x-webhook-event")).collect();
+    events.sort_unstable();
+    assert_eq!(events, ["job.completed", "job.started"]);
+    let completed = got
+        .iter()
+        .find(|r| header(r, "x-webhook-event") == "job.completed")
+        .unwrap();
     let payload: serde_json::Value = serde_json::from_slice(&completed.body).unwrap();
     let expected_fields = [
         "event",
