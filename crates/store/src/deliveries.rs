@@ -248,28 +248,13 @@ impl Store {
                 Arg::Text(e.as_str().to_owned())
             })
             .and_opt("result_id =", filter.result_id, Arg::Uuid);
-        let count_sql = f.count_sql("webhook_delivery");
-        let count_args = f.args.clone();
-        let page_sql = f.page_sql(
+        self.fetch_page(
             "webhook_delivery",
             "created_at desc, delivery_id desc",
-            paging.limit,
-            paging.offset,
-        );
-        let (items, total) = dispatch!(self, |pool, dialect| {
-            let items: Vec<Delivery> =
-                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
-                    .fetch_all(pool)
-                    .await?;
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
-                count_args
-            )
-            .fetch_one(pool)
-            .await?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+            f,
+            paging,
+        )
+        .await
     }
 
     /// Deliveries due now, without claiming them (monitoring).

@@ -103,6 +103,42 @@ impl Filter {
     }
 }
 
+impl crate::db::Store {
+    /// One page of `table`'s rows matching `filter`, in `order`, with the total count: the
+    /// shape every paged listing of the store shares.
+    pub(crate) async fn fetch_page<T>(
+        &self,
+        table: &'static str,
+        order: &'static str,
+        mut filter: Filter,
+        paging: crate::types::Paging,
+    ) -> crate::error::Result<crate::types::Page<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let count_sql = filter.count_sql(table);
+        let count_args = filter.args.clone();
+        let page_sql = filter.page_sql(table, order, paging.limit, paging.offset);
+        let (items, total) = dispatch!(self, |pool, dialect| {
+            let items: Vec<T> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), filter.args)
+                    .fetch_all(pool)
+                    .await?;
+            let total: i64 = bind_args!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+                count_args
+            )
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(crate::types::Page { items, total })
+    }
+}
+
 /// `%text%` for `like … escape '\'`, lowercased, with the pattern characters escaped so that a
 /// user searching for `50%` finds it literally.
 pub(crate) fn contains_pattern(text: &str) -> String {

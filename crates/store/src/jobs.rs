@@ -114,24 +114,9 @@ impl Store {
         filter: &JobFilter,
         paging: Paging,
     ) -> Result<Page<Job>> {
-        let mut f = job_filter(scope, filter);
-        let count_sql = f.count_sql("job");
-        let count_args = f.args.clone();
+        let f = job_filter(scope, filter);
         let order = job_order(filter.order, self.dialect());
-        let page_sql = f.page_sql("job", order, paging.limit, paging.offset);
-        let (items, total) = dispatch!(self, |pool, dialect| {
-            let items: Vec<Job> = bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
-                count_args
-            )
-            .fetch_one(pool)
-            .await?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+        self.fetch_page("job", order, f, paging).await
     }
 
     /// Replaces the writable columns of a job `scope` may see.

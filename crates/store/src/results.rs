@@ -144,29 +144,9 @@ impl Store {
         filter: &RunFilter,
         paging: Paging,
     ) -> Result<Page<ResultRow>> {
-        let mut f = run_filter(scope, filter);
-        let count_sql = f.count_sql("result");
-        let count_args = f.args.clone();
-        let page_sql = f.page_sql(
-            "result",
-            "created_at desc, result_id desc",
-            paging.limit,
-            paging.offset,
-        );
-        let (items, total) = dispatch!(self, |pool, dialect| {
-            let items: Vec<ResultRow> =
-                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
-                    .fetch_all(pool)
-                    .await?;
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
-                count_args
-            )
-            .fetch_one(pool)
-            .await?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+        let f = run_filter(scope, filter);
+        self.fetch_page("result", "created_at desc, result_id desc", f, paging)
+            .await
     }
 
     /// Deletes a run and its items. A worker still running it loses its lease.

@@ -109,28 +109,8 @@ impl Store {
         let mut f = Filter::new();
         f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
             .and_opt("job_id =", job_id, Arg::Uuid);
-        let count_sql = f.count_sql("schedule");
-        let count_args = f.args.clone();
-        let page_sql = f.page_sql(
-            "schedule",
-            "created_at, schedule_id",
-            paging.limit,
-            paging.offset,
-        );
-        let (items, total) = dispatch!(self, |pool, dialect| {
-            let items: Vec<Schedule> =
-                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
-                    .fetch_all(pool)
-                    .await?;
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
-                count_args
-            )
-            .fetch_one(pool)
-            .await?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+        self.fetch_page("schedule", "created_at, schedule_id", f, paging)
+            .await
     }
 
     pub async fn update_schedule(

@@ -100,28 +100,8 @@ impl Store {
         let mut f = Filter::new();
         f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
             .and_opt("enabled =", enabled, Arg::Bool);
-        let count_sql = f.count_sql("webhook");
-        let count_args = f.args.clone();
-        let page_sql = f.page_sql(
-            "webhook",
-            "created_at, webhook_id",
-            paging.limit,
-            paging.offset,
-        );
-        let (items, total) = dispatch!(self, |pool, dialect| {
-            let items: Vec<Webhook> =
-                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), f.args)
-                    .fetch_all(pool)
-                    .await?;
-            let total: i64 = bind_args!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
-                count_args
-            )
-            .fetch_one(pool)
-            .await?;
-            (items, total)
-        });
-        Ok(Page { items, total })
+        self.fetch_page("webhook", "created_at, webhook_id", f, paging)
+            .await
     }
 
     /// Replaces the writable columns. Enabling clears a system `disabled_reason` and the
