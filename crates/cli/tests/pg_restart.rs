@@ -131,7 +131,7 @@ async fn a_run_survives_a_postgres_restart() {
         .await
         .unwrap();
     let result_id = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap()
         .result_id;

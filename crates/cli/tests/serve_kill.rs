@@ -240,7 +240,7 @@ async fn queue(store: &Store, owner: Uuid, config: Value) -> Uuid {
         .await
         .expect("create job");
     store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .expect("enqueue")
         .result_id

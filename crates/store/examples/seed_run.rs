@@ -25,7 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get("fields")
         .and_then(|f| f.as_array())
         .map_or(1, Vec::len);
-    let run = store.enqueue_run(Scope::All, job_id, None).await?;
+    let run = store
+        .enqueue_run(Scope::All, job_id, &grandma_store::NewRun::default())
+        .await?;
     let worker = "bench-seed";
     let claimed = store
         .claim_next(worker, Duration::from_secs(3600))

@@ -38,6 +38,8 @@ pub struct Delivery {
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The request ID of the run it is about (sent as `X-Request-ID`), copied when queued.
+    pub request_id: Option<String>,
 }
 
 /// One HTTP attempt of a delivery.
@@ -99,9 +101,11 @@ pub(crate) const SQL_MATCHING_WEBHOOKS_POSTGRES: &str = "select webhook_id from 
      where owner_id = $1 and enabled and (job_id is null or job_id = $2) and events ? $3 \
      order by webhook_id";
 
+/// The run's request ID is copied here, so a delivery keeps it after the run is deleted.
 pub(crate) const SQL_INSERT_DELIVERY: &str = "insert into webhook_delivery (delivery_id, \
-     webhook_id, result_id, event_type, status, payload, attempts, next_retry, created_at) \
-     values ($1, $2, $3, $4, 'pending', $5, 0, $6, $6) returning *";
+     webhook_id, result_id, event_type, status, payload, attempts, next_retry, created_at, \
+     request_id) values ($1, $2, $3, $4, 'pending', $5, 0, $6, $6, \
+     (select request_id from result where result_id = $3)) returning *";
 
 /// Deliveries that are due; `idx_delivery_status_next_retry` serves it.
 pub(crate) const SQL_DUE_DELIVERIES: &str = "select * from webhook_delivery \

@@ -46,7 +46,7 @@ pub use jobs::{Job, JobFilter, JobIn, JobOrder};
 pub use migrate::{DowngradeTarget, Revision, RevisionStatus, UpgradeTarget, new_revision};
 pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
-pub use results::{CancelOutcome, ResultRow, RunFilter};
+pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{

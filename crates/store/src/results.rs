@@ -44,6 +44,17 @@ pub struct ResultRow {
     #[sqlx(json(nullable))]
     pub checkpoint: Option<serde_json::Value>,
     pub time_limit_seconds: Option<i32>,
+    /// The API request that queued the run (`X-Request-ID`), `None` for scheduled runs.
+    pub request_id: Option<String>,
+}
+
+/// What a queued run carries besides its job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRun {
+    /// Overrides the job's and the operator's limit.
+    pub time_limit_seconds: Option<i32>,
+    /// The ID of the API request that queued it.
+    pub request_id: Option<String>,
 }
 
 /// Listing filters for runs.
@@ -77,18 +88,18 @@ pub(crate) fn run_filter(scope: Scope, filter: &RunFilter) -> Filter {
 
 /// Queues a run of a job: the columns are the job's `fields[].name` in order, read in SQL so
 /// the snapshot and the insert are one statement. `$1` run row id, `$2` run id, `$3` now,
-/// `$4` time limit, `$5` job id, `$6` owner scope (null for all).
+/// `$4` time limit, `$5` job id, `$6` owner scope (null for all), `$7` request id.
 pub(crate) const SQL_ENQUEUE_SQLITE: &str = "insert into result (result_id, run_id, job_id, \
-     owner_id, status, columns, warnings, created_at, time_limit_seconds) \
+     owner_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
      select $1, $2, job_id, owner_id, 'pending', \
      (select json_group_array(json_extract(f.value, '$.name') order by f.key) \
       from json_each(job.config, '$.fields') as f), \
-     '[]', $3, $4 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
+     '[]', $3, $4, $7 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
 pub(crate) const SQL_ENQUEUE_POSTGRES: &str = "insert into result (result_id, run_id, job_id, \
-     owner_id, status, columns, warnings, created_at, time_limit_seconds) \
+     owner_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
      select $1, $2, job_id, owner_id, 'pending', \
      jsonb_path_query_array(config, '$.fields[*].name'), \
-     '[]', $3, $4 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
+     '[]', $3, $4, $7 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
 
 /// Lookup by run id; `idx_result_run_id` serves it.
 pub(crate) const SQL_RUN_BY_RUN_ID: &str =
@@ -96,20 +107,16 @@ pub(crate) const SQL_RUN_BY_RUN_ID: &str =
 
 impl Store {
     /// Queues a run of a job `scope` may see (`POST /jobs/{id}/run`).
-    pub async fn enqueue_run(
-        &self,
-        scope: Scope,
-        job_id: Uuid,
-        time_limit_seconds: Option<i32>,
-    ) -> Result<ResultRow> {
+    pub async fn enqueue_run(&self, scope: Scope, job_id: Uuid, run: &NewRun) -> Result<ResultRow> {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES))
                 .bind(Uuid::now_v7())
                 .bind(Uuid::now_v7())
                 .bind(now())
-                .bind(time_limit_seconds)
+                .bind(run.time_limit_seconds)
                 .bind(job_id)
                 .bind(scope.owner())
+                .bind(run.request_id.as_deref())
                 .fetch_one(pool)
                 .await?
         }))

@@ -213,6 +213,7 @@ impl Store {
                     .bind(None::<i32>)
                     .bind(schedule.job_id)
                     .bind(None::<Uuid>)
+                    .bind(None::<String>)
                     .fetch_one(&mut *tx)
                     .await?;
                 FireOutcome::Enqueued(Box::new(run))

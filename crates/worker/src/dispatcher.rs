@@ -22,7 +22,9 @@ use grandma_store::{AttemptOutcome, Delivery, Scope, Store, StoreError, Verdict,
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
+use crate::metrics;
 use crate::webhook::{Outgoing, SendResult, WebhookClient};
 
 /// Settings of one dispatcher.
@@ -108,13 +110,23 @@ impl Dispatcher {
         for delivery in claimed {
             let this = self.clone();
             let permits = Arc::clone(&permits);
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let id = delivery.delivery_id;
-                if let Err(error) = this.deliver(delivery).await {
-                    tracing::warn!(%error, delivery_id = %id, "webhook delivery not recorded");
+            let span = tracing::info_span!(
+                "webhook_delivery",
+                delivery_id = %delivery.delivery_id,
+                webhook_id = %delivery.webhook_id,
+                event = delivery.event_type.as_str(),
+                attempt = delivery.attempts + 1,
+                request_id = delivery.request_id.as_deref().unwrap_or_default(),
+            );
+            tasks.spawn(
+                async move {
+                    let _permit = permits.acquire_owned().await;
+                    if let Err(error) = this.deliver(delivery).await {
+                        tracing::warn!(%error, "webhook delivery not recorded");
+                    }
                 }
-            });
+                .instrument(span),
+            );
         }
         while tasks.join_next().await.is_some() {}
         Ok(n)
@@ -141,6 +153,7 @@ impl Dispatcher {
                     secret: webhook.secret.as_ref().map(|s| s.expose()),
                     headers: &webhook.headers,
                     body: &body,
+                    request_id: delivery.request_id.as_deref(),
                 })
                 .await
         } else {
@@ -154,6 +167,14 @@ impl Dispatcher {
             }
         };
         let verdict = self.verdict(&webhook, &delivery, &result);
+        metrics::record_delivery_attempt(
+            match verdict {
+                Verdict::Delivered => "delivered",
+                Verdict::RetryAt(_) => "retrying",
+                Verdict::GiveUp => "failed",
+            },
+            result.duration.as_secs_f64(),
+        );
         let outcome = AttemptOutcome {
             verdict,
             response_status: result.status.map(i32::from),

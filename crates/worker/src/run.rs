@@ -38,7 +38,12 @@ pub(crate) async fn process(ctx: &WorkerContext, claim: Claim) -> Next {
         run_id = %run.run_id,
         job_id = %run.job_id,
         attempt = run.attempts,
+        request_id = tracing::field::Empty,
     );
+    // The API request that queued the run, so its log lines join the request's.
+    if let Some(request_id) = &run.request_id {
+        span.record("request_id", request_id.as_str());
+    }
     let task = RunTask { ctx, run };
     if exhausted {
         return task.give_up().instrument(span).await;

@@ -4,6 +4,8 @@
 //! body)>`, computed over exactly the bytes sent. `X-Webhook-Id` is the delivery id (the same
 //! on every retry, so a receiver can drop duplicates), `X-Webhook-Timestamp` the Unix time of
 //! this attempt (so a receiver can refuse stale replays) and `X-Webhook-Event` the event name.
+//! `X-Request-ID` is the ID of the API request behind the event (the one that queued the run,
+//! or the test request), so a receiver's logs can be joined with ours.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -21,6 +23,7 @@ pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
 pub const ID_HEADER: &str = "x-webhook-id";
 pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
 pub const EVENT_HEADER: &str = "x-webhook-event";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The `User-Agent` of webhook requests.
 pub const WEBHOOK_USER_AGENT: &str = concat!("GrandmaScraper-Webhook/", env!("CARGO_PKG_VERSION"));
@@ -61,6 +64,7 @@ pub fn is_reserved_header(name: &str) -> bool {
         || matches!(
             name.as_str(),
             "host"
+                | "x-request-id"
                 | "content-length"
                 | "content-type"
                 | "transfer-encoding"
@@ -102,6 +106,8 @@ pub struct Outgoing<'a> {
     pub secret: Option<&'a str>,
     pub headers: &'a BTreeMap<String, String>,
     pub body: &'a [u8],
+    /// Sent as `X-Request-ID` when present.
+    pub request_id: Option<&'a str>,
 }
 
 /// An HTTP client whose every connection goes through the network guard.
@@ -237,6 +243,10 @@ fn build_headers(out: &Outgoing<'_>) -> HeaderMap {
         .unwrap_or_default()
         .as_secs();
     headers.insert(TIMESTAMP_HEADER, fixed(&unix.to_string()));
+    // Request IDs were checked (printable ASCII) when they entered; an invalid one is dropped.
+    if let Some(value) = out.request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        headers.insert(REQUEST_ID_HEADER, value);
+    }
     if let Some(secret) = out.secret {
         headers.insert(SIGNATURE_HEADER, fixed(&sign(secret, out.body)));
     }
@@ -292,6 +302,7 @@ mod tests {
             "X-Webhook-Signature",
             "x-webhook-id",
             "Content-Length",
+            "X-Request-ID",
         ] {
             assert!(is_reserved_header(name), "{name}");
         }

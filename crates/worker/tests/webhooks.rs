@@ -543,6 +543,7 @@ async fn the_guard_refuses_a_private_target_unless_allowed(db: &TestDb) {
             secret: None,
             headers: &BTreeMap::new(),
             body: b"{}",
+            request_id: None,
         })
         .await;
     assert!(sent.refused && sent.status.is_none(), "{sent:?}");

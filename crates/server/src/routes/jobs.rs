@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use grandma_engine::JobSpec;
-use grandma_store::{Job, JobFilter, JobIn, JobOrder, Page};
+use grandma_store::{Job, JobFilter, JobIn, JobOrder, NewRun, Page};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::middleware::request_id;
 use crate::routes::{DEFAULT_LIMIT, page_type};
 use crate::state::AppState;
 
@@ -250,7 +251,15 @@ pub async fn run_job(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RunQueuedOut>)> {
     current.require_writer()?;
-    let run = state.store.enqueue_run(current.scope(), id, None).await?;
+    // The run keeps this request's ID: its logs and its webhooks carry it.
+    let new_run = NewRun {
+        request_id: request_id::current(),
+        ..NewRun::default()
+    };
+    let run = state
+        .store
+        .enqueue_run(current.scope(), id, &new_run)
+        .await?;
     // Pokes `run_wakeup` and, on PostgreSQL, the workers of every process.
     state.pubsub.notify_run_queued().await;
     tracing::info!(result_id = %run.result_id, run_id = %run.run_id, "run queued");

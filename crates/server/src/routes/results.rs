@@ -53,6 +53,8 @@ pub struct ResultOut {
     pub created_at: DateTime<Utc>,
     pub attempts: i32,
     pub cancel_requested: bool,
+    /// The `X-Request-ID` of the API request that queued the run (absent for scheduled runs).
+    pub request_id: Option<String>,
 }
 
 impl From<ResultRow> for ResultOut {
@@ -76,6 +78,7 @@ impl From<ResultRow> for ResultOut {
             created_at: r.created_at,
             attempts: r.attempts,
             cancel_requested: r.cancel_requested,
+            request_id: r.request_id,
         }
     }
 }

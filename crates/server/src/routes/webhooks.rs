@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::middleware::request_id;
 use crate::routes::{DEFAULT_LIMIT, page_type};
 use crate::state::AppState;
 
@@ -171,6 +172,8 @@ pub struct DeliveryOut {
     pub next_retry: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Sent as `X-Request-ID`: the request that queued the run (absent for scheduled runs).
+    pub request_id: Option<String>,
 }
 
 impl From<Delivery> for DeliveryOut {
@@ -189,6 +192,7 @@ impl From<Delivery> for DeliveryOut {
             next_retry: d.next_retry.filter(|_| pending),
             delivered_at: d.delivered_at,
             created_at: d.created_at,
+            request_id: d.request_id,
         }
     }
 }
@@ -580,6 +584,7 @@ pub async fn test_webhook(
     let body = serde_json::to_vec(&payload).map_err(ApiError::internal)?;
     let client = WebhookClient::new(state.settings.network_guard(), TEST_TIMEOUT)
         .map_err(ApiError::internal)?;
+    let request_id = request_id::current();
     let sent = client
         .send(Outgoing {
             url: &webhook.url,
@@ -588,6 +593,7 @@ pub async fn test_webhook(
             secret: webhook.secret.as_ref().map(|s| s.expose()),
             headers: &webhook.headers,
             body: &body,
+            request_id: request_id.as_deref(),
         })
         .await;
     Ok(Json(TestAttemptOut {

@@ -84,7 +84,7 @@ async fn seed_indexes_exist_and_serve_their_queries(backend: Backend) {
             .unwrap();
         for _ in 0..10 {
             db.store
-                .enqueue_run(Scope::All, job.job_id, None)
+                .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
                 .await
                 .unwrap();
         }

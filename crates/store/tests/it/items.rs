@@ -27,7 +27,10 @@ async fn items_page_and_stream_in_order(db: &TestDb) {
         .create_job(alice.user_id, &job_in("i", &["title", "tags"]))
         .await
         .unwrap();
-    let run = store.enqueue_run(a, job.job_id, None).await.unwrap();
+    let run = store
+        .enqueue_run(a, job.job_id, &grandma_store::NewRun::default())
+        .await
+        .unwrap();
     store
         .claim_next("w", Duration::from_secs(60))
         .await

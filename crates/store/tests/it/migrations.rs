@@ -14,7 +14,11 @@ async fn migration_round_trip(backend: Backend) {
             .iter()
             .map(|h| (h.version, h.name.as_str(), h.applied))
             .collect::<Vec<_>>(),
-        vec![(1, "core", false), (2, "webhooks", false)]
+        vec![
+            (1, "core", false),
+            (2, "webhooks", false),
+            (3, "request ids", false)
+        ]
     );
 
     // upgrade +1, then head.
@@ -24,7 +28,10 @@ async fn migration_round_trip(backend: Backend) {
     );
     assert_eq!(store.current().await.unwrap().unwrap().version, 1);
     assert!(!store.schema_ready().await.unwrap());
-    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![2]);
+    assert_eq!(
+        store.upgrade(UpgradeTarget::Head).await.unwrap(),
+        vec![2, 3]
+    );
     assert!(
         store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
         "idempotent"
@@ -39,9 +46,24 @@ async fn migration_round_trip(backend: Backend) {
     let alice = user(store, "m@example.com", Role::Admin).await;
 
     // downgrade -1 → upgrade head, as the seed's workflow tests it.
+    let has_column = |schema: &crate::catalog::Schema, table: &str, column: &str| {
+        schema.tables[table].iter().any(|c| c.name == column)
+    };
+    assert!(has_column(&head, "result", "request_id"));
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
-        vec![2]
+        vec![3]
+    );
+    let down = read_schema(backend, db.url()).await;
+    assert!(!has_column(&down, "result", "request_id"));
+    assert!(!has_column(&down, "webhook_delivery", "request_id"));
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![3]);
+    assert_eq!(read_schema(backend, db.url()).await, head);
+
+    // Two steps down removes the webhook tables too.
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
+        vec![3, 2]
     );
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
@@ -52,9 +74,12 @@ async fn migration_round_trip(backend: Backend) {
     let history = store.history().await.unwrap();
     assert_eq!(
         history.iter().map(|h| h.applied).collect::<Vec<_>>(),
-        vec![true, false]
+        vec![true, false, false]
     );
-    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![2]);
+    assert_eq!(
+        store.upgrade(UpgradeTarget::Head).await.unwrap(),
+        vec![2, 3]
+    );
     assert_eq!(
         read_schema(backend, db.url()).await,
         head,
@@ -65,7 +90,7 @@ async fn migration_round_trip(backend: Backend) {
     // downgrade base leaves no tables (only sqlx's bookkeeping).
     assert_eq!(
         store.downgrade(DowngradeTarget::Base).await.unwrap(),
-        vec![2, 1]
+        vec![3, 2, 1]
     );
     let empty = read_schema(backend, db.url()).await;
     assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
@@ -114,7 +139,7 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2],
+        vec![1, 2, 3],
         "each version applied by exactly one server"
     );
     assert!(db.store.schema_ready().await.unwrap());

@@ -27,7 +27,7 @@ async fn events_reach_every_subscriber(db: &TestDb) {
         .unwrap();
     let run = db
         .store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -110,7 +110,7 @@ async fn runs_whose_workers_keep_dying_are_given_up(db: &TestDb) {
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -148,7 +148,7 @@ async fn runs_whose_workers_keep_dying_are_given_up(db: &TestDb) {
 
     // Graceful releases never exhaust a run: a pending run is always crawled.
     let other = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     for worker in ["w5", "w6", "w7"] {

@@ -70,11 +70,25 @@ async fn run_lifecycle(db: &TestDb) {
 
     assert!(matches!(
         store
-            .enqueue_run(Scope::Owner(bob.user_id), job.job_id, None)
+            .enqueue_run(
+                Scope::Owner(bob.user_id),
+                job.job_id,
+                &grandma_store::NewRun::default()
+            )
             .await,
         Err(StoreError::NotFound)
     ));
-    let run = store.enqueue_run(a, job.job_id, Some(600)).await.unwrap();
+    let run = store
+        .enqueue_run(
+            a,
+            job.job_id,
+            &grandma_store::NewRun {
+                time_limit_seconds: Some(600),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(run.status, RunStatus::Pending);
     assert_eq!(
         run.columns,
@@ -227,7 +241,7 @@ async fn run_lifecycle(db: &TestDb) {
 
     // A failed run keeps its error.
     let run2 = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     store.claim_next("w1", LEASE).await.unwrap().unwrap();
@@ -277,7 +291,7 @@ async fn concurrent_claims_take_each_run_once(db: &TestDb) {
     for _ in 0..RUNS {
         expected.push(
             store
-                .enqueue_run(Scope::All, job.job_id, None)
+                .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
                 .await
                 .unwrap()
                 .result_id,
@@ -333,7 +347,7 @@ async fn expired_lease_is_reclaimed_and_the_old_worker_writes_nothing(db: &TestD
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -450,8 +464,14 @@ async fn cancel_pending_and_running(db: &TestDb) {
         .create_job(alice.user_id, &job_in("c", &["a"]))
         .await
         .unwrap();
-    let running = store.enqueue_run(a, job.job_id, None).await.unwrap();
-    let pending = store.enqueue_run(a, job.job_id, None).await.unwrap();
+    let running = store
+        .enqueue_run(a, job.job_id, &grandma_store::NewRun::default())
+        .await
+        .unwrap();
+    let pending = store
+        .enqueue_run(a, job.job_id, &grandma_store::NewRun::default())
+        .await
+        .unwrap();
     let claimed = store.claim_next("w", LEASE).await.unwrap().unwrap();
     assert_eq!(claimed.result_id, running.result_id, "oldest first");
 
@@ -524,7 +544,7 @@ async fn release_keeps_the_checkpoint(db: &TestDb) {
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, None)
+        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     store.claim_next("w1", LEASE).await.unwrap().unwrap();

@@ -205,7 +205,10 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
         .await
         .unwrap();
 
-    let run = store.enqueue_run(a, job.job_id, None).await.unwrap();
+    let run = store
+        .enqueue_run(a, job.job_id, &grandma_store::NewRun::default())
+        .await
+        .unwrap();
     let started = store
         .enqueue_event_deliveries(
             alice.user_id,

@@ -311,7 +311,11 @@ pub async fn queue_run(store: &Store, owner: &User, config: serde_json::Value) -
         .await
         .expect("create job");
     store
-        .enqueue_run(Scope::Owner(owner.user_id), job.job_id, None)
+        .enqueue_run(
+            Scope::Owner(owner.user_id),
+            job.job_id,
+            &grandma_store::NewRun::default(),
+        )
         .await
         .expect("enqueue")
 }
