@@ -173,40 +173,32 @@ impl Store {
     /// worker stops at the next page. Each step is a conditional update, so a run claimed
     /// between the two is caught by the second.
     pub async fn request_cancel(&self, scope: Scope, result_id: Uuid) -> Result<CancelOutcome> {
-        let at = now();
-        let (cancelled, requested): (Option<ResultRow>, Option<ResultRow>) =
-            dispatch!(self, |pool, dialect| {
-                let cancelled = sqlx::query_as(
-                    "update result set status = 'cancelled', completed_at = $3 \
-                     where result_id = $1 and ($2 is null or owner_id = $2) \
-                     and status = 'pending' returning *",
-                )
-                .bind(result_id)
-                .bind(scope.owner())
-                .bind(at)
-                .fetch_optional(pool)
-                .await?;
-                let requested = if cancelled.is_some() {
-                    None
-                } else {
-                    sqlx::query_as(
-                        "update result set cancel_requested = $3 \
-                         where result_id = $1 and ($2 is null or owner_id = $2) \
-                         and status = 'running' returning *",
-                    )
-                    .bind(result_id)
-                    .bind(scope.owner())
-                    .bind(true)
-                    .fetch_optional(pool)
-                    .await?
-                };
-                (cancelled, requested)
-            });
-        if let Some(row) = cancelled {
-            return Ok(CancelOutcome::Cancelled(row));
-        }
-        if let Some(row) = requested {
-            return Ok(CancelOutcome::Requested(row));
+        // One statement, so a run that changes state meanwhile (claimed, or released back to
+        // the queue by a worker shutting down) is still cancelled or flagged, never missed.
+        // SET expressions read the row as it was before the update.
+        let changed: Option<ResultRow> = dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "update result set \
+                 status = case when status = 'pending' then 'cancelled' else status end, \
+                 completed_at = case when status = 'pending' then $3 else completed_at end, \
+                 cancel_requested = case when status = 'running' then $4 \
+                 else cancel_requested end \
+                 where result_id = $1 and ($2 is null or owner_id = $2) \
+                 and status in ('pending', 'running') returning *",
+            )
+            .bind(result_id)
+            .bind(scope.owner())
+            .bind(now())
+            .bind(true)
+            .fetch_optional(pool)
+            .await?
+        });
+        match changed {
+            Some(row) if row.status == RunStatus::Cancelled => {
+                return Ok(CancelOutcome::Cancelled(row));
+            }
+            Some(row) => return Ok(CancelOutcome::Requested(row)),
+            None => {}
         }
         Ok(CancelOutcome::AlreadyFinished(
             self.get_run(scope, result_id).await?,
