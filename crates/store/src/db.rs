@@ -35,6 +35,25 @@ macro_rules! dispatch {
     };
 }
 
+/// The time leases are measured by, read on `$conn` (a pool or a transaction). On PostgreSQL
+/// it is the database server's clock: workers on several machines then agree on when a lease
+/// ends even if their own clocks drift apart. A SQLite file has one machine, whose clock it is.
+/// A macro so that it expands inside each [`dispatch!`] arm with the concrete connection type.
+macro_rules! lease_clock {
+    ($conn:expr, $dialect:expr) => {{
+        match $dialect {
+            $crate::db::Dialect::Sqlite => $crate::db::now(),
+            $crate::db::Dialect::Postgres => $crate::db::stored_time(
+                sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+                    "select clock_timestamp()",
+                )
+                .fetch_one($conn)
+                .await?,
+            ),
+        }
+    }};
+}
+
 /// Binds a list of [`crate::filter::Arg`]s to a query in order.
 macro_rules! bind_args {
     ($query:expr, $args:expr) => {{

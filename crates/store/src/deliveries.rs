@@ -281,10 +281,10 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<Delivery>> {
-        let at = now();
-        let until = after(at, lease);
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let at = lease_clock!(&mut *tx, dialect);
+            let until = after(at, lease);
             let claimed: Vec<Delivery> = sqlx::query_as(dialect.pick(
                 "update webhook_delivery set lease_owner = $1, lease_expires_at = $2, \
                  next_retry = $2 where delivery_id in (select delivery_id from webhook_delivery \

@@ -96,9 +96,9 @@ impl Store {
         lease: Duration,
         max_attempts: i32,
     ) -> Result<Option<Claim>> {
-        let at = now();
         let claimed: Option<Claim> = dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let at = lease_clock!(&mut *tx, dialect);
             let picked: Option<(Uuid, RunStatus, i32)> =
                 sqlx::query_as(dialect.pick(SQL_PICK_SQLITE, SQL_PICK_POSTGRES))
                     .bind(at)
@@ -143,6 +143,7 @@ impl Store {
         lease: Duration,
     ) -> Result<bool> {
         let cancel: Option<bool> = dispatch!(self, |pool, dialect| {
+            let at = lease_clock!(pool, dialect);
             sqlx::query_scalar(
                 "update result set lease_expires_at = $3 \
                  where result_id = $1 and lease_owner = $2 and status = 'running' \
@@ -150,7 +151,7 @@ impl Store {
             )
             .bind(result_id)
             .bind(worker_id)
-            .bind(after(now(), lease))
+            .bind(after(at, lease))
             .fetch_optional(pool)
             .await?
         });
