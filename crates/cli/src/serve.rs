@@ -76,7 +76,14 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         let id = grandma_worker::default_worker_id();
         let guard = settings.network_guard();
         let wakeup = Arc::clone(&state.run_wakeup);
-        grandma_worker::background::start(state.store.clone(), &id, guard, wakeup, shutdown.clone())
+        grandma_worker::background::start(
+            state.store.clone(),
+            &id,
+            guard,
+            wakeup,
+            Some(&state.pubsub),
+            shutdown.clone(),
+        )
     });
     let store = state.store.clone();
     let served = grandma_server::launch(listener, state, shutdown.clone().cancelled_owned()).await;

@@ -90,6 +90,7 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
             &config.worker_id,
             settings.network_guard(),
             Arc::clone(&wakeup),
+            Some(&pubsub),
             shutdown.clone(),
         );
         let outcome = run_workers(store.clone(), config, wakeup, shutdown).await;

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use grandma_engine::guard::NetworkGuard;
-use grandma_store::Store;
+use grandma_store::{PubSub, RunEvent, RunStatus, Store};
 use tokio::sync::Notify;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -21,27 +22,69 @@ pub struct Background {
 }
 
 /// Starts the dispatcher (lease owner `<worker_id>-webhooks`) and the scheduler, which pokes
-/// `run_wakeup` when it queues a run.
+/// `run_wakeup` when it queues a run. With `events`, the dispatcher is also woken when a run
+/// starts or ends anywhere (the moments its outbox gets rows), instead of at its next poll.
 pub fn start(
     store: Store,
     worker_id: &str,
     guard: NetworkGuard,
     run_wakeup: Arc<Notify>,
+    events: Option<&PubSub>,
     shutdown: CancellationToken,
 ) -> Background {
     let mut handles = Vec::new();
     let config = DispatcherConfig::new(format!("{worker_id}-webhooks"), guard);
     match Dispatcher::new(store.clone(), config) {
-        Ok(dispatcher) => handles.push(tokio::spawn(run_dispatcher(
-            dispatcher,
-            Arc::new(Notify::new()),
-            shutdown.clone(),
-        ))),
+        Ok(dispatcher) => {
+            let wakeup = Arc::new(Notify::new());
+            if let Some(events) = events {
+                handles.push(tokio::spawn(wake_on_outbox_events(
+                    events.subscribe(),
+                    Arc::clone(&wakeup),
+                    shutdown.clone(),
+                )));
+            }
+            handles.push(tokio::spawn(run_dispatcher(
+                dispatcher,
+                wakeup,
+                shutdown.clone(),
+            )));
+        }
         Err(error) => tracing::error!(%error, "the webhook dispatcher cannot start"),
     }
     let scheduler = Scheduler::new(store, SchedulerConfig::default()).with_run_wakeup(run_wakeup);
     handles.push(tokio::spawn(run_scheduler(scheduler, shutdown)));
     Background { handles }
+}
+
+/// Whether `event` is one after which deliveries are queued: a run's start (`job.started`)
+/// or its end (the final event, written with the status).
+fn queues_deliveries(event: &RunEvent) -> bool {
+    match event {
+        RunEvent::Completion(_) => true,
+        RunEvent::Progress(p) => p.status == RunStatus::Running && p.pages_scraped == 0,
+    }
+}
+
+/// Pokes the dispatcher for every event that queues deliveries. Missed events (a lagging
+/// receiver) poke it too: something happened.
+pub async fn wake_on_outbox_events(
+    mut events: Receiver<RunEvent>,
+    wakeup: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = events.recv() => received,
+        };
+        match received {
+            Ok(event) if queues_deliveries(&event) => wakeup.notify_one(),
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => wakeup.notify_one(),
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 impl Background {

@@ -32,6 +32,7 @@ both_backends!(
     a_webhook_failing_in_a_row_is_disabled,
     the_guard_refuses_a_private_target_unless_allowed,
     two_dispatchers_never_send_the_same_delivery_twice,
+    run_events_wake_the_dispatcher_and_carry_the_request_id,
 );
 
 /// The seed's `verify_webhook` (§5), transcribed: `hmac.new(secret.encode(), payload,
@@ -591,4 +592,77 @@ async fn two_dispatchers_never_send_the_same_delivery_twice(db: &TestDb) {
     }
     assert_eq!(per_id.len(), N);
     assert!(per_id.values().all(|n| *n == 1), "{per_id:?}");
+}
+
+/// The dispatcher polls once an hour here, so a delivery arrives only because the run's start
+/// and completion events (published as `grandma serve` and `grandma worker` publish them; on
+/// PostgreSQL through `NOTIFY`) woke it. The run was queued by a request whose ID every
+/// delivery carries.
+async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
+    let site = Fixture::start().await;
+    let rx = Receiver::start().await;
+    let user = owner(&db.store).await;
+    webhook(&db.store, &user, &rx.url("woken"), 0, BTreeMap::new()).await;
+
+    let events = grandma_store::PubSub::start(&db.store, Arc::new(Notify::new()));
+    let shutdown = CancellationToken::new();
+    let wakeup = Arc::new(Notify::new());
+    let mut config = dispatcher_config("woken-d");
+    config.poll_interval = Duration::from_secs(3600);
+    let dispatcher = tokio::spawn(run_dispatcher(
+        Dispatcher::new(db.store.clone(), config).unwrap(),
+        Arc::clone(&wakeup),
+        shutdown.clone(),
+    ));
+    let waker = tokio::spawn(grandma_worker::background::wake_on_outbox_events(
+        events.subscribe(),
+        wakeup,
+        shutdown.clone(),
+    ));
+    let mut worker_config = test_config("woken-w", 1);
+    worker_config.events = Some(events.clone());
+    let pool = Pool::start(db.store.clone(), worker_config);
+
+    let job = db
+        .store
+        .create_job(
+            user.user_id,
+            &grandma_store::JobIn {
+                name: "woken".into(),
+                description: None,
+                config: job_config(&site.url("/site/page-1.html")),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    let run = db
+        .store
+        .enqueue_run(
+            Scope::Owner(user.user_id),
+            job.job_id,
+            &grandma_store::NewRun {
+                request_id: Some("req-from-the-api".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    pool.wakeup.notify_one();
+    wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {
+        r.status.is_terminal()
+    })
+    .await;
+    let got = rx.wait_for("woken", 2, Duration::from_secs(20)).await;
+    let mut events_seen: Vec<&str> = got.iter().map(|r| header(r, "x-webhook-event")).collect();
+    events_seen.sort_unstable();
+    assert_eq!(events_seen, ["job.completed", "job.started"]);
+    for r in &got {
+        assert_eq!(header(r, "x-request-id"), "req-from-the-api");
+    }
+
+    pool.stop().await;
+    shutdown.cancel();
+    dispatcher.await.unwrap();
+    waker.await.unwrap();
 }
