@@ -358,3 +358,86 @@ fn serve_answers_health_and_the_api() {
         .success()
         .stdout(predicate::str::contains("root@example.com"));
 }
+
+#[test]
+fn schedule_list_shows_each_schedule_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    grandma(dir.path())
+        .args(["schedule", "list", "--database-url", &url])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("grandma db upgrade head"));
+    grandma(dir.path())
+        .args(["db", "upgrade", "head", "--database-url", &url])
+        .assert()
+        .success();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let next_run = chrono::DateTime::parse_from_rfc3339("2030-01-07T06:30:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    runtime.block_on(async {
+        let store = grandma_store::Store::connect(&url).await.unwrap();
+        let user = store
+            .create_user(&grandma_store::NewUser {
+                email: "sched@example.com".into(),
+                password_hash: "x".into(),
+                role: grandma_store::Role::User,
+                is_active: true,
+            })
+            .await
+            .unwrap();
+        let job = store
+            .create_job(
+                user.user_id,
+                &grandma_store::JobIn {
+                    name: "Morning prices".into(),
+                    description: None,
+                    config: serde_json::json!({"name": "Morning prices"}),
+                    enabled: true,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .create_schedule(
+                grandma_store::Scope::All,
+                job.job_id,
+                &grandma_store::ScheduleIn {
+                    cron_expression: "30 7 * * 1-5".into(),
+                    timezone: "Europe/Berlin".into(),
+                    enabled: true,
+                    next_run: Some(next_run),
+                    overlap_policy: grandma_store::OverlapPolicy::Skip,
+                },
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let listed = grandma(dir.path())
+        .args(["schedule", "list", "--database-url", &url])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed = String::from_utf8(listed).unwrap();
+    let row = listed
+        .lines()
+        .find(|l| l.contains("Morning prices"))
+        .unwrap_or_else(|| panic!("no row for the job:\n{listed}"));
+    for want in [
+        "30 7 * * 1-5",
+        "Europe/Berlin",
+        "yes",
+        "2030-01-07 06:30 UTC",
+        &grandma_worker::cron::describe("30 7 * * 1-5"),
+    ] {
+        assert!(row.contains(want), "{want:?} missing from {row:?}");
+    }
+    assert!(listed.contains("1 schedule(s)"), "{listed}");
+}
