@@ -1,18 +1,21 @@
 //! The whole product end to end, as an operator runs it: a real `grandma serve` process (API and
 //! in-process workers) on SQLite and on PostgreSQL scrapes a fixture site served by this test
 //! on 127.0.0.1, driven only through the REST API: register, log in, create a job, run it, wait
-//! for it, then read its items and its CSV export back.
+//! for it, then read its items and its CSV export back. The run was queued with a known
+//! `X-Request-ID`, which its webhook delivery carries; `/metrics` of that process then counts
+//! exactly this run, its page fetches and its webhook attempt.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -52,6 +55,47 @@ async fn fixture_site() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// Headers of the webhook requests a receiver on 127.0.0.1 got.
+type Received = Arc<Mutex<Vec<HeaderMap>>>;
+
+/// A webhook receiver answering 200; returns its URL.
+async fn webhook_receiver() -> (String, Received) {
+    let received = Received::default();
+    let log = Arc::clone(&received);
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap| {
+            let log = Arc::clone(&log);
+            async move {
+                log.lock().unwrap().push(headers);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), received)
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text scrape (0 when absent; the
+/// labels must match exactly, in the exporter's order).
+fn sample(scrape: &str, name: &str, labels: &str) -> f64 {
+    let key = if labels.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}{{{labels}}}")
+    };
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            (k == key).then(|| v.parse().unwrap())
+        })
+        .unwrap_or(0.0)
 }
 
 /// An HTTP client. reqwest is built without a default TLS provider (the project uses ring).
@@ -180,9 +224,28 @@ async fn end_to_end(database_url: Option<&str>) {
     )
     .await;
     let job_id = job["id"].as_str().unwrap().to_owned();
+    let (hook_url, received) = webhook_receiver().await;
+    call(
+        c.post(format!("{api}/webhooks"))
+            .header("authorization", &bearer)
+            .header("content-type", "application/json")
+            .body(
+                json!({"name": "done", "url": hook_url, "events": ["job.completed"]}).to_string(),
+            ),
+        201,
+    )
+    .await;
+    let request_id = format!(
+        "e2e-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
     let queued = call(
         c.post(format!("{api}/jobs/{job_id}/run"))
-            .header("authorization", &bearer),
+            .header("authorization", &bearer)
+            .header("x-request-id", &request_id),
         202,
     )
     .await;
@@ -209,6 +272,72 @@ async fn end_to_end(database_url: Option<&str>) {
     assert_eq!(result["total_items"], PAGES * PER_PAGE);
     assert_eq!(result["pages_scraped"], PAGES);
     assert_eq!(result["columns"], json!(["title", "link", "price"]));
+    assert_eq!(result["request_id"], request_id.as_str());
+
+    // The webhook delivery carries the ID of the request that queued the run.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let hook = loop {
+        if let Some(h) = received.lock().unwrap().first().cloned() {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "no webhook delivery arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(hook["x-request-id"], request_id.as_str());
+    assert_eq!(hook["x-webhook-event"], "job.completed");
+
+    // This process's /metrics counts exactly this run, its fetches and its webhook attempt.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let scrape = loop {
+        let text = c
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if sample(
+            &text,
+            "webhook_delivery_attempts_total",
+            r#"outcome="delivered""#,
+        ) >= 1.0
+        {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "webhook attempt not counted:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let pages = f64::from(PAGES);
+    for (name, labels, want) in [
+        ("scraping_jobs_total", r#"status="completed""#, 1.0),
+        ("scraping_pages_total", "", pages),
+        ("scraping_items_total", "", pages * f64::from(PER_PAGE)),
+        ("scraping_job_duration_seconds_count", "", 1.0),
+        // Three pages, and robots.txt, which the fixture site does not have.
+        ("scraping_fetches_total", r#"outcome="2xx""#, pages),
+        ("scraping_fetches_total", r#"outcome="4xx""#, 1.0),
+        (
+            "scraping_fetch_duration_seconds_count",
+            r#"outcome="2xx""#,
+            pages,
+        ),
+        (
+            "webhook_delivery_attempts_total",
+            r#"outcome="delivered""#,
+            1.0,
+        ),
+        ("webhook_delivery_duration_seconds_count", "", 1.0),
+    ] {
+        assert_eq!(
+            sample(&scrape, name, labels),
+            want,
+            "{name}{{{labels}}}:\n{scrape}"
+        );
+    }
 
     let expected: Vec<Vec<String>> = (1..=PAGES)
         .flat_map(|n| (1..=PER_PAGE).map(move |i| (n, i)))

@@ -26,6 +26,10 @@ pub const SCRAPING_PAGES_TOTAL: &str = "scraping_pages_total";
 pub const SCRAPING_JOB_DURATION_SECONDS: &str = "scraping_job_duration_seconds";
 pub const SCRAPING_QUEUE_DEPTH: &str = "scraping_queue_depth";
 pub const SCRAPING_RUNS_IN_FLIGHT: &str = "scraping_runs_in_flight";
+pub use grandma_engine::fetch::metrics::{SCRAPING_FETCH_DURATION_SECONDS, SCRAPING_FETCHES_TOTAL};
+pub use grandma_worker::metrics::{
+    WEBHOOK_DELIVERY_ATTEMPTS_TOTAL, WEBHOOK_DELIVERY_DURATION_SECONDS,
+};
 
 /// Request latency buckets (seconds).
 const HTTP_BUCKETS: &[f64] = &[
@@ -34,6 +38,11 @@ const HTTP_BUCKETS: &[f64] = &[
 /// Run duration buckets (seconds): a second to an hour.
 const JOB_BUCKETS: &[f64] = &[
     1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
+/// Page fetch and webhook attempt buckets (seconds): up to the 30 s default fetch timeout.
+const FETCH_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -52,6 +61,18 @@ pub fn handle() -> &'static PrometheusHandle {
                 b.set_buckets_for_metric(
                     Matcher::Full(SCRAPING_JOB_DURATION_SECONDS.into()),
                     JOB_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(SCRAPING_FETCH_DURATION_SECONDS.into()),
+                    FETCH_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(WEBHOOK_DELIVERY_DURATION_SECONDS.into()),
+                    FETCH_BUCKETS,
                 )
             })
             .expect("bucket lists are not empty");
@@ -88,6 +109,24 @@ fn describe() {
     );
     describe_gauge!(SCRAPING_QUEUE_DEPTH, "Runs waiting to be claimed");
     describe_gauge!(SCRAPING_RUNS_IN_FLIGHT, "Runs being executed");
+    describe_counter!(
+        SCRAPING_FETCHES_TOTAL,
+        "Page fetch attempts (and refusals before sending), by outcome"
+    );
+    describe_histogram!(
+        SCRAPING_FETCH_DURATION_SECONDS,
+        Unit::Seconds,
+        "Duration of page fetch attempts, by outcome"
+    );
+    describe_counter!(
+        WEBHOOK_DELIVERY_ATTEMPTS_TOTAL,
+        "Webhook delivery attempts, by outcome (delivered, retrying, failed)"
+    );
+    describe_histogram!(
+        WEBHOOK_DELIVERY_DURATION_SECONDS,
+        Unit::Seconds,
+        "Duration of webhook delivery attempts"
+    );
 }
 
 /// Whether the request may read the metrics: always without a token, else with

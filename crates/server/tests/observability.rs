@@ -169,6 +169,13 @@ async fn metrics_count_known_traffic_by_route_template() {
     }
     grandma_worker::metrics::record_run("completed", 12, 3, 4.5);
     grandma_worker::metrics::record_run("failed", 0, 1, 0.5);
+    // What a run's fetches and a dispatcher record (the real run is counted end to end in the
+    // CLI's serve test, a process of its own).
+    grandma_engine::fetch::metrics::record_attempt("2xx", std::time::Duration::from_millis(30));
+    grandma_engine::fetch::metrics::record_attempt("2xx", std::time::Duration::from_millis(300));
+    grandma_engine::fetch::metrics::record_refusal("blocked");
+    grandma_worker::metrics::record_delivery_attempt("retrying", 0.2);
+    grandma_worker::metrics::record_delivery_attempt("delivered", 0.1);
     let _ = grandma_server::middleware::rate_limit::too_many(
         grandma_server::middleware::rate_limit::Decision {
             allowed: false,
@@ -261,6 +268,34 @@ async fn metrics_count_known_traffic_by_route_template() {
         ),
         2.0
     );
+    assert_eq!(delta("scraping_fetches_total", &[("outcome", "2xx")]), 2.0);
+    assert_eq!(
+        delta("scraping_fetches_total", &[("outcome", "blocked")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "scraping_fetch_duration_seconds_bucket",
+            &[("outcome", "2xx"), ("le", "0.05")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "webhook_delivery_attempts_total",
+            &[("outcome", "delivered")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "webhook_delivery_attempts_total",
+            &[("outcome", "retrying")]
+        ),
+        1.0
+    );
+    assert_eq!(delta("webhook_delivery_duration_seconds_count", &[]), 2.0);
     assert_eq!(value(&after, "scraping_queue_depth", &[]), 0.0);
     assert!(after.iter().any(|s| s.name == "scraping_runs_in_flight"));
     assert_eq!(
@@ -283,7 +318,10 @@ async fn metrics_count_known_traffic_by_route_template() {
     }
     for text in &sources {
         for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if word.starts_with("http_") || word.starts_with("scraping_") {
+            if ["http_", "scraping_", "webhook_"]
+                .iter()
+                .any(|prefix| word.starts_with(prefix))
+            {
                 queried.insert(word.to_owned());
             }
         }

@@ -7,13 +7,16 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Client, Response, StatusCode, redirect};
+use tracing::Instrument;
+use tracing::field::Empty;
 use url::Url;
 
 use super::breaker::CircuitBreaker;
+use super::metrics;
 use super::retry::{self, Backoff};
 use super::{BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, Page, charset};
 use crate::guard::{GuardError, NetworkGuard};
@@ -111,13 +114,42 @@ impl HttpFetcher {
         &self.options
     }
 
-    /// One fetch: guard, breaker, then attempts with backoff between them.
+    /// One fetch in its `fetch` span (the unit a trace shows per page), with its final status.
     async fn fetch_page(&self, url: &Url) -> Result<Page, FetchError> {
-        self.guard.check_url(url)?;
-        let host = url.host_str().ok_or_else(|| GuardError::NoHost {
-            url: url.to_string(),
-        })?;
-        let permit = self.breaker.admit(host)?;
+        let span = tracing::info_span!("fetch", url = %url, status = Empty, attempts = Empty);
+        let result = self.fetch_page_inner(url).instrument(span.clone()).await;
+        match &result {
+            Ok(page) => {
+                span.record("status", page.status);
+                span.record("attempts", page.attempts);
+            }
+            Err(FetchError::Status { status, .. }) => {
+                span.record("status", status);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Guard, breaker, then attempts with backoff between them.
+    async fn fetch_page_inner(&self, url: &Url) -> Result<Page, FetchError> {
+        let admitted = self
+            .guard
+            .check_url(url)
+            .map_err(FetchError::from)
+            .and_then(|()| {
+                let host = url.host_str().ok_or_else(|| GuardError::NoHost {
+                    url: url.to_string(),
+                })?;
+                self.breaker.admit(host)
+            });
+        let permit = match admitted {
+            Ok(permit) => permit,
+            Err(err) => {
+                metrics::record_refusal(metrics::outcome(&Err(&err)));
+                return Err(err);
+            }
+        };
         // A half-open circuit gets one probe, not a burst of retries.
         let max_attempts = if permit.is_trial() {
             1
@@ -128,6 +160,7 @@ impl HttpFetcher {
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
+            let started = Instant::now();
             let outcome = tokio::time::timeout(self.options.timeout, self.attempt(url))
                 .await
                 .unwrap_or_else(|_| {
@@ -136,6 +169,10 @@ impl HttpFetcher {
                         after: self.options.timeout,
                     })
                 });
+            metrics::record_attempt(
+                metrics::outcome(&outcome.as_ref().map(|page| page.status)),
+                started.elapsed(),
+            );
             match outcome {
                 Ok(mut page) => {
                     page.attempts = attempt;

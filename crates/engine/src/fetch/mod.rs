@@ -5,11 +5,13 @@
 //! why the trait is dyn-compatible and returns a boxed future.
 //!
 //! Submodules hold the parts of one request's life: [`retry`] (which failures are retried and
-//! how long to wait), [`breaker`] (the per-host circuit breaker), [`charset`] (bytes to text).
+//! how long to wait), [`breaker`] (the per-host circuit breaker), [`charset`] (bytes to text),
+//! [`metrics`] (attempts and their durations by outcome).
 
 pub mod breaker;
 pub mod charset;
 mod http;
+pub mod metrics;
 pub mod retry;
 
 use std::future::Future;
