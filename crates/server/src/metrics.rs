@@ -20,6 +20,7 @@ pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 pub const HTTP_REQUESTS_IN_PROGRESS: &str = "http_requests_in_progress";
 pub const RATE_LIMIT_REJECTIONS_TOTAL: &str = "http_rate_limit_rejections_total";
+pub const RATE_LIMIT_BACKEND_ERRORS_TOTAL: &str = "http_rate_limit_backend_errors_total";
 pub const SCRAPING_JOBS_TOTAL: &str = "scraping_jobs_total";
 pub const SCRAPING_ITEMS_TOTAL: &str = "scraping_items_total";
 pub const SCRAPING_PAGES_TOTAL: &str = "scraping_pages_total";
@@ -98,6 +99,10 @@ fn describe() {
     describe_counter!(
         RATE_LIMIT_REJECTIONS_TOTAL,
         "Requests refused with 429, by bucket kind"
+    );
+    describe_counter!(
+        RATE_LIMIT_BACKEND_ERRORS_TOTAL,
+        "Rate-limit checks that Redis failed or was too slow to answer (the local buckets answered), by bucket kind"
     );
     describe_counter!(SCRAPING_JOBS_TOTAL, "Scraping runs ended, by final status");
     describe_counter!(SCRAPING_ITEMS_TOTAL, "Items scraped by ended runs");

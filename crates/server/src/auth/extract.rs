@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         crate::middleware::request_id::record_user(user.user_id);
         if state.rate_limiter.enabled() {
-            let decision = state.rate_limiter.check_user(user.user_id, user.role);
+            let decision = state.rate_limiter.check_user(user.user_id, user.role).await;
             if !decision.allowed {
                 return Err(crate::middleware::rate_limit::too_many(decision, "user"));
             }

@@ -1,8 +1,10 @@
 //! Settings of the production layer (`[http]` in the TOML file, `GRANDMA_*` variables): gzip,
-//! rate limits, trusted proxies, CORS and access to `/metrics`.
+//! rate limits (optionally shared through Redis), trusted proxies, CORS and access to
+//! `/metrics`.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use grandma_store::Secret;
 use ipnet::IpNet;
@@ -63,7 +65,18 @@ pub struct RateLimitSettings {
     pub max_keys: usize,
     /// Peers whose `X-Forwarded-For` is believed (default none).
     pub trusted_proxies: Vec<IpNet>,
+    /// A Redis shared by the API nodes (`redis://[user:password@]host[:port][/db]`), so that
+    /// all of them take from the same buckets (default none: each process has its own).
+    pub redis_url: Option<Secret>,
+    /// Prefix of the bucket keys in Redis (default `grandma:rl:`).
+    pub redis_prefix: String,
+    /// Longest wait for one Redis call before this process's own buckets answer instead
+    /// (default 100 ms).
+    pub redis_timeout: Duration,
 }
+
+/// The default prefix of the rate-limit keys in Redis.
+pub const DEFAULT_REDIS_PREFIX: &str = "grandma:rl:";
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
@@ -75,6 +88,9 @@ impl Default for RateLimitSettings {
             readonly: Quota::new(60, 10),
             max_keys: 100_000,
             trusted_proxies: Vec::new(),
+            redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            redis_timeout: Duration::from_millis(100),
         }
     }
 }
@@ -123,6 +139,9 @@ struct HttpFile {
     rate_limit_user: Option<String>,
     rate_limit_readonly: Option<String>,
     rate_limit_max_keys: Option<usize>,
+    rate_limit_redis_url: Option<String>,
+    rate_limit_redis_prefix: Option<String>,
+    rate_limit_redis_timeout_ms: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
     cors_origins: Option<Vec<String>>,
     cors_allow_credentials: Option<bool>,
@@ -257,6 +276,43 @@ impl HttpSettings {
         if rl.max_keys < 16 {
             return Err(invalid("rate_limit_max_keys", "must be at least 16"));
         }
+        rl.redis_url = pick!(
+            "GRANDMA_RATE_LIMIT_REDIS_URL",
+            rate_limit_redis_url,
+            |v: &str| Ok::<_, SettingsError>(v.trim().to_owned())
+        )
+        .filter(|u| !u.is_empty())
+        .map(Secret);
+        if let Some(url) = &rl.redis_url {
+            // Parsed now so that a typo stops the start rather than every request; the
+            // message leaves the URL out (it may hold a password).
+            redis::Client::open(url.expose()).map_err(|e| {
+                invalid(
+                    "rate_limit_redis_url",
+                    format!("expected redis://[user:password@]host[:port][/db]: {e}"),
+                )
+            })?;
+        }
+        if let Some(v) = pick!(
+            "GRANDMA_RATE_LIMIT_REDIS_PREFIX",
+            rate_limit_redis_prefix,
+            |v: &str| Ok::<_, SettingsError>(v.to_owned())
+        ) {
+            rl.redis_prefix = v;
+        }
+        if let Some(v) = pick!(
+            "GRANDMA_RATE_LIMIT_REDIS_TIMEOUT_MS",
+            rate_limit_redis_timeout_ms,
+            |v: &str| { number("rate_limit_redis_timeout_ms", v) }
+        ) {
+            if !(1..=10_000).contains(&v) {
+                return Err(invalid(
+                    "rate_limit_redis_timeout_ms",
+                    "must be between 1 and 10000",
+                ));
+            }
+            rl.redis_timeout = Duration::from_millis(v);
+        }
         if let Some(v) = pick!("GRANDMA_TRUSTED_PROXIES", trusted_proxies, |v: &str| Ok::<
             _,
             SettingsError,
@@ -352,12 +408,57 @@ mod tests {
     }
 
     #[test]
+    fn redis_is_off_by_default_and_read_from_file_and_env() {
+        let none = |_: &str| None;
+        let d = HttpSettings::load(None, &none).unwrap();
+        assert!(d.rate_limit.redis_url.is_none());
+        assert_eq!(d.rate_limit.redis_prefix, "grandma:rl:");
+        assert_eq!(d.rate_limit.redis_timeout, Duration::from_millis(100));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "[http]\nrate_limit_redis_url = \"redis://:pw@cache:6380/2\"\n\
+             rate_limit_redis_prefix = \"app1:\"\nrate_limit_redis_timeout_ms = 250\n",
+        )
+        .unwrap();
+        let s = HttpSettings::load(Some(&path), &none).unwrap();
+        assert_eq!(
+            s.rate_limit.redis_url.as_ref().map(Secret::expose),
+            Some("redis://:pw@cache:6380/2")
+        );
+        assert_eq!(s.rate_limit.redis_prefix, "app1:");
+        assert_eq!(s.rate_limit.redis_timeout, Duration::from_millis(250));
+        // The password never shows in the settings' debug output.
+        assert!(!format!("{s:?}").contains("pw@"));
+
+        let env = |k: &str| match k {
+            "GRANDMA_RATE_LIMIT_REDIS_URL" => Some("redis://127.0.0.1/".to_owned()),
+            "GRANDMA_RATE_LIMIT_REDIS_PREFIX" => Some("x:".to_owned()),
+            _ => None,
+        };
+        let s = HttpSettings::load(Some(&path), &env).unwrap();
+        assert_eq!(
+            s.rate_limit.redis_url.as_ref().map(Secret::expose),
+            Some("redis://127.0.0.1/")
+        );
+        assert_eq!(s.rate_limit.redis_prefix, "x:");
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         for (k, v) in [
             ("GRANDMA_GZIP_LEVEL", "0"),
             ("GRANDMA_GZIP_LEVEL", "10"),
             ("GRANDMA_RATE_LIMIT_PER_IP", "0/1"),
             ("GRANDMA_TRUSTED_PROXIES", "nope"),
+            ("GRANDMA_RATE_LIMIT_REDIS_URL", "http://cache:6379"),
+            ("GRANDMA_RATE_LIMIT_REDIS_URL", "cache:6379"),
+            // TLS to Redis is not built in (the redis crate's TLS features are off).
+            ("GRANDMA_RATE_LIMIT_REDIS_URL", "rediss://cache:6380"),
+            ("GRANDMA_RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),
+            ("GRANDMA_RATE_LIMIT_REDIS_TIMEOUT_MS", "soon"),
         ] {
             let env = |key: &str| (key == k).then(|| v.to_owned());
             assert!(HttpSettings::load(None, &env).is_err(), "{k}={v}");

@@ -70,13 +70,15 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     settings: &HttpSettings,
     limiter: Arc<RateLimiter>,
 ) -> Router<S> {
-    let router = match cors::layer(settings) {
-        Some(cors) => router.layer(cors),
+    // One policy for the CORS layer and for the rate limiter's 429s, which it never sees.
+    let cors = cors::CorsPolicy::from_settings(settings).map(Arc::new);
+    let router = match &cors {
+        Some(policy) => router.layer(policy.layer()),
         None => router,
     };
     router
         .layer(axum::middleware::from_fn_with_state(
-            limiter,
+            rate_limit::LayerState { limiter, cors },
             rate_limit::layer,
         ))
         .layer(gzip_layer(settings))

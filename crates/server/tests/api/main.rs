@@ -11,6 +11,7 @@ mod health;
 mod jobs;
 mod preview;
 mod production;
+mod rate_limit_redis;
 mod results;
 mod roles;
 mod schedules;

@@ -362,3 +362,62 @@ async fn cors_origins_credentials_and_preflights() {
     assert_eq!(header(&r, "access-control-allow-origin"), None);
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_429_carries_cors_headers_for_allowed_origins_only() {
+    // The rate limiter sits outside the CORS layer; its 429s get the same headers anyway.
+    let app = sqlite_with(|s| {
+        limited(Quota::new(2, 1))(s);
+        s.http.cors_origins = vec!["https://app.example".into()];
+        s.http.cors_allow_credentials = true;
+    })
+    .await;
+    let from = |origin: Option<&str>| {
+        let mut request = app.client.get(app.api("/jobs"));
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.header("X-Request-ID", "cors-429").send()
+    };
+    assert_eq!(
+        from(Some("https://app.example")).await.unwrap().status(),
+        401
+    );
+
+    let r = from(Some("https://app.example")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&r, "access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(header(&r, "access-control-allow-credentials"), Some("true"));
+    let exposed = header(&r, "access-control-expose-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in [
+        "x-request-id",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "retry-after",
+    ] {
+        assert!(exposed.contains(name), "{exposed}");
+    }
+    let vary = header(&r, "vary").unwrap().to_ascii_lowercase();
+    assert!(vary.contains("origin"), "{vary}");
+    assert_eq!(header(&r, "x-request-id"), Some("cors-429"));
+    assert!(header(&r, "retry-after").is_some());
+
+    // Another origin, or none, reads nothing.
+    for origin in [Some("https://evil.example"), None] {
+        let r = from(origin).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-expose-headers",
+        ] {
+            assert_eq!(header(&r, name), None, "{origin:?} {name}");
+        }
+    }
+    app.finish().await;
+}
