@@ -20,6 +20,7 @@ use grandma_engine::export::{self, ExportOptions, Format, ItemWriter};
 use grandma_engine::{FieldValue, Item};
 use grandma_store::StoreError;
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -260,34 +261,24 @@ async fn pump(
     }
 }
 
-/// Writes the XLSX file on a blocking thread, then streams it.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Writes the XLSX file on a blocking thread, then streams it. If the client goes away while
+/// the file is being written (axum drops this future), the writer stops at the next item
+/// instead of finishing a file nobody will read.
 async fn xlsx_body(
     columns: Vec<String>,
     items: impl Stream<Item = Result<Item, StoreError>> + Send + 'static,
 ) -> ApiResult<Response> {
     let runtime = tokio::runtime::Handle::current();
-    let mut items = items.boxed();
-    let file = tokio::task::spawn_blocking(
-        move || -> Result<std::fs::File, Box<dyn std::error::Error + Send + Sync>> {
-            // Anonymous: removed by the OS when the last handle closes, even after a crash.
-            let mut file = tempfile::tempfile()?;
-            let mut writer = export::file_writer(
-                Format::Xlsx,
-                columns,
-                file.try_clone()?,
-                &ExportOptions::default(),
-            )?;
-            while let Some(item) = runtime.block_on(items.next()) {
-                writer.write_item(&item?)?;
-            }
-            writer.finish()?;
-            file.seek(SeekFrom::Start(0))?;
-            Ok(file)
-        },
-    )
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    let items = items.boxed();
+    let abandoned = CancellationToken::new();
+    let _cancel_when_dropped = abandoned.clone().drop_guard();
+    let file =
+        tokio::task::spawn_blocking(move || write_xlsx(columns, items, &runtime, &abandoned))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
     let length = file.metadata().map_err(ApiError::internal)?.len();
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let mut response = Body::from_stream(stream).into_response();
@@ -295,6 +286,33 @@ async fn xlsx_body(
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
+}
+
+/// The XLSX file of `items`, rewound; on a blocking thread. Stops with an error once
+/// `abandoned` is cancelled.
+fn write_xlsx(
+    columns: Vec<String>,
+    mut items: ItemStream,
+    runtime: &tokio::runtime::Handle,
+    abandoned: &CancellationToken,
+) -> Result<std::fs::File, BoxError> {
+    // Anonymous: removed by the OS when the last handle closes, even after a crash.
+    let mut file = tempfile::tempfile()?;
+    let mut writer = export::file_writer(
+        Format::Xlsx,
+        columns,
+        file.try_clone()?,
+        &ExportOptions::default(),
+    )?;
+    while let Some(item) = runtime.block_on(items.next()) {
+        if abandoned.is_cancelled() {
+            return Err("the client went away during an XLSX export".into());
+        }
+        writer.write_item(&item?)?;
+    }
+    writer.finish()?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -320,6 +338,43 @@ mod tests {
             select_columns(&cols(), Some("title,title"), None).unwrap(),
             vec![0]
         );
+    }
+
+    fn items(n: usize) -> ItemStream {
+        futures::stream::iter((0..n).map(|i| {
+            Ok(Item {
+                values: vec![
+                    FieldValue::Text(format!("t{i}")),
+                    FieldValue::Text("1".into()),
+                    FieldValue::Text("u".into()),
+                ],
+            })
+        }))
+        .boxed()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_xlsx_export_stops() {
+        let runtime = tokio::runtime::Handle::current();
+        let abandoned = CancellationToken::new();
+        let kept = abandoned.clone();
+        let whole = tokio::task::spawn_blocking(move || {
+            write_xlsx(cols(), items(50), &runtime, &kept).map(|f| f.metadata().unwrap().len())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(whole > 0);
+
+        abandoned.cancel();
+        let runtime = tokio::runtime::Handle::current();
+        let error = tokio::task::spawn_blocking(move || {
+            write_xlsx(cols(), items(50), &runtime, &abandoned)
+        })
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(error.to_string().contains("went away"), "{error}");
     }
 
     #[test]
