@@ -3,7 +3,9 @@
 //! it is in, so `request_id`, `trace_id`, `user_id`, `method`, `path`, `status` and
 //! `duration_ms` of the HTTP request span are top-level keys) when stderr is not a terminal or
 //! `GRANDMA_LOG_FORMAT=json`; a human format on a terminal or with `GRANDMA_LOG_FORMAT=text`.
-//! The one-shot commands always log in the human format.
+//! The one-shot commands always log in the human format. Built with the cargo feature `otel`,
+//! `serve` and `worker` also export their spans over OTLP when an endpoint is configured
+//! (`otel.rs`); without it, a configured endpoint gets one warning at startup.
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -14,7 +16,10 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
 
 /// Whether to log JSON: `GRANDMA_LOG_FORMAT` decides, else JSON for services off a terminal.
 pub fn want_json(format: Option<&str>, service: bool, terminal: bool) -> bool {
@@ -25,11 +30,14 @@ pub fn want_json(format: Option<&str>, service: bool, terminal: bool) -> bool {
     }
 }
 
-/// Installs the global subscriber (stderr, `GRANDMA_LOG` filter).
-pub fn init(verbose: bool, service: bool) {
+/// Installs the global subscriber (stderr, `GRANDMA_LOG` filter). `service` names the
+/// long-running command (`grandma-server`, `grandma-worker`): only those log at info by default
+/// and, with the `otel` feature and an OTLP endpoint configured, export their spans. The guard
+/// flushes the spans still queued when it is shut down at exit.
+pub fn init(verbose: bool, service: Option<&str>) -> Telemetry {
     let default = if verbose {
         "info,grandma=debug"
-    } else if service {
+    } else if service.is_some() {
         "info"
     } else {
         "error"
@@ -37,19 +45,97 @@ pub fn init(verbose: bool, service: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRANDMA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let format = std::env::var("GRANDMA_LOG_FORMAT").ok();
-    if want_json(format.as_deref(), service, std::io::stderr().is_terminal()) {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
+    let output = if want_json(
+        format.as_deref(),
+        service.is_some(),
+        std::io::stderr().is_terminal(),
+    ) {
+        tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .fmt_fields(JsonFields::new())
             .event_format(FlatJson)
-            .init();
+            .boxed()
     } else {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
+        tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(verbose)
-            .init();
+            .boxed()
+    };
+    let (traces, telemetry, notes) = traces(service);
+    let layers: Vec<Boxed> = std::iter::once(output.with_filter(filter).boxed())
+        .chain(traces)
+        .collect();
+    tracing_subscriber::registry().with(layers).init();
+    for note in notes {
+        tracing::warn!("{note}");
+    }
+    telemetry
+}
+
+type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// The OpenTelemetry layer when `service` exports traces, and what to log about it once the
+/// subscriber is installed.
+#[cfg(feature = "otel")]
+fn traces(service: Option<&str>) -> (Option<Boxed>, Telemetry, Vec<String>) {
+    let Some(config) = service.and_then(crate::otel::config) else {
+        return (None, Telemetry::default(), Vec::new());
+    };
+    let mut notes = crate::otel::notes(&config).to_vec();
+    match crate::otel::layer(&config) {
+        Ok((layer, exporting)) => (
+            Some(layer.boxed()),
+            Telemetry {
+                exporting: Some(exporting),
+            },
+            notes,
+        ),
+        Err(e) => {
+            notes.push(e);
+            (None, Telemetry::default(), notes)
+        }
+    }
+}
+
+/// Without the `otel` feature: a warning when an endpoint is configured all the same.
+#[cfg(not(feature = "otel"))]
+fn traces(service: Option<&str>) -> (Option<Boxed>, Telemetry, Vec<String>) {
+    let mut notes = Vec::new();
+    if service.is_some() && otlp_endpoint_configured() {
+        notes.push(
+            "an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT) but this build of \
+             grandma has no OpenTelemetry support (cargo feature `otel`): no traces are exported"
+                .to_owned(),
+        );
+    }
+    (None, Telemetry::default(), notes)
+}
+
+/// Whether an OTLP endpoint for traces is configured (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, not empty).
+pub fn otlp_endpoint_configured() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
+}
+
+/// Flushes the exported spans at exit; nothing to do when traces are not exported.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    #[cfg(feature = "otel")]
+    exporting: Option<crate::otel::Provider>,
+}
+
+impl Telemetry {
+    /// Exports the spans still queued. Call it last, after the async runtime is gone.
+    pub fn shutdown(self) {
+        #[cfg(feature = "otel")]
+        if let Some(exporting) = self.exporting {
+            exporting.shutdown();
+        }
     }
 }
 

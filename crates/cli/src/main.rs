@@ -6,6 +6,8 @@
 mod db;
 mod jobfile;
 mod logging;
+#[cfg(feature = "otel")]
+mod otel;
 mod progress;
 mod schedule;
 mod scrape;
@@ -96,8 +98,13 @@ fn main() -> ExitCode {
         }
     };
     // The long-running services log at info by default; the one-shot commands only errors.
-    let service = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
-    logging::init(cli.verbose, service);
+    // They are also the only ones that export traces (feature `otel`), under these names.
+    let service = match cli.command {
+        Command::Serve(_) => Some("grandma-server"),
+        Command::Worker(_) => Some("grandma-worker"),
+        _ => None,
+    };
+    let telemetry = logging::init(cli.verbose, service);
     let result = match cli.command {
         Command::Scrape(args) => scrape::run(args),
         Command::Validate { job } => jobfile::validate_command(&job),
@@ -108,6 +115,8 @@ fn main() -> ExitCode {
         Command::User(args) => user::run(args),
         Command::Schedule(args) => schedule::run(args),
     };
+    // The runtime is gone, so every span has ended: export those still queued.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -7,6 +7,7 @@
 //! SIGTERM stops both: the API finishes its requests in flight, the workers hand their running
 //! runs back to the queue.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -169,6 +170,11 @@ pub async fn stop_on_signal(shutdown: CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         _ = shutdown.cancelled() => return,
     }
-    eprintln!("Shutting down: finishing requests and handing running runs back to the queue…");
+    // Cancel first: the message must not stand in the way (stderr may be a closed pipe, and
+    // `eprintln!` panics on a failed write).
     shutdown.cancel();
+    let _ = writeln!(
+        std::io::stderr(),
+        "Shutting down: finishing requests and handing running runs back to the queue…"
+    );
 }

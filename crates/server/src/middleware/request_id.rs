@@ -4,7 +4,10 @@
 //! UUID is generated. The ID is echoed on every response, is a field of the `request` span that
 //! every log line of the request belongs to, and is in every JSON error body (through
 //! [`current`], which reads a task-local set for the duration of the request). A W3C
-//! `traceparent` is continued: its trace id becomes the span's `trace_id`.
+//! `traceparent` is continued: its trace id becomes the span's `trace_id`. With the `otel`
+//! feature it is also the OpenTelemetry parent of the span (with its `tracestate`), so the
+//! exported span is in the caller's trace, and without one the logged `trace_id` is the trace
+//! id of the exported span.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +22,8 @@ use tracing::field::Empty;
 /// `X-Request-ID`.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const TRACEPARENT: &str = "traceparent";
+#[cfg(feature = "otel")]
+const TRACESTATE: &str = "tracestate";
 /// Longest client-supplied ID kept.
 pub const MAX_LEN: usize = 128;
 
@@ -56,6 +61,11 @@ pub fn is_valid(id: &str) -> bool {
 
 /// The trace id of a valid `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), never all zeros.
 pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+    traceparent_parts(traceparent).map(|(trace, _, _)| trace)
+}
+
+/// The trace id, parent span id and flags of a valid `traceparent`.
+fn traceparent_parts(traceparent: &str) -> Option<(&str, &str, &str)> {
     let mut parts = traceparent.trim().split('-');
     let version = parts.next()?;
     let trace = parts.next()?;
@@ -74,7 +84,7 @@ pub fn trace_id_of(traceparent: &str) -> Option<&str> {
         && parent.bytes().any(|b| b != b'0')
         && hex(flags, 2)
         && (version != "00" || parts.next().is_none());
-    ok.then_some(trace)
+    ok.then_some((trace, parent, flags))
 }
 
 /// The middleware.
@@ -86,25 +96,46 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .filter(|v| is_valid(v))
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().to_string()));
-    let trace_id = request
+    let traceparent = request
         .headers()
         .get(TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(trace_id_of)
-        .map(str::to_owned)
-        .unwrap_or_else(|| crate::settings::random_hex(16));
+        .and_then(|v| v.to_str().ok());
+    let trace_id = traceparent.and_then(trace_id_of).map(str::to_owned);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        trace_id = %trace_id,
-        method = %method,
-        path = %path,
-        user_id = Empty,
-        status = Empty,
-        duration_ms = Empty,
-    );
+    macro_rules! request_span {
+        ($trace_id:expr) => {
+            tracing::info_span!(
+                "request",
+                request_id = %id,
+                trace_id = $trace_id,
+                method = %method,
+                path = %path,
+                user_id = Empty,
+                status = Empty,
+                duration_ms = Empty,
+            )
+        };
+    }
+    #[cfg(not(feature = "otel"))]
+    let span = {
+        let trace_id = trace_id.unwrap_or_else(|| crate::settings::random_hex(16));
+        request_span!(tracing::field::display(trace_id))
+    };
+    // The span continues the caller's trace, and the logged `trace_id` is the exported one.
+    #[cfg(feature = "otel")]
+    let span = {
+        let span = request_span!(Empty);
+        let tracestate = request
+            .headers()
+            .get(TRACESTATE)
+            .and_then(|v| v.to_str().ok());
+        let trace_id = otel::continue_trace(&span, traceparent, tracestate)
+            .or(trace_id)
+            .unwrap_or_else(|| crate::settings::random_hex(16));
+        span.record("trace_id", tracing::field::display(trace_id));
+        span
+    };
     request.extensions_mut().insert(RequestId(Arc::clone(&id)));
     let context = Arc::new(Context {
         id: Arc::clone(&id),
@@ -129,6 +160,48 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
     response
+}
+
+/// OpenTelemetry (feature `otel`): the `request` span as the child of the caller's span.
+#[cfg(feature = "otel")]
+mod otel {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    use super::traceparent_parts;
+
+    /// Makes the span a child of the remote span of a valid `traceparent` (with its
+    /// `tracestate`) and returns the span's OpenTelemetry trace id, if spans are exported.
+    pub(super) fn continue_trace(
+        span: &tracing::Span,
+        traceparent: Option<&str>,
+        tracestate: Option<&str>,
+    ) -> Option<String> {
+        if let Some(parent) = traceparent.and_then(|tp| remote_parent(tp, tracestate)) {
+            // Fails only when no OpenTelemetry layer sees the span: nothing to continue then.
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+        }
+        let trace_id = span.context().span().span_context().trace_id();
+        (trace_id != TraceId::INVALID).then(|| trace_id.to_string())
+    }
+
+    /// The caller's span from a valid `traceparent`; only the sampled flag is kept.
+    fn remote_parent(traceparent: &str, tracestate: Option<&str>) -> Option<SpanContext> {
+        let (trace, parent, flags) = traceparent_parts(traceparent)?;
+        let flags = u8::from_str_radix(flags, 16).ok()?;
+        let state = tracestate
+            .and_then(|s| s.parse::<TraceState>().ok())
+            .unwrap_or_default();
+        Some(SpanContext::new(
+            TraceId::from_hex(trace).ok()?,
+            SpanId::from_hex(parent).ok()?,
+            TraceFlags::new(flags) & TraceFlags::SAMPLED,
+            true,
+            state,
+        ))
+    }
 }
 
 #[cfg(test)]
