@@ -1,83 +1,20 @@
 //! `grandma db`, `grandma user` and `grandma serve` as a user runs them: the real binary on a
 //! temp SQLite file or a uniquely named PostgreSQL database (a missing PostgreSQL fails).
 
+#[allow(dead_code)]
+mod serve_support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use predicates::prelude::*;
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-fn pg_admin_url() -> String {
-    std::env::var("GRANDMA_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A uniquely named PostgreSQL database, dropped with the value.
-struct PgDb {
-    name: String,
-    url: String,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl PgDb {
-    fn new() -> PgDb {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let admin = pg_admin_url();
-        let name = format!(
-            "gcli_test_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        runtime.block_on(async {
-            let mut conn = PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is required ({admin}): {e}"));
-            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            conn.close().await.ok();
-        });
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_owned();
-        PgDb {
-            url: format!("{base}/{name}"),
-            name,
-            runtime,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        self.runtime.block_on(async move {
-            let options = PgConnectOptions::from_str(&pg_admin_url()).unwrap();
-            if let Ok(mut conn) = PgConnection::connect_with(&options).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {name} with (force)"
-                )))
-                .execute(&mut conn)
-                .await;
-                conn.close().await.ok();
-            }
-        });
-    }
-}
+use serve_support::pg::PgDb;
+use serve_support::{Proc, free_port};
 
 /// `grandma` with a clean environment (no settings leak in from the developer's shell).
 fn grandma(data_dir: &Path) -> assert_cmd::Command {
@@ -142,7 +79,7 @@ fn db_migrations_round_trip_on_sqlite() {
 #[test]
 fn db_migrations_round_trip_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
-    let db = PgDb::new();
+    let db = PgDb::new_blocking("gcli_test");
     migration_round_trip(dir.path(), &db.url);
 }
 
@@ -277,23 +214,10 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, response))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_answers_health_and_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut cmd = Command::cargo_bin("grandma").unwrap();
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -304,7 +228,7 @@ fn serve_answers_health_and_the_api() {
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let server = Server(cmd.spawn().unwrap());
+    let server = Proc(cmd.spawn().unwrap());
 
     let started = Instant::now();
     let health = loop {
@@ -331,11 +255,7 @@ fn serve_answers_health_and_the_api() {
 
     // SIGTERM is a graceful shutdown: exit status 0, promptly.
     let mut server = server;
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    server.sigterm();
     let started = Instant::now();
     let status = loop {
         if let Some(status) = server.0.try_wait().unwrap() {

@@ -11,22 +11,27 @@
 
 #![cfg(feature = "otel")]
 
+#[allow(dead_code)]
+mod serve_support;
+
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use prost::Message;
 use serde_json::{Value, json};
+
+use serve_support::shop::{book_shop, book_shop_job};
+use serve_support::{Serve, call, client, poll, serve_local};
 
 const PAGES: u32 = 3;
 const PASSWORD: &str = "correct horse battery staple";
@@ -147,10 +152,7 @@ impl Receiver {
             // The webhook of the run test.
             .route("/hook", post(|| async { StatusCode::NO_CONTENT }))
             .with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{addr}")
+        serve_local(app).await
     }
 
     fn spans(&self) -> Vec<Exported> {
@@ -166,20 +168,21 @@ impl Receiver {
         log: &LogFile,
         found: impl Fn(&[Exported]) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + EXPORT_WAIT;
-        loop {
-            let spans = self.spans();
-            if let Some(t) = found(&spans) {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} exported within {EXPORT_WAIT:?}; received:\n{}\n--- server log:\n{}",
-                describe(&spans),
-                log.text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        poll(
+            Instant::now() + EXPORT_WAIT,
+            Duration::from_millis(100),
+            async || {
+                let spans = self.spans();
+                found(&spans).ok_or_else(|| {
+                    format!(
+                        "no {what} exported within {EXPORT_WAIT:?}; received:\n{}\n--- server log:\n{}",
+                        describe(&spans),
+                        log.text()
+                    )
+                })
+            },
+        )
+        .await
     }
 }
 
@@ -253,37 +256,6 @@ fn attr<'a>(span: &'a Exported, key: &str) -> &'a str {
     span.attributes.get(key).map_or("", String::as_str)
 }
 
-/// Catalogue page `n` of the fixture site, with a next link until the last.
-async fn page(Path(name): Path<String>) -> Response {
-    let n: Option<u32> = name
-        .strip_prefix("page-")
-        .and_then(|p| p.strip_suffix(".html"))
-        .and_then(|p| p.parse().ok());
-    let Some(n) = n.filter(|n| (1..=PAGES).contains(n)) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let mut body = String::from("<html><body>");
-    for i in 1..=2 {
-        body.push_str(&format!("<div class=\"book\"><h2>Book {n}.{i}</h2></div>"));
-    }
-    if n < PAGES {
-        body.push_str(&format!(
-            "<a class=\"next\" href=\"page-{}.html\">next</a>",
-            n + 1
-        ));
-    }
-    body.push_str("</body></html>");
-    ([(header::CONTENT_TYPE, "text/html")], body).into_response()
-}
-
-async fn fixture_site() -> String {
-    let app = Router::new().route("/shop/{page}", get(page));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 /// The server's stderr (JSON log lines), in a file.
 struct LogFile(PathBuf);
 
@@ -303,17 +275,9 @@ impl LogFile {
 
 /// A `grandma serve` process exporting to `otlp`; killed when dropped.
 struct Server {
-    child: Child,
-    base: String,
+    serve: Serve,
     log: LogFile,
     _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
 }
 
 impl Server {
@@ -332,7 +296,6 @@ impl Server {
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
             .env("OTEL_BSP_SCHEDULE_DELAY", schedule_delay_ms.to_string())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             .stderr(File::create(&log.0).unwrap());
         for name in [
             "DATABASE_URL",
@@ -350,34 +313,9 @@ impl Server {
         ] {
             cmd.env_remove(name);
         }
-        let mut child = cmd.spawn().expect("start grandma serve");
-        let stdout = child.stdout.take().unwrap();
-        // The banner names the address; stdout is drained for the rest of the process.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.trim().strip_prefix("URL:")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-            .await
-            .unwrap();
-        let base = match base {
-            Ok(base) => base,
-            Err(_) => {
-                child.kill().ok();
-                child.wait().ok();
-                panic!("grandma serve printed no URL:\n{}", log.text());
-            }
-        };
+        let serve = Serve::start(cmd, || log.text()).await;
         Server {
-            child,
-            base,
+            serve,
             log,
             _data: data,
         }
@@ -385,38 +323,22 @@ impl Server {
 
     /// Sends SIGTERM and waits (bounded) for a clean exit.
     async fn terminate(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "exit {status}:\n{}", self.log.text());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "grandma serve did not stop on SIGTERM:\n{}",
-                self.log.text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.serve.proc.sigterm();
+        let status = poll(
+            Instant::now() + Duration::from_secs(30),
+            Duration::from_millis(50),
+            async || {
+                self.serve.proc.0.try_wait().unwrap().ok_or_else(|| {
+                    format!(
+                        "grandma serve did not stop on SIGTERM:\n{}",
+                        self.log.text()
+                    )
+                })
+            },
+        )
+        .await;
+        assert!(status.success(), "exit {status}:\n{}", self.log.text());
     }
-}
-
-fn client() -> reqwest::Client {
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-async fn call(req: reqwest::RequestBuilder, expect: u16) -> Value {
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    assert_eq!(status, expect, "{text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 async fn login(c: &reqwest::Client, api: &str) -> String {
@@ -446,14 +368,14 @@ fn logged_trace_id(log: &LogFile, request_id: &str) -> Option<String> {
 async fn serve_exports_request_run_and_fetch_spans() {
     let receiver = Receiver::default();
     let otlp = receiver.start().await;
-    let site = fixture_site().await;
+    let site = book_shop(PAGES, 2).await;
     let server = Server::start(&otlp, 200).await;
-    let api = format!("{}/api/v1", server.base);
+    let api = format!("{}/api/v1", server.serve.base);
     let c = client();
 
     // A caller's trace is continued.
     call(
-        c.get(format!("{}/health", server.base))
+        c.get(format!("{}/health", server.serve.base))
             .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
             .header("x-request-id", "otel-continued"),
         200,
@@ -480,15 +402,10 @@ async fn serve_exports_request_run_and_fetch_spans() {
 
     // Without a traceparent the log names the exported trace.
     let bearer = login(&c, &api).await;
-    let config = json!({
-        "name": "Books",
-        "start_url": format!("{site}/shop/page-1.html"),
-        "item_selector": "div.book",
-        "fields": [{"name": "title", "selector": "h2", "required": true}],
-        "pagination": {"type": "next_button", "next_button_selector": "a.next"},
-        "min_delay_ms": 0,
-        "max_delay_ms": 0
-    });
+    let config = book_shop_job(
+        &site,
+        json!([{"name": "title", "selector": "h2", "required": true}]),
+    );
     let job = call(
         c.post(format!("{api}/jobs/"))
             .header("authorization", &bearer)
@@ -598,7 +515,7 @@ async fn spans_still_queued_are_exported_on_sigterm() {
     let mut server = Server::start(&otlp, 600_000).await;
     let c = client();
     call(
-        c.get(format!("{}/health", server.base))
+        c.get(format!("{}/health", server.serve.base))
             .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
             .header("x-request-id", "otel-at-exit"),
         200,

@@ -6,209 +6,27 @@
 //! Both tests print the figures of the issue's closing note (`cargo test -p grandma-cli --test
 //! serve_kill -- --nocapture`); timing is reported, never asserted.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+#[allow(dead_code)]
+mod serve_support;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use axum::extract::Path as UrlPath;
-use axum::response::Html;
 use futures::{SinkExt, StreamExt};
-use grandma_store::{
-    FieldValue, JobIn, NewUser, Paging, Role, RunFilter, RunStatus, Scope, Store, Uuid,
-};
+use grandma_store::{Paging, RunFilter, RunStatus, Scope, Store, Uuid};
 use serde_json::{Value, json};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-const PER_PAGE: u32 = 3;
-const LEASE_SECONDS: &str = "5";
+use serve_support::pg::PgDb;
+use serve_support::shop::{CATALOGUE_PER_PAGE, catalogue_job, catalogue_titles, slow_catalogue};
+use serve_support::store::{create_user, migrated_store, queue, stored_titles};
+use serve_support::{Proc, Serve, grandma, poll};
+
 const PASSWORD: &str = "correct horse battery staple";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRANDMA_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A uniquely named PostgreSQL database, dropped by [`PgDb::finish`] (or on drop).
-struct PgDb {
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn new() -> PgDb {
-        let admin = pg_admin_url();
-        let name = format!("gkill_test_{}", Uuid::now_v7().simple());
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required ({admin}): {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        PgDb {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    async fn finish(mut self) {
-        drop_database(std::mem::take(&mut self.name)).await;
-    }
-}
-
-async fn drop_database(name: String) {
-    if name.is_empty() {
-        return;
-    }
-    let options = PgConnectOptions::from_str(&pg_admin_url()).expect("admin url");
-    let mut conn = PgConnection::connect_with(&options)
-        .await
-        .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop test database");
-    conn.close().await.ok();
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let name = std::mem::take(&mut self.name);
-        if !name.is_empty() {
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime")
-                    .block_on(drop_database(name));
-            })
-            .join();
-        }
-    }
-}
-
-/// The fixture site: `/slow/{tag}/page-N.html?last=L&ms=D`, pages 1..=L of [`PER_PAGE`] items
-/// titled `{tag}-pN-iI`, each answered after D milliseconds, with a next link until L.
-async fn start_site() -> String {
-    async fn page(
-        UrlPath((tag, file)): UrlPath<(String, String)>,
-        axum::extract::Query(query): axum::extract::Query<BTreeMap<String, u64>>,
-    ) -> Html<String> {
-        let n: u64 = file
-            .strip_prefix("page-")
-            .and_then(|f| f.strip_suffix(".html"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        let last = query.get("last").copied().unwrap_or(3);
-        let ms = query.get("ms").copied().unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        let mut body = String::from("<html><body>");
-        for i in 0..PER_PAGE {
-            body.push_str(&format!(
-                "<article class=\"item\"><h3>{tag}-p{n}-i{i}</h3></article>"
-            ));
-        }
-        if n < last {
-            body.push_str(&format!(
-                "<a class=\"next\" href=\"page-{}.html?last={last}&amp;ms={ms}\">next</a>",
-                n + 1
-            ));
-        }
-        body.push_str("</body></html>");
-        Html(body)
-    }
-    let app = axum::Router::new().route("/slow/{tag}/{file}", axum::routing::get(page));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("fixture site") });
-    base
-}
-
-fn job_config(base: &str, tag: &str, pages: u32, ms: u32) -> Value {
-    json!({
-        "name": tag,
-        "start_url": format!("{base}/slow/{tag}/page-1.html?last={pages}&ms={ms}"),
-        "item_selector": "article.item",
-        "fields": [{"name": "title", "selector": "h3", "required": true}],
-        "pagination": {"type": "next_button", "next_button_selector": "a.next"},
-        "max_pages": 1000,
-        "min_delay_ms": 0,
-        "max_delay_ms": 0,
-        "retry_count": 2,
-        "timeout_seconds": 30,
-        "respect_robots_txt": false,
-    })
-}
-
-fn expected_titles(tag: &str, pages: u32) -> Vec<String> {
-    let mut titles: Vec<String> = (1..=pages)
-        .flat_map(|n| (0..PER_PAGE).map(move |i| format!("{tag}-p{n}-i{i}")))
-        .collect();
-    titles.sort();
-    titles
-}
-
-/// `grandma ARGS` on the test database with a short lease, the fixture site allowed.
-fn grandma(db_url: &str, data_dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_grandma"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GRANDMA_DATABASE_URL", db_url)
-        .env("GRANDMA_DATA_DIR", data_dir)
-        .env(
-            "GRANDMA_SECRET_KEY",
-            "kill-test-signing-key-0123456789abcdef",
-        )
-        .env("GRANDMA_ALLOW_NETWORKS", "127.0.0.1/32")
-        .env("GRANDMA_LEASE_SECONDS", LEASE_SECONDS)
-        .env("GRANDMA_RATE_LIMIT_ENABLED", "false")
-        .env("GRANDMA_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Proc {
-    fn kill9(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-
-    fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 fn start_worker(db_url: &str, dir: &Path, concurrency: &str) -> Proc {
     let child = grandma(db_url, dir, &["worker", "--concurrency", concurrency])
@@ -220,69 +38,17 @@ fn start_worker(db_url: &str, dir: &Path, concurrency: &str) -> Proc {
     Proc(child)
 }
 
-async fn migrated_store(url: &str) -> Store {
-    let store = Store::connect(url).await.expect("connect");
-    store.migrate_to_head().await.expect("migrate");
-    store
-}
-
-async fn queue(store: &Store, owner: Uuid, config: Value) -> Uuid {
-    let job = store
-        .create_job(
-            owner,
-            &JobIn {
-                name: config["name"].as_str().unwrap().to_owned(),
-                description: None,
-                config,
-                enabled: true,
-            },
-        )
-        .await
-        .expect("create job");
-    store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
-        .await
-        .expect("enqueue")
-        .result_id
-}
-
-async fn stored_titles(store: &Store, result_id: Uuid) -> Vec<String> {
-    let page = store
-        .list_items(Scope::All, result_id, Paging::new(1000, 0))
-        .await
-        .expect("items");
-    let mut titles: Vec<String> = page
-        .items
-        .iter()
-        .map(|row| match &row.data.values[0] {
-            FieldValue::Text(t) => t.clone(),
-            other => panic!("title is {other:?}"),
-        })
-        .collect();
-    titles.sort();
-    titles
-}
-
 /// Several worker processes, one of them killed with SIGKILL every ~1.5 s (and replaced) while
 /// runs are in flight, at least 20 times: every run completes with exactly its items.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_workers_lose_and_duplicate_nothing() {
     const PAGES: u32 = 30;
     const KILLS: usize = 20;
-    let db = PgDb::new().await;
+    let db = PgDb::new("gkill_test").await;
     let dir = tempfile::tempdir().unwrap();
     let store = migrated_store(&db.url).await;
-    let owner = store
-        .create_user(&NewUser {
-            email: "killer@example.com".into(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            role: Role::User,
-            is_active: true,
-        })
-        .await
-        .unwrap()
-        .user_id;
-    let site = start_site().await;
+    let owner = create_user(&store, "killer@example.com").await;
+    let site = slow_catalogue().await;
 
     let mut workers: Vec<Proc> = (0..3)
         .map(|_| start_worker(&db.url, dir.path(), "2"))
@@ -300,7 +66,7 @@ async fn killed_workers_lose_and_duplicate_nothing() {
         if active < 6 {
             for _ in 0..2 {
                 let tag = format!("run{}", runs.len());
-                let id = queue(&store, owner, job_config(&site, &tag, PAGES, 100)).await;
+                let id = queue(&store, owner, catalogue_job(&site, &tag, PAGES, 100)).await;
                 runs.push((tag, id));
             }
         }
@@ -336,26 +102,24 @@ async fn killed_workers_lose_and_duplicate_nothing() {
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut lost, mut duplicated, mut resumed, mut attempts_total) = (0, 0, 0, 0);
     for (tag, id) in &runs {
-        let run = loop {
+        let run = poll(deadline, Duration::from_millis(200), async || {
             let run = store.get_run(Scope::All, *id).await.unwrap();
             if run.status.is_terminal() {
-                break run;
+                Ok(run)
+            } else {
+                Err(format!("run {tag} never finished: {run:#?}"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "run {tag} never finished: {run:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        })
+        .await;
         assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
         let titles = stored_titles(&store, *id).await;
-        let expected = expected_titles(tag, PAGES);
+        let expected = catalogue_titles(tag, PAGES);
         let mut unique = titles.clone();
         unique.dedup();
         duplicated += titles.len() - unique.len();
         lost += expected.iter().filter(|t| !unique.contains(t)).count();
         assert_eq!(titles, expected, "run {tag}: items differ");
-        assert_eq!(run.total_items, i64::from(PAGES * PER_PAGE));
+        assert_eq!(run.total_items, i64::from(PAGES * CATALOGUE_PER_PAGE));
         assert!(run.attempts >= 1);
         attempts_total += run.attempts;
         if run.attempts > 1 {
@@ -373,7 +137,7 @@ async fn killed_workers_lose_and_duplicate_nothing() {
         "FIGURES kill test: {kills} SIGKILLs, {} runs of {} items, {resumed} resumed, \
          {attempts_total} attempts in all, items lost {lost}, duplicated {duplicated}, {:.1} s",
         runs.len(),
-        PAGES * PER_PAGE,
+        PAGES * CATALOGUE_PER_PAGE,
         started.elapsed().as_secs_f64()
     );
     drop(workers);
@@ -381,39 +145,16 @@ async fn killed_workers_lose_and_duplicate_nothing() {
     db.finish().await;
 }
 
-/// A `grandma serve --no-worker` process and its address.
-fn start_server(db_url: &str, dir: &Path) -> (Proc, String) {
-    let mut cmd = grandma(
-        db_url,
-        dir,
-        &["serve", "--no-worker", "--bind", "127.0.0.1:0"],
-    );
+/// A `grandma serve ARGS --bind 127.0.0.1:0` process with an initial admin, and its address.
+async fn start_server(db_url: &str, dir: &Path, args: &[&str]) -> (Serve, String) {
+    let args: Vec<&str> = [&["serve"], args, &["--bind", "127.0.0.1:0"]].concat();
+    let mut cmd = grandma(db_url, dir, &args);
     cmd.env("GRANDMA_ADMIN_EMAIL", "admin@example.com")
-        .env("GRANDMA_ADMIN_PASSWORD", PASSWORD);
-    start_server_with(cmd)
-}
-
-/// Starts a prepared `grandma serve` and reads its address from the banner.
-fn start_server_with(mut cmd: Command) -> (Proc, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start grandma serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("serve printed its banner")
-            .expect("read stdout");
-        if let Some(url) = line.trim().strip_prefix("URL:") {
-            break url.trim().trim_start_matches("http://").to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), address)
+        .env("GRANDMA_ADMIN_PASSWORD", PASSWORD)
+        .stderr(Stdio::null());
+    let server = Serve::start(cmd, || "(stderr not kept)".to_owned()).await;
+    let address = server.address().to_owned();
+    (server, address)
 }
 
 /// A minimal HTTP/1.1 request; returns the status and the JSON body.
@@ -538,10 +279,10 @@ fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_clients_follow_runs_of_another_process() {
     const PAGES: u32 = 4;
-    let db = PgDb::new().await;
+    let db = PgDb::new("gkill_test").await;
     let dir = tempfile::tempdir().unwrap();
-    let site = start_site().await;
-    let (server, address) = start_server(&db.url, dir.path());
+    let site = slow_catalogue().await;
+    let (server, address) = start_server(&db.url, dir.path(), &["--no-worker"]).await;
     let _worker = start_worker(&db.url, dir.path(), "4");
 
     let (status, body) = http(
@@ -569,7 +310,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
         "POST",
         "/api/v1/jobs/",
         Some(&alice),
-        Body::Json(json!({"config": job_config(&site, "ws", PAGES, 300)})),
+        Body::Json(json!({"config": catalogue_job(&site, "ws", PAGES, 300)})),
     );
     assert_eq!(status, 201, "{job}");
     let job_id = job["id"].as_str().unwrap().to_owned();
@@ -619,7 +360,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
     let mut forged = connect(&address, "/api/v1/ws/user?token=not-a-token").await;
     assert_eq!(close_code(&mut forged).await, Some(CloseCode::Policy));
 
-    let expected_items = i64::from(PAGES * PER_PAGE);
+    let expected_items = i64::from(PAGES * CATALOGUE_PER_PAGE);
     for ws in [&mut user_ws, &mut owner_ws, &mut admin_ws] {
         let messages = until_completion(ws, &result_id).await;
         let completion = messages.last().unwrap();
@@ -668,7 +409,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let rss_before = server.rss_kib();
+    let rss_before = server.proc.rss_kib();
     let mut latencies = Vec::new();
     let mut delays = Vec::new();
     let (status, queued) = http(&address, "POST", &run_path, Some(&alice), Body::None);
@@ -684,7 +425,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
             .await,
         );
     }
-    let rss_after = server.rss_kib();
+    let rss_after = server.proc.rss_kib();
     let per_client = (rss_after.saturating_sub(rss_before)) as f64 / clients as f64;
     let mut tasks = Vec::new();
     for mut ws in many {
@@ -718,7 +459,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
         "POST",
         "/api/v1/jobs/",
         Some(&alice),
-        Body::Json(json!({"config": job_config(&site, "quick", 1, 0)})),
+        Body::Json(json!({"config": catalogue_job(&site, "quick", 1, 0)})),
     );
     assert_eq!(status, 201, "{quick}");
     let quick_path = format!("/api/v1/jobs/{}/run", quick["id"].as_str().unwrap());
@@ -767,18 +508,15 @@ async fn websocket_progress_on_sqlite_single_node() {
         "sqlite://{}?mode=rwc",
         dir.path().join("grandma.db").display()
     );
-    let site = start_site().await;
-    let mut cmd = grandma(&url, dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
-    cmd.env("GRANDMA_ADMIN_EMAIL", "admin@example.com")
-        .env("GRANDMA_ADMIN_PASSWORD", PASSWORD);
-    let (_server, address) = start_server_with(cmd);
+    let site = slow_catalogue().await;
+    let (_server, address) = start_server(&url, dir.path(), &[]).await;
     let admin = login(&address, "admin@example.com");
     let (status, job) = http(
         &address,
         "POST",
         "/api/v1/jobs/",
         Some(&admin),
-        Body::Json(json!({"config": job_config(&site, "lite", 3, 100)})),
+        Body::Json(json!({"config": catalogue_job(&site, "lite", 3, 100)})),
     );
     assert_eq!(status, 201, "{job}");
     let mut ws = connect(&address, &format!("/api/v1/ws/user?token={admin}")).await;
@@ -797,5 +535,5 @@ async fn websocket_progress_on_sqlite_single_node() {
     assert_eq!(pages, vec![1, 2, 3], "{messages:#?}");
     let completion = messages.last().unwrap();
     assert_eq!(completion["status"], "completed");
-    assert_eq!(completion["total_items"], i64::from(3 * PER_PAGE));
+    assert_eq!(completion["total_items"], i64::from(3 * CATALOGUE_PER_PAGE));
 }
