@@ -42,9 +42,7 @@ const JOB_BUCKETS: &[f64] = &[
 ];
 
 /// Page fetch and webhook attempt buckets (seconds): up to the 30 s default fetch timeout.
-const FETCH_BUCKETS: &[f64] = &[
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+const FETCH_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -44,11 +44,9 @@ macro_rules! lease_clock {
         match $dialect {
             $crate::db::Dialect::Sqlite => $crate::db::now(),
             $crate::db::Dialect::Postgres => $crate::db::stored_time(
-                sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
-                    "select clock_timestamp()",
-                )
-                .fetch_one($conn)
-                .await?,
+                sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("select clock_timestamp()")
+                    .fetch_one($conn)
+                    .await?,
             ),
         }
     }};
