@@ -116,8 +116,11 @@ impl Dispatcher {
                 webhook_id = %delivery.webhook_id,
                 event = delivery.event_type.as_str(),
                 attempt = delivery.attempts + 1,
-                request_id = delivery.request_id.as_deref().unwrap_or_default(),
+                request_id = tracing::field::Empty,
             );
+            if let Some(request_id) = &delivery.request_id {
+                span.record("request_id", request_id.as_str());
+            }
             tasks.spawn(
                 async move {
                     let _permit = permits.acquire_owned().await;
