@@ -280,9 +280,11 @@ async fn crawl_delay_spaces_requests_to_the_host() {
     assert_eq!(r.outcome.total_items, 9);
     let times = f.hits.times("/catalogue/");
     assert_eq!(times.len(), 3);
+    // Measured where the requests arrive, so a slow first connection on a loaded machine can
+    // shorten a gap a little; without the delay the gaps would be a few milliseconds.
     for pair in times.windows(2) {
         let gap = pair[1] - pair[0];
-        assert!(gap >= Duration::from_millis(950), "gap {gap:?}");
+        assert!(gap >= Duration::from_millis(800), "gap {gap:?}");
     }
 }
 
@@ -306,8 +308,10 @@ async fn delays_between_requests_stay_within_bounds() {
     assert_eq!(times.len(), 3);
     for pair in times.windows(2) {
         let gap = pair[1] - pair[0];
-        assert!(gap >= Duration::from_millis(195), "gap {gap:?}");
-        assert!(gap < Duration::from_millis(1000), "gap {gap:?}");
+        // Arrival times: some slack below the 200 ms floor and well above the 300 ms ceiling,
+        // for a loaded machine; a missing or runaway delay is still far outside.
+        assert!(gap >= Duration::from_millis(150), "gap {gap:?}");
+        assert!(gap < Duration::from_millis(1500), "gap {gap:?}");
     }
 }
 
@@ -320,7 +324,7 @@ async fn flaky_pages_are_retried() {
     assert_eq!(f.hits.count("/flaky/429"), 2);
     let t = f.hits.times("/flaky/429");
     assert!(
-        t[1] - t[0] >= Duration::from_millis(950),
+        t[1] - t[0] >= Duration::from_millis(800),
         "Retry-After honoured"
     );
 
