@@ -159,28 +159,10 @@ pub enum SettingsError {
     },
 }
 
-/// The TOML file: every key optional, same names as the fields.
-#[derive(Debug, Default, Deserialize)]
-struct FileSettings {
-    environment: Option<Environment>,
-    bind: Option<String>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    secret_key: Option<String>,
-    access_token_minutes: Option<u32>,
-    allow_networks: Option<Vec<String>>,
-    max_body_bytes: Option<usize>,
-    admin_email: Option<String>,
-    admin_password: Option<String>,
-    workers_enabled: Option<bool>,
-    worker_concurrency: Option<usize>,
-    lease_seconds: Option<u64>,
-    max_attempts: Option<u32>,
-    run_time_limit_seconds: Option<u64>,
-}
-
-/// Values gathered from all sources before defaults and validation.
-#[derive(Default)]
+/// Values gathered from all sources before defaults and validation: the TOML file (every key
+/// optional, same names as the fields), then the environment over it. No `Debug`: it holds the
+/// secret key and the admin password in clear.
+#[derive(Default, Deserialize)]
 struct Raw {
     environment: Option<Environment>,
     bind: Option<String>,
@@ -216,28 +198,10 @@ impl Settings {
                 path: path.to_owned(),
                 source,
             })?;
-            let file: FileSettings =
-                toml::from_str(&text).map_err(|source| SettingsError::Parse {
-                    path: path.to_owned(),
-                    source: Box::new(source),
-                })?;
-            raw = Raw {
-                environment: file.environment,
-                bind: file.bind,
-                data_dir: file.data_dir,
-                database_url: file.database_url,
-                secret_key: file.secret_key,
-                access_token_minutes: file.access_token_minutes,
-                allow_networks: file.allow_networks,
-                max_body_bytes: file.max_body_bytes,
-                admin_email: file.admin_email,
-                admin_password: file.admin_password,
-                workers_enabled: file.workers_enabled,
-                worker_concurrency: file.worker_concurrency,
-                lease_seconds: file.lease_seconds,
-                max_attempts: file.max_attempts,
-                run_time_limit_seconds: file.run_time_limit_seconds,
-            };
+            raw = toml::from_str(&text).map_err(|source| SettingsError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?;
         }
         apply_env(&mut raw, &env)?;
         let http = crate::middleware::HttpSettings::load(config_path, &env)?;
