@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use predicates::prelude::*;
 
-use serve_support::pg::PgDb;
+use grandma_testkit::PgDb;
 use serve_support::{Proc, free_port};
 
 /// `grandma` with a clean environment (no settings leak in from the developer's shell).

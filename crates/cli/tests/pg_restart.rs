@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use grandma_store::{RunStatus, Scope};
 use serde_json::json;
 
-use serve_support::pg::PgDb;
+use grandma_testkit::PgDb;
 use serve_support::shop::{CATALOGUE_PER_PAGE, catalogue_titles, catalogue_url, slow_catalogue};
 use serve_support::store::{create_user, migrated_store, queue, stored_titles};
 use serve_support::{Proc, grandma, poll};

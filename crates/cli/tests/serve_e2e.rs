@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use serde_json::json;
 
-use serve_support::pg::PgDb;
+use grandma_testkit::PgDb;
 use serve_support::shop::{book_shop, book_shop_job};
 use serve_support::{Serve, call, client, free_port, poll, serve_local};
 

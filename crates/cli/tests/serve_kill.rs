@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use serve_support::pg::PgDb;
+use grandma_testkit::PgDb;
 use serve_support::shop::{CATALOGUE_PER_PAGE, catalogue_job, catalogue_titles, slow_catalogue};
 use serve_support::store::{create_user, migrated_store, queue, stored_titles};
 use serve_support::{Proc, Serve, grandma, poll};

@@ -1,8 +1,8 @@
 //! Helpers for the tests that run `grandma serve` and `grandma worker` as real processes: the
 //! processes themselves, an HTTP client for their API, bounded waits, and (in the submodules)
-//! the fixture sites they scrape, PostgreSQL test databases and direct store access.
+//! the fixture sites they scrape and direct store access. PostgreSQL test databases are
+//! `grandma_testkit::PgDb`, shared with the other crates' tests.
 
-pub mod pg;
 pub mod shop;
 pub mod store;
 

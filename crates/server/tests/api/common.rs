@@ -3,50 +3,16 @@
 //! client whose helpers state the status they expect. A missing PostgreSQL fails the tests.
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Once;
 
 use grandma_server::{AppState, Settings};
 use grandma_store::{Backend, Role, Store, UserPatch, Uuid};
+use grandma_testkit::PgDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery";
-
-fn pg_admin_url() -> String {
-    std::env::var("GRANDMA_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// `url` with another database name.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{database}{query}", &base[..end])
-}
-
-async fn drop_pg_database(admin_url: &str, name: &str) {
-    let options = PgConnectOptions::from_str(admin_url).expect("admin url");
-    let mut admin = PgConnection::connect_with(&options)
-        .await
-        .expect("reconnect to drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop test database");
-    admin.close().await.ok();
-}
 
 /// A running server on its own database.
 pub struct TestApp {
@@ -57,7 +23,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
+    /// Dropped with the value if a test panics before `finish`.
+    pg: Option<PgDb>,
 }
 
 impl TestApp {
@@ -78,17 +45,8 @@ impl TestApp {
                 None,
             ),
             Backend::Postgres => {
-                let admin_url = pg_admin_url();
-                let name = format!("gs_api_{}", Uuid::now_v7().simple());
-                let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is required for the API tests ({admin_url}; set GRANDMA_TEST_PG_URL): {e}")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                (with_database(&admin_url, &name), Some((admin_url, name)))
+                let pg = PgDb::new("gs_api").await;
+                (pg.url.clone(), Some(pg))
             }
         };
         let mut settings = Settings::for_database(url, dir.path().join("data"));
@@ -130,8 +88,8 @@ impl TestApp {
             let _ = server.await;
         }
         self.store.close().await;
-        if let Some((admin_url, name)) = self.pg.take() {
-            drop_pg_database(&admin_url, &name).await;
+        if let Some(pg) = self.pg.take() {
+            pg.finish().await;
         }
     }
 
@@ -251,22 +209,6 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // A panicking test never reached `finish`: drop its database on a runtime of our own.
-        if let Some((admin_url, name)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(drop_pg_database(&admin_url, &name));
-            })
-            .join();
-        }
-    }
-}
-
 /// A valid job document with fields `title`, `price`, `link`.
 pub fn job_config(name: &str) -> Value {
     json!({
@@ -319,16 +261,4 @@ macro_rules! backend_test {
             }
         }
     )+};
-}
-
-#[test]
-fn database_names_are_replaced() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u@h/t?sslmode=disable", "x"),
-        "postgres://u@h/x?sslmode=disable"
-    );
 }

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,78 +15,41 @@ use grandma_engine::guard::NetworkGuard;
 use grandma_store::{
     Backend, JobIn, NewUser, ResultRow, Role, RunStatus, Scope, Store, User, Uuid,
 };
+use grandma_testkit::PgDb;
 use grandma_worker::{WorkerConfig, WorkerError, run_workers};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Where the PostgreSQL tests create their databases.
-pub fn pg_admin_url() -> String {
-    std::env::var("GRANDMA_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{database}{query}", &base[..end])
-}
-
-/// A migrated test database; [`TestDb::finish`] drops it (so does `Drop` after a panic).
+/// A migrated test database; [`TestDb::finish`] drops it (a panic drops it too).
 pub struct TestDb {
     pub store: Store,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    pg_name: Option<String>,
+    pg: Option<PgDb>,
 }
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
-        let db = match backend {
+        let (url, dir, pg) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
-                let store = Store::connect(&url).await.expect("open SQLite");
-                TestDb {
-                    store,
-                    url,
-                    _dir: Some(dir),
-                    pg_name: None,
-                }
+                (url, Some(dir), None)
             }
             Backend::Postgres => {
-                let admin = pg_admin_url();
-                let name = format!("gw_test_{}", Uuid::now_v7().simple());
-                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is required for the worker tests ({admin}): {e}")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                conn.close().await.ok();
-                let url = replace_database(&admin, &name);
-                let store = Store::connect(&url)
-                    .await
-                    .expect("connect to the test database");
-                TestDb {
-                    store,
-                    url,
-                    _dir: None,
-                    pg_name: Some(name),
-                }
+                let pg = PgDb::new("gw_test").await;
+                (pg.url.clone(), None, Some(pg))
             }
         };
-        db.store.migrate_to_head().await.expect("migrate");
-        db
+        let store = Store::connect(&url).await.expect("open the test database");
+        store.migrate_to_head().await.expect("migrate");
+        TestDb {
+            store,
+            url,
+            _dir: dir,
+            pg,
+        }
     }
 
     /// Another pool on the same database, like another process.
@@ -97,37 +59,8 @@ impl TestDb {
 
     pub async fn finish(mut self) {
         self.store.close().await;
-        if let Some(name) = self.pg_name.take() {
-            drop_pg(&name).await;
-        }
-    }
-}
-
-async fn drop_pg(name: &str) {
-    let options = PgConnectOptions::from_str(&pg_admin_url()).expect("admin url");
-    let mut conn = PgConnection::connect_with(&options)
-        .await
-        .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop test database");
-    conn.close().await.ok();
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(name) = self.pg_name.take() {
-            let _ = std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime")
-                    .block_on(drop_pg(&name));
-            })
-            .join();
+        if let Some(pg) = self.pg.take() {
+            pg.finish().await;
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Uniquely named PostgreSQL test databases on the server of `GRANDMA_TEST_PG_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). A missing PostgreSQL fails the test, never skips
-//! it.
+//! Test support shared by the crates' tests (a dev-dependency only): uniquely named PostgreSQL
+//! databases on the server of `GRANDMA_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), created for one test and dropped after it, even
+//! when it panics. A missing PostgreSQL fails the test; it never skips it.
 
 use std::str::FromStr;
 
@@ -13,6 +14,19 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// `url` with its database name replaced (query parameters kept).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{database}{query}", &base[..host_end])
+}
+
 /// A uniquely named PostgreSQL database, dropped by [`PgDb::finish`] (or, quietly, on drop).
 #[derive(Debug)]
 pub struct PgDb {
@@ -21,28 +35,20 @@ pub struct PgDb {
 }
 
 impl PgDb {
-    /// Creates `{prefix}_{pid}_{nanos}`.
+    /// Creates `{prefix}_{uuid}`; `prefix` tells whose database a leftover one was.
     pub async fn new(prefix: &str) -> PgDb {
         let admin = admin_url();
-        let name = format!(
-            "{prefix}_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
-        let mut conn = PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required ({admin}): {e}"));
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is required for these tests ({admin}; set GRANDMA_TEST_PG_URL): {e}")
+        });
         sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
         conn.close().await.ok();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         PgDb {
-            url: format!("{base}/{name}"),
+            url: with_database(&admin, &name),
             name,
         }
     }
@@ -61,6 +67,8 @@ impl PgDb {
 }
 
 impl Drop for PgDb {
+    /// Reached without [`PgDb::finish`] when a test panicked: the test's runtime may be
+    /// unwinding, so the database is dropped on a runtime of its own.
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
         if !name.is_empty() {
@@ -93,6 +101,24 @@ fn on_own_runtime<T: Send>(fut: impl Future<Output = T> + Send) -> T {
                 .block_on(fut)
         })
         .join()
-        .unwrap()
+        .expect("the runtime thread panicked")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
 }
