@@ -201,18 +201,24 @@ impl fmt::Display for SpecErrors {
 
 impl std::error::Error for SpecErrors {}
 
+/// Refuses a document over [`MAX_DOCUMENT_BYTES`] before any parser sees it.
+fn check_size(text: &str) -> Result<(), SpecErrors> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(SpecErrors::single(
+            "",
+            format!(
+                "the job document is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl JobSpec {
     /// Parses and validates a YAML document (JSON is valid YAML, so this reads both).
     pub fn from_yaml_str(text: &str) -> Result<JobSpec, SpecErrors> {
-        if text.len() > MAX_DOCUMENT_BYTES {
-            return Err(SpecErrors::single(
-                "",
-                format!(
-                    "the job document is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
-                    text.len()
-                ),
-            ));
-        }
+        check_size(text)?;
         let value: Value = serde_yaml_ng::from_str(text)
             .map_err(|e| SpecErrors::single("", format!("not valid YAML: {e}")))?;
         Self::from_value(&value)
@@ -220,15 +226,7 @@ impl JobSpec {
 
     /// Parses and validates a JSON document.
     pub fn from_json_str(text: &str) -> Result<JobSpec, SpecErrors> {
-        if text.len() > MAX_DOCUMENT_BYTES {
-            return Err(SpecErrors::single(
-                "",
-                format!(
-                    "the job document is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
-                    text.len()
-                ),
-            ));
-        }
+        check_size(text)?;
         let value: Value = serde_json::from_str(text)
             .map_err(|e| SpecErrors::single("", format!("not valid JSON: {e}")))?;
         Self::from_value(&value)
