@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use grandma_server::Settings;
+use grandma_shared::Settings;
 use grandma_store::{Backend, DowngradeTarget, Store, StoreError, UpgradeTarget};
 
 use crate::Failure;
@@ -217,15 +217,20 @@ pub fn database_url(args: &DatabaseArgs) -> Result<String, Failure> {
     if let Some(url) = &args.database_url {
         return Ok(url.clone());
     }
-    let from_env = ["GRANDMA_DATABASE_URL", "DATABASE_URL"]
+    // Only the database matters here: a problem with another setting must not stop a
+    // migration.
+    let (settings, problems) =
+        Settings::load_lenient(args.config.as_deref(), |name| std::env::var(name).ok());
+    let relevant: Vec<_> = problems
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
-    if let Some(url) = from_env {
-        return Ok(url);
+        .filter(|p| p.key.is_empty() || p.key == "database_url" || p.key == "data_dir")
+        .cloned()
+        .collect();
+    if !relevant.is_empty() {
+        let problems = grandma_shared::config::Problems(relevant);
+        return Err(Failure::BadInput(anyhow::Error::new(problems)));
     }
-    let settings = Settings::load(args.config.as_deref())
-        .map_err(|e| Failure::BadInput(anyhow::Error::new(e).context("settings")))?;
-    Ok(settings.database_url)
+    Ok(settings.database_url())
 }
 
 /// Connects; for SQLite, creates the file's folder first.

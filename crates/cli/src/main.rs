@@ -3,9 +3,11 @@
 //! `main` only parses arguments and maps outcomes to exit codes; each command lives in its own
 //! module. Exit codes: 0 success, 1 the run failed, 2 bad input (FEATURES §3, issue 2).
 
+mod config_cmd;
 mod db;
 mod jobfile;
 mod logging;
+mod node;
 #[cfg(feature = "otel")]
 mod otel;
 mod progress;
@@ -58,6 +60,8 @@ enum Command {
     User(user::UserArgs),
     /// Inspect cron schedules.
     Schedule(schedule::ScheduleArgs),
+    /// Check a deployment's settings without starting anything.
+    Config(config_cmd::ConfigArgs),
 }
 
 /// How a command ended, beyond success.
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Db(args) => db::run(args),
         Command::User(args) => user::run(args),
         Command::Schedule(args) => schedule::run(args),
+        Command::Config(args) => config_cmd::run(args),
     };
     // The runtime is gone, so every span has ended: export those still queued.
     telemetry.shutdown();

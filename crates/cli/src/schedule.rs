@@ -80,7 +80,7 @@ async fn list(store: &Store) -> Result<(), Failure> {
             s.last_run.map_or("-".to_owned(), |t| t
                 .format("%Y-%m-%d %H:%M UTC")
                 .to_string()),
-            grandma_worker::cron::describe(&s.cron_expression)
+            grandma_shared::cron::describe(&s.cron_expression)
         );
     }
     println!("{} schedule(s)", rows.len());

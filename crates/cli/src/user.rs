@@ -1,15 +1,15 @@
 //! `grandma user create | list`: accounts from the command line (the first admin of a fresh
 //! install, or a locked-out operator).
 //!
-//! Passwords are hashed with the server's own helper (`grandma_server::auth::password`,
-//! Argon2id), so the API verifies them exactly as it would its own.
+//! Accounts are made by the same service as the API's registration (`grandma_shared::accounts`),
+//! so the same addresses and passwords are accepted, and hashed the same way.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use grandma_server::auth::password;
-use grandma_store::{NewUser, Paging, Role, Secret, Store, StoreError};
+use grandma_shared::accounts::{AccountError, Accounts, NewAccount};
+use grandma_store::{Paging, Role, Secret, Store};
 
 use crate::Failure;
 use crate::db::{DatabaseArgs, connect, database_url, runtime};
@@ -50,21 +50,14 @@ pub fn run(args: UserArgs) -> Result<(), Failure> {
             role,
             password_stdin,
         } => {
-            let email = email.trim().to_owned();
-            if !looks_like_email(&email) {
-                return Err(Failure::BadInput(anyhow!(
-                    "{email:?} is not an e-mail address"
-                )));
-            }
             let role = match (admin, role) {
                 (true, _) => Role::Admin,
                 (false, Some(r)) => r.parse::<Role>().map_err(|e| Failure::BadInput(e.into()))?,
                 (false, None) => Role::User,
             };
             let secret = read_password(password_stdin)?;
-            if let Some(problem) = password::check_new(&secret) {
-                return Err(Failure::BadInput(anyhow!("password: {problem}")));
-            }
+            // Refused before touching the database, with every problem at once.
+            Accounts::check(&email, &secret).map_err(|e| Failure::BadInput(e.into()))?;
             runtime()?.block_on(async move {
                 let store = ready_store(&url).await?;
                 let outcome = create(&store, email, role, Secret(secret)).await;
@@ -97,16 +90,12 @@ async fn ready_store(url: &str) -> Result<Store, Failure> {
 }
 
 async fn create(store: &Store, email: String, role: Role, secret: Secret) -> Result<(), Failure> {
-    let hash = password::hash(secret)
-        .await
-        .map_err(|e| Failure::RunFailed(anyhow!("hashing the password failed: {e}")))?;
-    let user = NewUser {
-        email,
-        password_hash: hash,
+    let account = NewAccount {
+        email: &email,
+        password: secret,
         role,
-        is_active: true,
     };
-    match store.create_user(&user).await {
+    match Accounts::new(store.clone()).create(account).await {
         Ok(created) => {
             println!(
                 "Created {} ({}) with id {}",
@@ -114,10 +103,9 @@ async fn create(store: &Store, email: String, role: Role, secret: Secret) -> Res
             );
             Ok(())
         }
-        Err(StoreError::Conflict { .. }) => Err(Failure::RunFailed(anyhow!(
-            "a user with the e-mail {} already exists",
-            user.email
-        ))),
+        Err(e @ (AccountError::Invalid(_) | AccountError::EmailTaken(_))) => {
+            Err(Failure::RunFailed(e.into()))
+        }
         Err(e) => Err(Failure::RunFailed(
             anyhow::Error::new(e).context("creating the user"),
         )),
@@ -155,15 +143,6 @@ async fn list(store: &Store) -> Result<(), Failure> {
     }
     println!("{} user(s)", rows.len());
     Ok(())
-}
-
-fn looks_like_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 /// The password from stdin's first line, or prompted for (twice, without echo) on a terminal.
@@ -207,17 +186,4 @@ fn prompt(label: &str) -> Result<String, Failure> {
     eprintln!();
     read.map_err(io)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails() {
-        assert!(looks_like_email("ada@example.com"));
-        assert!(!looks_like_email("ada"));
-        assert!(!looks_like_email("@example.com"));
-        assert!(!looks_like_email("a da@example.com"));
-    }
 }

@@ -303,7 +303,7 @@ fn schedule_list_shows_each_schedule_in_words() {
         let store = grandma_store::Store::connect(&url).await.unwrap();
         let user = store
             .create_user(&grandma_store::NewUser {
-                email: "sched@example.com".into(),
+                email: grandma_store::Email::parse("sched@example.com").unwrap(),
                 password_hash: "x".into(),
                 role: grandma_store::Role::User,
                 is_active: true,
@@ -355,7 +355,7 @@ fn schedule_list_shows_each_schedule_in_words() {
         "Europe/Berlin",
         "yes",
         "2030-01-07 06:30 UTC",
-        &grandma_worker::cron::describe("30 7 * * 1-5"),
+        &grandma_shared::cron::describe("30 7 * * 1-5"),
     ] {
         assert!(row.contains(want), "{want:?} missing from {row:?}");
     }

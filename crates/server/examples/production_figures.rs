@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use grandma_server::middleware::{self, HttpSettings, Quota, RateLimitSettings, RateLimiter};
+use grandma_server::middleware::{self, RateLimiter};
+use grandma_shared::config::{HttpSettings, Quota, RateLimitSettings};
 use serde_json::{Value, json};
 
 const RATINGS: [&str; 5] = ["One", "Two", "Three", "Four", "Five"];
@@ -54,21 +55,17 @@ fn bare() -> Router {
         )
 }
 
-fn settings() -> HttpSettings {
-    HttpSettings {
-        rate_limit: RateLimitSettings {
-            per_ip: Quota::new(u32::MAX / 2, u32::MAX / 2),
-            ..Default::default()
-        },
+fn rate_limits() -> RateLimitSettings {
+    RateLimitSettings {
+        per_ip: Quota::new(u32::MAX / 2, u32::MAX / 2),
         ..Default::default()
     }
 }
 
 fn stacked() -> Router {
-    let settings = settings();
-    let limiter = Arc::new(RateLimiter::new(settings.rate_limit.clone()));
-    grandma_server::metrics::handle();
-    middleware::apply(bare(), &settings, limiter)
+    let limiter = Arc::new(RateLimiter::new(rate_limits(), Vec::new()));
+    grandma_shared::metrics::install();
+    middleware::apply(bare(), &HttpSettings::default(), limiter)
 }
 
 fn rss_bytes() -> u64 {
@@ -84,10 +81,13 @@ fn rss_bytes() -> u64 {
 fn memory() {
     for max_keys in [100_000usize, 2_000_000] {
         let before = rss_bytes();
-        let limiter = RateLimiter::new(RateLimitSettings {
-            max_keys,
-            ..Default::default()
-        });
+        let limiter = RateLimiter::new(
+            RateLimitSettings {
+                max_keys,
+                ..Default::default()
+            },
+            Vec::new(),
+        );
         for i in 0..1_000_000u32 {
             let ip = IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + i));
             limiter.check_ip_at(ip, u64::from(i / 100));

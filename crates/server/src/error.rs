@@ -12,6 +12,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, Quer
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grandma_engine::spec::SpecErrors;
+use grandma_shared::accounts::AccountError;
 use grandma_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -202,6 +203,25 @@ impl From<StoreError> for ApiError {
                 ApiError::Unprocessable("a referenced resource does not exist".into())
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    #[track_caller]
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Invalid(problems) => ApiError::Validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldProblem::new(p.field, p.message))
+                    .collect(),
+            ),
+            AccountError::EmailTaken(_) => {
+                ApiError::Conflict("this e-mail address is already registered".into())
+            }
+            AccountError::Store(e) => e.into(),
+            other @ AccountError::Hashing(_) => ApiError::internal(other),
         }
     }
 }

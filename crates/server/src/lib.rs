@@ -15,7 +15,6 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
-pub mod settings;
 pub mod state;
 
 use std::future::Future;
@@ -28,7 +27,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use error::ApiError;
-pub use settings::{Environment, Settings, SettingsError};
+pub use grandma_shared::Settings;
 pub use state::{AppState, StartError};
 
 use crate::routes::{docs, health, jobs, results, users};
@@ -36,7 +35,7 @@ use crate::routes::{docs, health, jobs, results, users};
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
-        .nest("/api/v1", routes::api_router())
+        .nest(grandma_shared::webhook::API_PREFIX, routes::api_router())
         // The probes also live at the root, where orchestrators look for them.
         .merge(health::root_router())
         .split_for_parts();
@@ -46,10 +45,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
         .route("/api/v1/results", get(results::list_results))
         .route("/api/v1/users", get(users::list_users));
-    let max_body = state.settings.max_body_bytes;
+    let max_body = state.settings.http.max_body_bytes;
     let http = state.settings.http.clone();
     let limiter = std::sync::Arc::clone(&state.rate_limiter);
-    metrics::handle();
     let app = api
         .merge(aliases)
         .merge(metrics::router())
@@ -79,6 +77,7 @@ pub async fn launch(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    grandma_shared::metrics::install();
     if let Err(e) = state.ensure_initial_admin().await {
         tracing::error!(error = %e, "could not create the initial admin");
     }

@@ -2,18 +2,21 @@
 
 use std::sync::Arc;
 
-use grandma_store::{NewUser, Role, Store};
+use grandma_shared::Settings;
+use grandma_shared::accounts::{AccountError, Accounts, FirstAdmin};
+use grandma_store::Store;
 use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::password;
-use crate::settings::Settings;
+use crate::middleware::RateLimiter;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Creates accounts with the same rules everywhere.
+    pub accounts: Accounts,
     /// Woken after a run is queued so an in-process worker claims it at once instead of at
     /// its next poll.
     pub run_wakeup: Arc<Notify>,
@@ -21,7 +24,7 @@ pub struct AppState {
     /// `LISTEN/NOTIFY`); shares `run_wakeup`.
     pub pubsub: grandma_store::PubSub,
     /// Token buckets per client IP and per user.
-    pub rate_limiter: Arc<crate::middleware::RateLimiter>,
+    pub rate_limiter: Arc<RateLimiter>,
     pub(crate) jwt: Arc<JwtKeys>,
 }
 
@@ -40,19 +43,26 @@ pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] grandma_store::StoreError),
     #[error("initial admin: {0}")]
-    Admin(String),
+    Admin(#[from] AccountError),
 }
 
 impl AppState {
-    /// State over an already connected (and migrated) store.
-    pub fn new(store: Store, settings: Settings) -> Self {
-        let jwt = JwtKeys::new(settings.secret_key.expose().as_bytes());
-        let run_wakeup = Arc::new(Notify::new());
-        let pubsub = grandma_store::PubSub::start(&store, Arc::clone(&run_wakeup));
-        let rate_limiter = Arc::new(crate::middleware::RateLimiter::new(
-            settings.http.rate_limit.clone(),
+    /// State over an already connected (and migrated) store, sharing `pubsub` (whose wakeup
+    /// is `run_wakeup`) with the workers of the same process.
+    pub fn with_pubsub(
+        store: Store,
+        settings: Settings,
+        pubsub: grandma_store::PubSub,
+        run_wakeup: Arc<Notify>,
+    ) -> Self {
+        let secret = settings.auth.secret_key.as_ref().map(|k| k.expose());
+        let jwt = JwtKeys::new(secret.unwrap_or_default().as_bytes());
+        let rate_limiter = Arc::new(RateLimiter::new(
+            settings.rate_limit.clone(),
+            settings.http.trusted_proxies.to_vec(),
         ));
         AppState {
+            accounts: Accounts::new(store.clone()),
             store,
             rate_limiter,
             settings: Arc::new(settings),
@@ -62,64 +72,56 @@ impl AppState {
         }
     }
 
+    /// State over an already connected (and migrated) store, with its own pub/sub.
+    pub fn new(store: Store, settings: Settings) -> Self {
+        let run_wakeup = Arc::new(Notify::new());
+        let pubsub = grandma_store::PubSub::start(&store, Arc::clone(&run_wakeup));
+        AppState::with_pubsub(store, settings, pubsub, run_wakeup)
+    }
+
     /// Connects to the configured database, migrates it to head, creates the initial admin if
     /// configured, and returns the state. For SQLite the data directory is created first.
     pub async fn connect(settings: Settings) -> Result<Self, StartError> {
-        if settings.database_url.starts_with("sqlite:")
-            && let Err(e) = std::fs::create_dir_all(&settings.data_dir)
-        {
-            tracing::warn!(error = %e, dir = %settings.data_dir.display(), "cannot create the data directory");
-        }
-        let store = Store::connect(&settings.database_url).await?;
-        store.migrate_to_head().await?;
+        let store = connect_store(&settings, true).await?;
         let state = AppState::new(store, settings);
         state.ensure_initial_admin().await?;
         Ok(state)
     }
 
-    /// Creates `GRANDMA_ADMIN_EMAIL` as an admin when no active admin exists yet. An existing
-    /// account with that address is promoted rather than duplicated.
+    /// Creates the settings' first admin (`GRANDMA_ADMIN_EMAIL`) when no active admin exists.
     pub async fn ensure_initial_admin(&self) -> Result<(), StartError> {
-        let (Some(email), Some(secret)) =
-            (&self.settings.admin_email, &self.settings.admin_password)
-        else {
+        let auth = &self.settings.auth;
+        let (Some(email), Some(password)) = (&auth.admin_email, &auth.admin_password) else {
             return Ok(());
         };
-        if self.store.count_admins().await? > 0 {
-            return Ok(());
-        }
-        if secret.expose().len() < password::MIN_PASSWORD_CHARS {
-            return Err(StartError::Admin(format!(
-                "GRANDMA_ADMIN_PASSWORD must have at least {} characters",
-                password::MIN_PASSWORD_CHARS
-            )));
-        }
-        let hash = password::hash(secret.clone())
-            .await
-            .map_err(|e| StartError::Admin(e.to_string()))?;
-        match self.store.get_user_by_email(email).await {
-            Ok(user) => {
-                let patch = grandma_store::UserPatch {
-                    role: Some(Role::Admin),
-                    is_active: Some(true),
-                    password_hash: Some(hash),
-                    ..Default::default()
-                };
-                self.store.update_user(user.user_id, &patch).await?;
+        match self
+            .accounts
+            .ensure_first_admin(email, password.clone())
+            .await?
+        {
+            FirstAdmin::Exists => {}
+            FirstAdmin::Created(user) | FirstAdmin::Promoted(user) => {
+                tracing::info!(email = %user.email, "created the initial admin");
             }
-            Err(grandma_store::StoreError::NotFound) => {
-                self.store
-                    .create_user(&NewUser {
-                        email: email.clone(),
-                        password_hash: hash,
-                        role: Role::Admin,
-                        is_active: true,
-                    })
-                    .await?;
-            }
-            Err(e) => return Err(e.into()),
         }
-        tracing::info!(email = %email, "created the initial admin");
         Ok(())
     }
+}
+
+/// Connects to the settings' database; with `migrate`, brings the schema to head first (the
+/// single-node start-up). SQLite's data directory is created if missing.
+pub async fn connect_store(
+    settings: &Settings,
+    migrate: bool,
+) -> Result<Store, grandma_store::StoreError> {
+    if settings.is_sqlite()
+        && let Err(e) = std::fs::create_dir_all(&settings.data_dir)
+    {
+        tracing::warn!(error = %e, dir = %settings.data_dir.display(), "cannot create the data directory");
+    }
+    let store = Store::connect(&settings.database_url()).await?;
+    if migrate {
+        store.migrate_to_head().await?;
+    }
+    Ok(store)
 }

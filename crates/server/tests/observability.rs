@@ -167,15 +167,18 @@ async fn metrics_count_known_traffic_by_route_template() {
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    grandma_worker::metrics::record_run("completed", 12, 3, 4.5);
-    grandma_worker::metrics::record_run("failed", 0, 1, 0.5);
+    grandma_shared::metrics::record_run(grandma_store::RunStatus::Completed, 12, 3, 4.5);
+    grandma_shared::metrics::record_run(grandma_store::RunStatus::Failed, 0, 1, 0.5);
     // What a run's fetches and a dispatcher record (the real run is counted end to end in the
     // CLI's serve test, a process of its own).
     grandma_engine::fetch::metrics::record_attempt("2xx", std::time::Duration::from_millis(30));
     grandma_engine::fetch::metrics::record_attempt("2xx", std::time::Duration::from_millis(300));
     grandma_engine::fetch::metrics::record_refusal("blocked");
-    grandma_worker::metrics::record_delivery_attempt("retrying", 0.2);
-    grandma_worker::metrics::record_delivery_attempt("delivered", 0.1);
+    grandma_shared::metrics::record_delivery_attempt(
+        &grandma_store::Verdict::RetryAt(chrono::Utc::now()),
+        0.2,
+    );
+    grandma_shared::metrics::record_delivery_attempt(&grandma_store::Verdict::Delivered, 0.1);
     let _ = grandma_server::middleware::rate_limit::too_many(
         grandma_server::middleware::rate_limit::Decision {
             allowed: false,

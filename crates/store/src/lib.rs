@@ -18,6 +18,7 @@
 mod db;
 #[macro_use]
 mod deliveries;
+mod email;
 mod error;
 mod explain;
 mod filter;
@@ -39,6 +40,7 @@ pub use deliveries::{
     AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, MAX_RESPONSE_BODY, NewDelivery,
     Verdict,
 };
+pub use email::{Email, InvalidEmail, MAX_EMAIL_CHARS};
 pub use error::{Result, StoreError, constraint};
 pub use explain::QueryPlan;
 pub use items::ItemRow;

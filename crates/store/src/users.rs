@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::{Store, now};
+use crate::email::Email;
 use crate::error::Result;
 use crate::types::{Page, Paging, Role, Secret};
 
@@ -21,10 +22,10 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new account. The e-mail address is stored lowercased.
+/// A new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub email: String,
+    pub email: Email,
     pub password_hash: Secret,
     pub role: Role,
     pub is_active: bool,
@@ -33,7 +34,7 @@ pub struct NewUser {
 /// A partial update; `None` leaves the column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// A new password hash; bumps `token_version`.
     pub password_hash: Option<Secret>,
     pub role: Option<Role>,
@@ -41,8 +42,7 @@ pub struct UserPatch {
     pub is_active: Option<bool>,
 }
 
-/// E-mail addresses compare case-insensitively; storing them lowercased (and trimmed) makes
-/// the plain `email = $1` lookups use `idx_user_email_active`.
+/// Lookups compare as [`Email`] stores: trimmed and lower-cased.
 fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -59,7 +59,7 @@ impl Store {
                  values ($1, $2, $3, $4, $5, 0, $6, $6) returning *",
             )
             .bind(Uuid::now_v7())
-            .bind(normalise_email(&user.email))
+            .bind(user.email.as_str())
             .bind(&user.password_hash)
             .bind(user.role)
             .bind(user.is_active)
@@ -136,7 +136,7 @@ impl Store {
                  where user_id = $1 returning *",
             )
             .bind(user_id)
-            .bind(patch.email.as_deref().map(normalise_email))
+            .bind(patch.email.as_ref().map(Email::as_str))
             .bind(patch.password_hash.as_ref())
             .bind(patch.role)
             .bind(patch.is_active)

@@ -63,7 +63,7 @@ async fn main() {
 
     let user = store
         .create_user(&NewUser {
-            email: "bench@example.com".into(),
+            email: grandma_store::Email::parse("bench@example.com").unwrap(),
             password_hash: "x".into(),
             role: Role::User,
             is_active: true,

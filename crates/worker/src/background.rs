@@ -1,11 +1,9 @@
-//! The worker process's background services next to the run slots: the webhook dispatcher and
-//! the scheduler. `grandma serve` (with workers enabled) and `grandma worker` start both; with
-//! several processes the store's leases and compare-and-set keep every delivery attempt and
-//! every schedule tick single.
+//! The services next to the run slots: the webhook dispatcher and the scheduler. A process
+//! starts those its configuration switches on; with several processes the store's leases and
+//! compare-and-set keep every delivery attempt and every schedule tick single.
 
 use std::sync::Arc;
 
-use grandma_engine::guard::NetworkGuard;
 use grandma_store::{PubSub, RunEvent, RunStatus, Store};
 use tokio::sync::Notify;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -15,45 +13,54 @@ use tokio_util::sync::CancellationToken;
 use crate::dispatcher::{Dispatcher, DispatcherConfig, run_dispatcher};
 use crate::scheduler::{Scheduler, SchedulerConfig, run_scheduler};
 
+/// Which services to start, with their configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Services {
+    pub dispatcher: Option<DispatcherConfig>,
+    pub scheduler: Option<SchedulerConfig>,
+}
+
 /// The running services; [`Background::join`] waits for them after `shutdown`.
 #[derive(Debug)]
 pub struct Background {
     handles: Vec<JoinHandle<()>>,
 }
 
-/// Starts the dispatcher (lease owner `<worker_id>-webhooks`) and the scheduler, which pokes
-/// `run_wakeup` when it queues a run. With `events`, the dispatcher is also woken when a run
-/// starts or ends anywhere (the moments its outbox gets rows), instead of at its next poll.
+/// Starts `services`. The scheduler pokes `run_wakeup` when it queues a run. With `events`,
+/// the dispatcher is also woken when a run starts or ends anywhere (the moments its outbox gets
+/// rows), instead of at its next poll.
 pub fn start(
     store: Store,
-    worker_id: &str,
-    guard: NetworkGuard,
+    services: Services,
     run_wakeup: Arc<Notify>,
     events: Option<&PubSub>,
     shutdown: CancellationToken,
 ) -> Background {
     let mut handles = Vec::new();
-    let config = DispatcherConfig::new(format!("{worker_id}-webhooks"), guard);
-    match Dispatcher::new(store.clone(), config) {
-        Ok(dispatcher) => {
-            let wakeup = Arc::new(Notify::new());
-            if let Some(events) = events {
-                handles.push(tokio::spawn(wake_on_outbox_events(
-                    events.subscribe(),
-                    Arc::clone(&wakeup),
+    if let Some(config) = services.dispatcher {
+        match Dispatcher::new(store.clone(), config) {
+            Ok(dispatcher) => {
+                let wakeup = Arc::new(Notify::new());
+                if let Some(events) = events {
+                    handles.push(tokio::spawn(wake_on_outbox_events(
+                        events.subscribe(),
+                        Arc::clone(&wakeup),
+                        shutdown.clone(),
+                    )));
+                }
+                handles.push(tokio::spawn(run_dispatcher(
+                    dispatcher,
+                    wakeup,
                     shutdown.clone(),
                 )));
             }
-            handles.push(tokio::spawn(run_dispatcher(
-                dispatcher,
-                wakeup,
-                shutdown.clone(),
-            )));
+            Err(error) => tracing::error!(%error, "the webhook dispatcher cannot start"),
         }
-        Err(error) => tracing::error!(%error, "the webhook dispatcher cannot start"),
     }
-    let scheduler = Scheduler::new(store, SchedulerConfig::default()).with_run_wakeup(run_wakeup);
-    handles.push(tokio::spawn(run_scheduler(scheduler, shutdown)));
+    if let Some(config) = services.scheduler {
+        let scheduler = Scheduler::new(store, config).with_run_wakeup(run_wakeup);
+        handles.push(tokio::spawn(run_scheduler(scheduler, shutdown)));
+    }
     Background { handles }
 }
 

@@ -18,14 +18,15 @@ use std::time::Duration;
 use chrono::Utc;
 use grandma_engine::fetch::retry::Backoff;
 use grandma_engine::guard::NetworkGuard;
+use grandma_shared::Settings;
 use grandma_store::{AttemptOutcome, Delivery, Scope, Store, StoreError, Verdict, Webhook};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::metrics;
-use crate::webhook::{Outgoing, SendResult, WebhookClient};
+use grandma_shared::metrics;
+use grandma_shared::webhook::{Outgoing, SendResult, WebhookClient};
 
 /// Settings of one dispatcher.
 #[derive(Debug, Clone)]
@@ -54,8 +55,8 @@ pub struct DispatcherConfig {
 }
 
 impl DispatcherConfig {
-    /// Defaults: 10 s per attempt, a 60 s lease, a 250 ms poll, retries from 10 s up to 1 h apart, disabled
-    /// after 20 deliveries failed in a row.
+    /// Defaults: 10 s per attempt, a 60 s lease, a 250 ms poll, retries from 10 s up to 1 h
+    /// apart, disabled after 20 deliveries failed in a row.
     pub fn new(worker_id: impl Into<String>, guard: NetworkGuard) -> Self {
         DispatcherConfig {
             worker_id: worker_id.into(),
@@ -71,6 +72,19 @@ impl DispatcherConfig {
             },
             disable_after: 20,
             guard,
+        }
+    }
+}
+
+impl DispatcherConfig {
+    /// The configuration of the settings' `[webhooks]` table; `worker_id` names the lease owner.
+    pub fn from_settings(worker_id: impl Into<String>, settings: &Settings) -> Self {
+        let hooks = &settings.webhooks;
+        DispatcherConfig {
+            poll_interval: Duration::from_millis(hooks.poll_interval_ms.max(1)),
+            timeout: Duration::from_secs(hooks.timeout_seconds.max(1)),
+            disable_after: hooks.disable_after.max(1),
+            ..DispatcherConfig::new(worker_id, settings.network_guard())
         }
     }
 }
@@ -170,14 +184,7 @@ impl Dispatcher {
             }
         };
         let verdict = self.verdict(&webhook, &delivery, &result);
-        metrics::record_delivery_attempt(
-            match verdict {
-                Verdict::Delivered => "delivered",
-                Verdict::RetryAt(_) => "retrying",
-                Verdict::GiveUp => "failed",
-            },
-            result.duration.as_secs_f64(),
-        );
+        metrics::record_delivery_attempt(&verdict, result.duration.as_secs_f64());
         let outcome = AttemptOutcome {
             verdict,
             response_status: result.status.map(i32::from),

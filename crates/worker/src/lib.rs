@@ -11,18 +11,16 @@
 //! fallback poll, whichever comes first: other processes' runs are only seen by polling.
 
 pub mod background;
-pub mod cron;
 pub mod dispatcher;
-pub mod metrics;
 mod run;
 pub mod scheduler;
 mod sink;
-pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use grandma_engine::guard::NetworkGuard;
+use grandma_shared::Settings;
 use grandma_store::{PubSub, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -71,6 +69,19 @@ impl WorkerConfig {
             max_attempts: 3,
             events: None,
             default_time_limit: None,
+        }
+    }
+
+    /// The configuration of the settings' `[worker]` table, with their network guard.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let worker = &settings.worker;
+        WorkerConfig {
+            concurrency: worker.concurrency.max(1),
+            lease: Duration::from_secs(worker.lease_seconds.max(1)),
+            poll_interval: Duration::from_millis(worker.poll_interval_ms.max(1)),
+            max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
+            default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
+            ..WorkerConfig::new(settings.network_guard())
         }
     }
 

@@ -10,6 +10,7 @@ use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
 use grandma_engine::fetch::Fetcher;
+use grandma_shared::webhook::{RunEnd, WebhookPayload};
 use grandma_store::{
     Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,
 };
@@ -122,19 +123,7 @@ impl RunTask<'_> {
 
     /// Queues the `job.started` webhook deliveries (best effort: a failure only logs).
     async fn announce_start(&self, job_name: &str) {
-        let payload = json!({
-            "event": WebhookEvent::JobStarted.as_str(),
-            "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "job_id": self.run.job_id,
-            "job_name": job_name,
-            "result_id": self.run.result_id,
-            "run_id": self.run.run_id,
-            "status": RunStatus::Running.as_str(),
-            "items_count": 0,
-            "pages_scraped": 0,
-            "duration_seconds": 0.0,
-            "result_url": format!("/api/v1/results/{}", self.run.result_id),
-        });
+        let payload = WebhookPayload::run_started(&self.run, job_name).to_value();
         let queued = self
             .ctx
             .store
@@ -373,7 +362,7 @@ impl RunTask<'_> {
         (Utc::now() - started).to_std().ok()
     }
 
-    /// The final record of the run, with the webhook payload of the seed.
+    /// The final record of the run, with the payload of its final webhook event.
     #[allow(clippy::too_many_arguments)]
     fn outcome(
         &self,
@@ -386,25 +375,15 @@ impl RunTask<'_> {
         pages_scraped: i32,
     ) -> RunOutcome {
         let duration_seconds = self.elapsed().unwrap_or_default().as_secs_f64();
-        let webhook_payload = WebhookEvent::for_final_status(status).map(|event| {
-            let mut payload = json!({
-                "event": event.as_str(),
-                "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "job_id": self.run.job_id,
-                "job_name": job_name,
-                "result_id": self.run.result_id,
-                "run_id": self.run.run_id,
-                "status": status.as_str(),
-                "items_count": items_count,
-                "pages_scraped": pages_scraped,
-                "duration_seconds": duration_seconds,
-                "result_url": format!("/api/v1/results/{}", self.run.result_id),
-            });
-            if let Some(error) = &error_message {
-                payload["error_message"] = Value::String(error.clone());
-            }
-            payload
-        });
+        let end = RunEnd {
+            status,
+            items_count,
+            pages_scraped,
+            duration_seconds,
+            error_message: error_message.as_deref(),
+        };
+        let webhook_payload =
+            WebhookPayload::run_ended(&self.run, job_name, end).map(|p| p.to_value());
         RunOutcome {
             status,
             error_message,
@@ -425,8 +404,8 @@ impl RunTask<'_> {
         {
             Ok(row) => {
                 self.publish_row(&row);
-                crate::metrics::record_run(
-                    status.as_str(),
+                grandma_shared::metrics::record_run(
+                    status,
                     row.total_items,
                     i64::from(row.pages_scraped),
                     outcome.duration_seconds,

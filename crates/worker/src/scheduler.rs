@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use grandma_shared::Settings;
 use grandma_store::{FireOutcome, Schedule, Store, StoreError, Uuid};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::cron::CronSchedule;
+use grandma_shared::cron::{CronSchedule, CronSpecError};
 
 /// Where the scheduler reads the time (tests move it by hand).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -40,6 +41,16 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             poll_interval: Duration::from_secs(5),
             batch: 100,
+        }
+    }
+}
+
+impl SchedulerConfig {
+    /// The configuration of the settings' `[scheduler]` table.
+    pub fn from_settings(settings: &Settings) -> Self {
+        SchedulerConfig {
+            poll_interval: Duration::from_secs(settings.scheduler.poll_interval_seconds.max(1)),
+            ..SchedulerConfig::default()
         }
     }
 }
@@ -124,7 +135,7 @@ impl Scheduler {
 pub fn following_run(
     schedule: &Schedule,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, crate::cron::CronSpecError> {
+) -> Result<Option<DateTime<Utc>>, CronSpecError> {
     let cron = CronSchedule::parse(&schedule.cron_expression, &schedule.timezone)?;
     Ok(cron.next_after(now))
 }

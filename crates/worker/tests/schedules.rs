@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use grandma_shared::cron::{CronSchedule, CronSpecError};
 use grandma_store::{
     FireOutcome, JobIn, OverlapPolicy, RunFilter, RunStatus, Schedule, ScheduleIn, Scope, Store,
     User,
 };
-use grandma_worker::cron::{CronSchedule, CronSpecError};
 use grandma_worker::scheduler::{Clock, Scheduler, SchedulerConfig, following_run};
 
 use common::{TestDb, owner};

@@ -534,10 +534,10 @@ async fn the_guard_refuses_a_private_target_unless_allowed(db: &TestDb) {
     // A name resolving to loopback is refused by the resolver too.
     let by_name = rx.url("private").replace("127.0.0.1", "localhost");
     let client =
-        grandma_worker::webhook::WebhookClient::new(NetworkGuard::strict(), Duration::from_secs(2))
+        grandma_shared::webhook::WebhookClient::new(NetworkGuard::strict(), Duration::from_secs(2))
             .unwrap();
     let sent = client
-        .send(grandma_worker::webhook::Outgoing {
+        .send(grandma_shared::webhook::Outgoing {
             url: &by_name,
             delivery_id: Uuid::now_v7(),
             event: "ping",
@@ -666,3 +666,4 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
     dispatcher.await.unwrap();
     waker.await.unwrap();
 }
+

@@ -15,7 +15,7 @@ pub async fn migrated_store(url: &str) -> Store {
 pub async fn create_user(store: &Store, email: &str) -> Uuid {
     store
         .create_user(&NewUser {
-            email: email.into(),
+            email: grandma_store::Email::parse(email).unwrap(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             role: Role::User,
             is_active: true,

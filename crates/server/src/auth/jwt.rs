@@ -43,7 +43,7 @@ impl JwtKeys {
         let ephemeral;
         let secret = if secret.is_empty() {
             tracing::warn!("empty signing key; using a random key for this process");
-            ephemeral = crate::settings::random_hex(32);
+            ephemeral = grandma_shared::random::random_hex(32);
             ephemeral.as_bytes()
         } else {
             secret

@@ -1,9 +1,7 @@
-//! Authentication: access tokens (JWT), personal API tokens, password hashing, and the
-//! extractor that turns a bearer credential into the [`CurrentUser`].
+//! Authentication: access tokens (JWT), personal API tokens, and the extractor that turns a bearer credential into the [`CurrentUser`].
 
 pub mod extract;
 pub mod jwt;
-pub mod password;
 pub mod tokens;
 
 pub use extract::CurrentUser;

@@ -8,7 +8,7 @@ pub const PREFIX: &str = "gs_";
 
 /// A new secret.
 pub fn generate() -> String {
-    format!("{PREFIX}{}", crate::settings::random_hex(20))
+    format!("{PREFIX}{}", grandma_shared::random::random_hex(20))
 }
 
 /// Whether a bearer credential is an API token rather than a JWT.

@@ -12,9 +12,9 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::middleware::config::HttpSettings;
 use crate::middleware::rate_limit::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
 use crate::middleware::request_id::X_REQUEST_ID;
+use grandma_shared::config::HttpSettings;
 
 /// Response headers a cross-origin script may read.
 fn exposed_headers() -> [HeaderName; 5] {
@@ -151,11 +151,13 @@ pub fn layer(settings: &HttpSettings) -> Option<CorsLayer> {
 
 #[cfg(test)]
 mod tests {
+    use grandma_shared::config::List;
+
     use super::*;
 
     fn policy(origins: &[&str], credentials: bool) -> Option<CorsPolicy> {
         CorsPolicy::from_settings(&HttpSettings {
-            cors_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+            cors_origins: List(origins.iter().map(|o| (*o).to_owned()).collect()),
             cors_allow_credentials: credentials,
             ..Default::default()
         })

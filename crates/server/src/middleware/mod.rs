@@ -5,7 +5,6 @@
 //! metrics see every answer, compressed or refused; compression wraps the rate limiter's and
 //! the handlers' bodies alike; CORS is innermost, next to the routes.
 
-pub mod config;
 pub mod cors;
 pub mod metrics;
 pub mod rate_limit;
@@ -18,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, Version, header};
 use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-pub use config::{HttpSettings, Quota, RateLimitSettings};
+pub use grandma_shared::config::HttpSettings;
 pub use rate_limit::RateLimiter;
 
 /// Content types worth compressing (seed §3).

@@ -52,9 +52,9 @@ use grandma_store::Role;
 use ipnet::IpNet;
 
 use crate::error::ApiError;
-use crate::metrics::{RATE_LIMIT_BACKEND_ERRORS_TOTAL, RATE_LIMIT_REJECTIONS_TOTAL};
-use crate::middleware::config::{Quota, RateLimitSettings};
 use crate::middleware::cors::CorsPolicy;
+use grandma_shared::config::{Quota, RateLimitSettings};
+use grandma_shared::metrics::{RATE_LIMIT_BACKEND_ERRORS_TOTAL, RATE_LIMIT_REJECTIONS_TOTAL};
 
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 pub static X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -354,6 +354,8 @@ impl RedisBuckets {
 #[derive(Debug)]
 pub struct RateLimiter {
     settings: RateLimitSettings,
+    /// Peers whose `X-Forwarded-For` is believed.
+    trusted_proxies: Vec<IpNet>,
     epoch: Instant,
     ips: Buckets<IpAddr>,
     users: Buckets<uuid::Uuid>,
@@ -363,7 +365,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// The limiter; with `settings.redis_url`, backed by Redis (connected on first use).
-    pub fn new(settings: RateLimitSettings) -> Self {
+    pub fn new(settings: RateLimitSettings, trusted_proxies: Vec<IpNet>) -> Self {
         let ip_idle = full_refill_ms(settings.per_ip);
         let user_idle = [settings.admin, settings.user, settings.readonly]
             .into_iter()
@@ -374,7 +376,7 @@ impl RateLimiter {
             match RedisBuckets::new(
                 url.expose(),
                 settings.redis_prefix.clone(),
-                settings.redis_timeout,
+                Duration::from_millis(settings.redis_timeout_ms),
             ) {
                 Ok(redis) => {
                     tracing::info!(prefix = %settings.redis_prefix, "rate limits shared through Redis");
@@ -392,6 +394,7 @@ impl RateLimiter {
             epoch: Instant::now(),
             redis,
             settings,
+            trusted_proxies,
         }
     }
 
@@ -484,7 +487,7 @@ impl RateLimiter {
     /// The client's address: the peer, or when the peer is a trusted proxy, the right-most
     /// `X-Forwarded-For` entry that is not a trusted proxy itself.
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
-        client_ip(peer, headers, &self.settings.trusted_proxies)
+        client_ip(peer, headers, &self.trusted_proxies)
     }
 }
 
@@ -585,11 +588,14 @@ mod tests {
     use super::*;
 
     fn limiter(per_minute: u32, burst: u32, max_keys: usize) -> RateLimiter {
-        RateLimiter::new(RateLimitSettings {
-            per_ip: Quota::new(per_minute, burst),
-            max_keys,
-            ..Default::default()
-        })
+        RateLimiter::new(
+            RateLimitSettings {
+                per_ip: Quota::new(per_minute, burst),
+                max_keys,
+                ..Default::default()
+            },
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -682,11 +688,14 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_redis_falls_back_at_once() {
         // Port 1 on loopback: nothing listens there.
-        let l = RateLimiter::new(RateLimitSettings {
-            per_ip: Quota::new(60, 2),
-            redis_url: Some("redis://127.0.0.1:1/".into()),
-            ..Default::default()
-        });
+        let l = RateLimiter::new(
+            RateLimitSettings {
+                per_ip: Quota::new(60, 2),
+                redis_url: Some("redis://127.0.0.1:1/".into()),
+                ..Default::default()
+            },
+            Vec::new(),
+        );
         assert!(l.shared());
         let ip = IpAddr::from([10, 0, 0, 8]);
         let started = Instant::now();
@@ -722,12 +731,15 @@ mod tests {
                 sockets.push(socket);
             }
         });
-        let l = RateLimiter::new(RateLimitSettings {
-            per_ip: Quota::new(60, 2),
-            redis_url: Some(format!("redis://127.0.0.1:{port}/").into()),
-            redis_timeout: Duration::from_millis(50),
-            ..Default::default()
-        });
+        let l = RateLimiter::new(
+            RateLimitSettings {
+                per_ip: Quota::new(60, 2),
+                redis_url: Some(format!("redis://127.0.0.1:{port}/").into()),
+                redis_timeout_ms: 50,
+                ..Default::default()
+            },
+            Vec::new(),
+        );
         let ip = IpAddr::from([10, 0, 0, 7]);
         let started = Instant::now();
         assert!(l.check_ip(ip).await.allowed);

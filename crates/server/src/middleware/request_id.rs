@@ -119,7 +119,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     }
     #[cfg(not(feature = "otel"))]
     let span = {
-        let trace_id = trace_id.unwrap_or_else(|| crate::settings::random_hex(16));
+        let trace_id = trace_id.unwrap_or_else(|| grandma_shared::random::random_hex(16));
         request_span!(tracing::field::display(trace_id))
     };
     // The span continues the caller's trace, and the logged `trace_id` is the exported one.
@@ -132,7 +132,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok());
         let trace_id = otel::continue_trace(&span, traceparent, tracestate)
             .or(trace_id)
-            .unwrap_or_else(|| crate::settings::random_hex(16));
+            .unwrap_or_else(|| grandma_shared::random::random_hex(16));
         span.record("trace_id", tracing::field::display(trace_id));
         span
     };

@@ -139,7 +139,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOu
     };
     let (depth, workers) = if ping.is_ok() {
         let lease = chrono::Duration::seconds(
-            i64::try_from(state.settings.lease_seconds).unwrap_or(60) * 2,
+            i64::try_from(state.settings.worker.lease_seconds).unwrap_or(60) * 2,
         );
         let since = chrono::Utc::now() - lease;
         (

@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use grandma_store::{Role, Secret, User, UserPatch};
+use grandma_shared::accounts::{check_password, password};
+use grandma_store::{Email, Role, Secret, User, UserPatch};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, password};
+use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{PageQuery, page_type};
@@ -101,17 +102,16 @@ pub async fn update_me(
     ApiJson(body): ApiJson<MeUpdateIn>,
 ) -> ApiResult<Json<UserOut>> {
     let mut problems = Vec::new();
-    if let Some(email) = &body.email
-        && let Some(problem) = crate::routes::auth::check_email(email)
-    {
-        problems.push(FieldProblem::new("email", problem));
-    }
+    let email = body.email.as_deref().map(Email::parse).transpose();
     let mut patch = UserPatch {
-        email: body.email,
+        email: email.unwrap_or_else(|e| {
+            problems.push(FieldProblem::new("email", e.to_string()));
+            None
+        }),
         ..Default::default()
     };
     if let Some(new_password) = body.password {
-        if let Some(problem) = password::check_new(&new_password) {
+        if let Err(problem) = check_password(&new_password) {
             problems.push(FieldProblem::new("password", problem));
         }
         let current_ok = match body.current_password {

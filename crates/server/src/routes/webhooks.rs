@@ -8,11 +8,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use grandma_shared::webhook::{
+    Outgoing, WebhookClient, WebhookPayload, generate_secret, is_reserved_header,
+};
 use grandma_store::{
     Delivery, DeliveryAttempt, DeliveryFilter, DeliveryStatus, Page, Secret, Webhook, WebhookEvent,
     WebhookIn,
 };
-use grandma_worker::webhook::{Outgoing, WebhookClient, generate_secret, is_reserved_header};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -569,18 +571,7 @@ pub async fn test_webhook(
     current.require_writer()?;
     let webhook = state.store.get_webhook(current.scope(), id).await?;
     let delivery_id = Uuid::now_v7();
-    let payload = serde_json::json!({
-        "event": "ping",
-        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "webhook_id": webhook.webhook_id,
-        "webhook_name": webhook.name,
-        "job_id": serde_json::Value::Null,
-        "result_id": serde_json::Value::Null,
-        "status": "ping",
-        "items_count": 0,
-        "pages_scraped": 0,
-        "duration_seconds": 0.0,
-    });
+    let payload = WebhookPayload::ping(&webhook);
     let body = serde_json::to_vec(&payload).map_err(ApiError::internal)?;
     let client = WebhookClient::new(state.settings.network_guard(), TEST_TIMEOUT)
         .map_err(ApiError::internal)?;
@@ -589,7 +580,7 @@ pub async fn test_webhook(
         .send(Outgoing {
             url: &webhook.url,
             delivery_id,
-            event: "ping",
+            event: &payload.event,
             secret: webhook.secret.as_ref().map(|s| s.expose()),
             headers: &webhook.headers,
             body: &body,
@@ -599,7 +590,7 @@ pub async fn test_webhook(
     Ok(Json(TestAttemptOut {
         delivered: sent.is_success(),
         delivery_id,
-        payload,
+        payload: payload.to_value(),
         response_status: sent.status,
         response_body: sent.body,
         error: sent.error,

@@ -165,7 +165,7 @@ async fn api_tokens_create_use_revoke(app: &TestApp) {
 
 async fn tokens_expire(backend: Backend) {
     // A zero lifetime: the token is valid within the second it was issued, then never again.
-    let app = TestApp::start_with(backend, |s| s.access_token_minutes = 0).await;
+    let app = TestApp::start_with(backend, |s| s.auth.access_token_minutes = 0).await;
     app.register("fay@example.com").await;
     let token = app.login("fay@example.com").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -176,8 +176,8 @@ async fn tokens_expire(backend: Backend) {
 
 async fn initial_admin_is_created_once(backend: Backend) {
     let app = TestApp::start_with(backend, |s| {
-        s.admin_email = Some("boss@example.com".into());
-        s.admin_password = Some(PASSWORD.into());
+        s.auth.admin_email = Some("boss@example.com".into());
+        s.auth.admin_password = Some(PASSWORD.into());
     })
     .await;
     // `connect` created it and `launch` found it there: one admin, able to log in.

@@ -79,7 +79,7 @@ async fn malformed_requests(app: &TestApp) {
 }
 
 async fn oversized_bodies(backend: Backend) {
-    let app = TestApp::start_with(backend, |s| s.max_body_bytes = 4096).await;
+    let app = TestApp::start_with(backend, |s| s.http.max_body_bytes = 4096).await;
     let (_, token) = app.user("big@example.com", Role::User).await;
     let mut config = job_config("Big");
     config["description"] = json!("x".repeat(20_000));

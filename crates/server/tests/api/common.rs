@@ -51,7 +51,7 @@ impl TestApp {
         };
         let mut settings = Settings::for_database(url, dir.path().join("data"));
         // The suite sends bursts from one address; the rate-limit tests turn limits back on.
-        settings.http.rate_limit.enabled = false;
+        settings.rate_limit.enabled = false;
         adjust(&mut settings);
         let state = AppState::connect(settings)
             .await

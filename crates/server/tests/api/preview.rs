@@ -3,6 +3,7 @@
 
 use axum::response::Html;
 use axum::routing::get;
+use grandma_shared::config::List;
 use grandma_store::{Backend, Role};
 use serde_json::{Value, json};
 
@@ -52,7 +53,7 @@ async fn preview_pages(backend: Backend) {
     let url = format!("http://{site}/products");
 
     let open = TestApp::start_with(backend, |s| {
-        s.allow_networks = vec!["127.0.0.1/32".parse().unwrap()]
+        s.allow_networks = List(vec!["127.0.0.1/32".parse().unwrap()])
     })
     .await;
     let (_, token) = open.user("previewer@example.com", Role::Readonly).await;

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use grandma_server::Settings;
-use grandma_server::middleware::Quota;
+use grandma_shared::config::{List, Quota};
 use grandma_store::{Backend, Role};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -167,8 +167,8 @@ async fn gzip_large_json_only_when_accepted() {
 
 fn limited(per_ip: Quota) -> impl FnOnce(&mut Settings) {
     move |s: &mut Settings| {
-        s.http.rate_limit.enabled = true;
-        s.http.rate_limit.per_ip = per_ip;
+        s.rate_limit.enabled = true;
+        s.rate_limit.per_ip = per_ip;
     }
 }
 
@@ -233,8 +233,8 @@ async fn forwarded_for_is_trusted_only_from_proxies_and_keys_are_bounded() {
     // Trusted loopback proxy: each forwarded client has its own bucket; memory stays bounded.
     let app = sqlite_with(|s| {
         limited(Quota::new(60, 2))(s);
-        s.http.rate_limit.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
-        s.http.rate_limit.max_keys = 32;
+        s.http.trusted_proxies = List(vec!["127.0.0.0/8".parse().unwrap()]);
+        s.rate_limit.max_keys = 32;
     })
     .await;
     for i in 0..200u32 {
@@ -256,10 +256,10 @@ async fn forwarded_for_is_trusted_only_from_proxies_and_keys_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_quotas_follow_the_role() {
     let app = sqlite_with(|s| {
-        s.http.rate_limit.enabled = true;
-        s.http.rate_limit.per_ip = Quota::new(100_000, 10_000);
-        s.http.rate_limit.user = Quota::new(30, 2);
-        s.http.rate_limit.admin = Quota::new(30, 5);
+        s.rate_limit.enabled = true;
+        s.rate_limit.per_ip = Quota::new(100_000, 10_000);
+        s.rate_limit.user = Quota::new(30, 2);
+        s.rate_limit.admin = Quota::new(30, 5);
     })
     .await;
     let (_, user) = app.user("quota-user@example.com", Role::User).await;
@@ -305,7 +305,7 @@ async fn cors_origins_credentials_and_preflights() {
 
     let app = sqlite_with(|s| {
         limited(Quota::new(60, 1))(s);
-        s.http.cors_origins = vec!["https://app.example".into()];
+        s.http.cors_origins = List(vec!["https://app.example".into()]);
         s.http.cors_allow_credentials = true;
     })
     .await;
@@ -368,7 +368,7 @@ async fn ip_429_carries_cors_headers_for_allowed_origins_only() {
     // The rate limiter sits outside the CORS layer; its 429s get the same headers anyway.
     let app = sqlite_with(|s| {
         limited(Quota::new(2, 1))(s);
-        s.http.cors_origins = vec!["https://app.example".into()];
+        s.http.cors_origins = List(vec!["https://app.example".into()]);
         s.http.cors_allow_credentials = true;
     })
     .await;

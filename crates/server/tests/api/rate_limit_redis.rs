@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grandma_server::middleware::{Quota, RateLimitSettings};
 use grandma_server::{AppState, Settings};
+use grandma_shared::config::{Quota, RateLimitSettings};
 use grandma_store::{Backend, Role, Secret, Uuid};
 use reqwest::StatusCode;
 use tokio::sync::oneshot;
@@ -53,11 +53,11 @@ fn shared(
 ) -> impl FnOnce(&mut Settings) {
     let prefix = prefix.to_owned();
     move |s: &mut Settings| {
-        let rl = &mut s.http.rate_limit;
+        let rl = &mut s.rate_limit;
         rl.enabled = true;
         rl.redis_url = Some(Secret(url));
         rl.redis_prefix = prefix;
-        rl.redis_timeout = Duration::from_secs(2);
+        rl.redis_timeout_ms = 2_000;
         adjust(rl);
     }
 }
@@ -241,7 +241,7 @@ async fn an_unreachable_redis_falls_back_to_local_buckets() {
         l.local_addr().unwrap().port()
     };
     let app = TestApp::start_with(Backend::Sqlite, |s| {
-        let rl = &mut s.http.rate_limit;
+        let rl = &mut s.rate_limit;
         rl.enabled = true;
         rl.redis_url = Some(Secret(format!("redis://127.0.0.1:{closed}/")));
         rl.redis_prefix = unique_prefix();

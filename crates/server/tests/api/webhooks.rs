@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use grandma_shared::config::List;
 use grandma_store::{Backend, DeliveryStatus, NewDelivery, Role, WebhookEvent};
 use hmac::{KeyInit, Mac};
 use reqwest::Method;
@@ -52,7 +53,7 @@ fn seed_verify(payload: &[u8], signature: &str, secret: &str) -> bool {
 
 async fn local_app(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |s| {
-        s.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
+        s.allow_networks = List(vec!["127.0.0.1/32".parse().unwrap()]);
     })
     .await
 }

@@ -89,7 +89,7 @@ macro_rules! store_test {
 pub async fn user(store: &Store, email: &str, role: grandma_store::Role) -> grandma_store::User {
     store
         .create_user(&grandma_store::NewUser {
-            email: email.to_owned(),
+            email: grandma_store::Email::parse(email).unwrap(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             role,
             is_active: true,

@@ -26,7 +26,7 @@ async fn users_crud(db: &TestDb) {
     // The same address in another case is the same account.
     let dup = store
         .create_user(&grandma_store::NewUser {
-            email: "ADMIN@example.com".into(),
+            email: grandma_store::Email::parse("ADMIN@example.com").unwrap(),
             password_hash: Secret::from("x"),
             role: Role::User,
             is_active: true,
@@ -54,7 +54,7 @@ async fn users_crud(db: &TestDb) {
             bob.user_id,
             &UserPatch {
                 role: Some(Role::Admin),
-                email: Some("Robert@Example.com".into()),
+                email: Some(grandma_store::Email::parse("Robert@Example.com").unwrap()),
                 ..UserPatch::default()
             },
         )
@@ -113,7 +113,7 @@ async fn users_crud(db: &TestDb) {
         .update_user(
             bob.user_id,
             &UserPatch {
-                email: Some("admin@example.com".into()),
+                email: Some(grandma_store::Email::parse("admin@example.com").unwrap()),
                 ..UserPatch::default()
             },
         )

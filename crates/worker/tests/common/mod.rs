@@ -220,7 +220,8 @@ pub fn job_config(start: &str) -> serde_json::Value {
 pub async fn owner(store: &Store) -> User {
     store
         .create_user(&NewUser {
-            email: format!("{}@example.com", Uuid::now_v7().simple()),
+            email: grandma_store::Email::parse(&format!("{}@example.com", Uuid::now_v7().simple()))
+                .unwrap(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             role: Role::User,
             is_active: true,

@@ -1,9 +1,5 @@
-//! Sending one webhook request: the body, its signature and headers, the guarded HTTP client.
+//! Sending one webhook request: the signed headers and a guarded HTTP client.
 //!
-//! The signature is the seed's (§5): `X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret, raw
-//! body)>`, computed over exactly the bytes sent. `X-Webhook-Id` is the delivery id (the same
-//! on every retry, so a receiver can drop duplicates), `X-Webhook-Timestamp` the Unix time of
-//! this attempt (so a receiver can refuse stale replays) and `X-Webhook-Event` the event name.
 //! `X-Request-ID` is the ID of the API request behind the event (the one that queued the run,
 //! or the test request), so a receiver's logs can be joined with ours.
 
@@ -13,68 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use grandma_engine::guard::NetworkGuard;
 use grandma_store::{MAX_RESPONSE_BODY, Uuid};
-use hmac::{KeyInit, Mac};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use sha2::Sha256;
 
-type HmacSha256 = hmac::Hmac<Sha256>;
-
-pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
-pub const ID_HEADER: &str = "x-webhook-id";
-pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
-pub const EVENT_HEADER: &str = "x-webhook-event";
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The `User-Agent` of webhook requests.
-pub const WEBHOOK_USER_AGENT: &str = concat!("GrandmaScraper-Webhook/", env!("CARGO_PKG_VERSION"));
-
-/// `sha256=<hex HMAC-SHA256(secret, body)>`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// The receiver's check, as the seed's `verify_webhook`: recompute and compare in constant time.
-pub fn verify(body: &[u8], signature: &str, secret: &str) -> bool {
-    let Some(hex_part) = signature.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(given) = hex::decode(hex_part) else {
-        return false;
-    };
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
-}
-
-/// A fresh random secret: 32 bytes, hex (64 characters).
-pub fn generate_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!("whsec_{}", hex::encode(bytes))
-}
-
-/// Whether a custom header may be sent: never one of ours, nor one that would change how the
-/// request is framed or routed.
-pub fn is_reserved_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("x-webhook-")
-        || matches!(
-            name.as_str(),
-            "host"
-                | "x-request-id"
-                | "content-length"
-                | "content-type"
-                | "transfer-encoding"
-                | "connection"
-                | "user-agent"
-                | "te"
-                | "upgrade"
-                | "proxy-authorization"
-        )
-}
+use super::signature::{
+    EVENT_HEADER, ID_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    WEBHOOK_USER_AGENT, is_reserved_header, sign,
+};
 
 /// What one HTTP attempt gave.
 #[derive(Debug, Clone)]
@@ -276,37 +216,4 @@ fn error_chain(e: &reqwest::Error) -> String {
         source = err.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_matches_a_known_vector() {
-        // RFC 4231 test case 2.
-        let sig = sign("Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            sig,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert!(verify(b"what do ya want for nothing?", &sig, "Jefe"));
-        assert!(!verify(b"what do ya want for nothing!", &sig, "Jefe"));
-        assert!(!verify(b"what do ya want for nothing?", &sig[7..], "Jefe"));
-    }
-
-    #[test]
-    fn reserved_headers_are_recognised() {
-        for name in [
-            "Host",
-            "X-Webhook-Signature",
-            "x-webhook-id",
-            "Content-Length",
-            "X-Request-ID",
-        ] {
-            assert!(is_reserved_header(name), "{name}");
-        }
-        assert!(!is_reserved_header("Authorization"));
-        assert!(!is_reserved_header("X-Custom"));
-    }
 }

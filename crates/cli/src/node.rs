@@ -1,0 +1,296 @@
+//! One GrandmaScraper process, whatever it does: `grandma serve` and `grandma worker` both end
+//! in [`run`] with the [`Roles`] their command and the settings switch on (the API, the run
+//! workers, the scheduler, the webhook dispatcher), so both start, share and stop their parts
+//! the same way.
+//!
+//! Start-up: the database (migrated to head by a process with the API, only checked by a
+//! worker process: with many processes the schema is the operator's step), one pub/sub and
+//! one wakeup for the whole process (a run queued through the API is claimed at once by its
+//! own workers), the listener and banner, then every part side by side. Ctrl-C or SIGTERM
+//! cancels one token: the API finishes its requests in flight, the workers hand their running
+//! runs back to the queue, the dispatcher and scheduler stop between rounds, a worker's
+//! `/metrics` listener closes, and the process exits.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use grandma_server::AppState;
+use grandma_server::state::connect_store;
+use grandma_shared::Settings;
+use grandma_store::{Backend, PubSub, Store};
+use grandma_worker::background::{self, Services};
+use grandma_worker::dispatcher::DispatcherConfig;
+use grandma_worker::scheduler::SchedulerConfig;
+use grandma_worker::{WorkerConfig, run_workers};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::Failure;
+use crate::db::describe_database;
+
+/// What one process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The REST API (and its `/metrics`) on `[http] bind`.
+    pub api: bool,
+    /// Run workers, `[worker] concurrency` at a time.
+    pub workers: bool,
+    /// The cron scheduler.
+    pub scheduler: bool,
+    /// The webhook dispatcher.
+    pub dispatcher: bool,
+}
+
+impl Roles {
+    /// `grandma serve`: the API, and the workers with their scheduler and dispatcher unless
+    /// `[worker] enabled` is off.
+    pub fn serve(settings: &Settings) -> Roles {
+        Roles::with_workers(true, settings.worker.enabled, settings)
+    }
+
+    /// `grandma worker`: workers, scheduler and dispatcher, no API.
+    pub fn worker(settings: &Settings) -> Roles {
+        Roles::with_workers(false, true, settings)
+    }
+
+    fn with_workers(api: bool, workers: bool, settings: &Settings) -> Roles {
+        Roles {
+            api,
+            workers,
+            scheduler: workers && settings.scheduler.enabled,
+            dispatcher: workers && settings.webhooks.enabled,
+        }
+    }
+}
+
+/// Runs the process's `roles` until `shutdown` is cancelled (or the API fails), then stops
+/// every part and waits for it.
+pub async fn run(
+    mut settings: Settings,
+    roles: Roles,
+    shutdown: CancellationToken,
+) -> Result<(), Failure> {
+    let failed = |e: anyhow::Error| Failure::RunFailed(e);
+    if roles.api {
+        settings
+            .ensure_secret_key()
+            .map_err(|p| Failure::BadInput(anyhow!("{p}")))?;
+    }
+    let store = connect_store(&settings, roles.api)
+        .await
+        .context("cannot open the database")
+        .map_err(failed)?;
+    if !roles.api {
+        check_schema(&store).await?;
+    }
+    let wakeup = Arc::new(Notify::new());
+    // Publishes progress to every API node and, on PostgreSQL, wakes the workers on `NOTIFY`
+    // when a run is queued anywhere.
+    let pubsub = PubSub::start(&store, Arc::clone(&wakeup));
+    let worker = roles.workers.then(|| {
+        let mut config = WorkerConfig::from_settings(&settings);
+        config.events = Some(pubsub.clone());
+        config
+    });
+
+    let mut listener = None;
+    let mut state = None;
+    if roles.api {
+        let app = AppState::with_pubsub(
+            store.clone(),
+            settings.clone(),
+            pubsub.clone(),
+            Arc::clone(&wakeup),
+        );
+        app.ensure_initial_admin()
+            .await
+            .context("cannot start")
+            .map_err(failed)?;
+        state = Some(app);
+    }
+    let bind = if roles.api {
+        Some(settings.http.bind)
+    } else {
+        settings.worker.metrics_bind
+    };
+    if let Some(bind) = bind {
+        let bound = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))
+            .map_err(failed)?;
+        listener = Some(bound);
+    }
+    let address = match &listener {
+        Some(l) => Some(l.local_addr().map_err(|e| failed(e.into()))?),
+        None => None,
+    };
+    print_banner(&settings, roles, worker.as_ref(), address);
+
+    let id = match &worker {
+        Some(config) => config.worker_id.clone(),
+        None => grandma_worker::default_worker_id(),
+    };
+    let workers = worker.map(|config| {
+        tokio::spawn(run_workers(
+            store.clone(),
+            config,
+            Arc::clone(&wakeup),
+            shutdown.clone(),
+        ))
+    });
+    let services = Services {
+        dispatcher: roles
+            .dispatcher
+            .then(|| DispatcherConfig::from_settings(format!("{id}-webhooks"), &settings)),
+        scheduler: roles
+            .scheduler
+            .then(|| SchedulerConfig::from_settings(&settings)),
+    };
+    let background = background::start(
+        store.clone(),
+        services,
+        Arc::clone(&wakeup),
+        Some(&pubsub),
+        shutdown.clone(),
+    );
+    let server: Option<JoinHandle<std::io::Result<()>>> = listener.map(|listener| {
+        let stop = shutdown.clone().cancelled_owned();
+        match state {
+            Some(state) => tokio::spawn(grandma_server::launch(listener, state, stop)),
+            None => {
+                let token = settings.http.metrics_token.as_ref();
+                let token = token.map(|t| t.expose().to_owned());
+                let metrics_store = store.clone();
+                tokio::spawn(grandma_server::metrics::serve_standalone(
+                    listener,
+                    metrics_store,
+                    token,
+                    stop,
+                ))
+            }
+        }
+    });
+
+    let mut outcome = Ok(());
+    match server {
+        Some(server) => {
+            // The server may also end on its own (an accept error): take the rest down with it.
+            let served = server.await;
+            shutdown.cancel();
+            outcome = match served {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(failed(anyhow::Error::new(e).context("the server failed"))),
+                Err(e) => Err(failed(anyhow!("the server crashed: {e}"))),
+            };
+        }
+        None => shutdown.cancelled().await,
+    }
+    background.join().await;
+    if let Some(workers) = workers {
+        let joined = match workers.await {
+            Ok(result) => result.map_err(|e| failed(e.into())),
+            Err(e) => Err(failed(anyhow!("workers: {e}"))),
+        };
+        outcome = outcome.and(joined);
+    }
+    drop(pubsub);
+    store.close().await;
+    eprintln!("GrandmaScraper stopped.");
+    outcome
+}
+
+/// Refuses to work on a schema that is not at head (workers never migrate).
+async fn check_schema(store: &Store) -> Result<(), Failure> {
+    let ready = store
+        .schema_ready()
+        .await
+        .map_err(|e| Failure::RunFailed(anyhow::Error::new(e).context("reading the schema")))?;
+    if !ready {
+        return Err(Failure::RunFailed(anyhow!(
+            "the database schema is not up to date; run `grandma db upgrade head` (or start \
+             `grandma serve`) first"
+        )));
+    }
+    if store.backend() == Backend::Sqlite {
+        tracing::warn!(
+            "a separate worker process on SQLite: fine on one machine, but PostgreSQL is the \
+             database for many workers"
+        );
+    }
+    Ok(())
+}
+
+fn print_banner(
+    settings: &Settings,
+    roles: Roles,
+    worker: Option<&WorkerConfig>,
+    address: Option<SocketAddr>,
+) {
+    let database = describe_database(&settings.database_url());
+    if !roles.api {
+        if let Some(config) = worker {
+            println!(
+                "GrandmaScraper worker {} ({} at a time) on {database}",
+                config.worker_id, config.concurrency
+            );
+        }
+        if let Some(address) = address {
+            println!("metrics on http://{address}/metrics");
+        }
+        return;
+    }
+    let url = address.map(|a| format!("http://{a}")).unwrap_or_default();
+    println!("GrandmaScraper {} is running", env!("CARGO_PKG_VERSION"));
+    println!("  URL:        {url}");
+    println!("  API docs:   {url}/api/docs");
+    println!("  Health:     {url}/health");
+    println!("  Database:   {database}");
+    println!("  Data dir:   {}", settings.data_dir.display());
+    println!(
+        "  Workers:    {}",
+        match worker {
+            Some(config) => format!("in-process, {} at a time", config.concurrency),
+            None => "off (run `grandma worker`)".to_owned(),
+        }
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+pub async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C still works");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = shutdown.cancelled() => return,
+    }
+    // Cancel first: the message must not stand in the way (stderr may be a closed pipe, and
+    // `eprintln!` panics on a failed write).
+    shutdown.cancel();
+    let _ = writeln!(
+        std::io::stderr(),
+        "Shutting down: finishing requests and handing running runs back to the queue…"
+    );
+}

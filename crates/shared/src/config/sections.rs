@@ -1,0 +1,166 @@
+//! The settings tables. Adding a setting is one line and its doc comment here (and a row in
+//! the README's table, which a test compares with these declarations); checks of its range go
+//! in `validate.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use grandma_store::Secret;
+use ipnet::IpNet;
+
+use super::section::settings_section;
+use super::values::{Environment, List, Quota};
+
+settings_section! {
+    /// Every setting of every process; `[sections]` below.
+    pub struct Settings {
+        /// `development` or `production`; production refuses a missing or weak signing key
+        pub environment: Environment = Environment::Development,
+        /// Holds the SQLite database and, in development, the generated signing key
+        pub data_dir: PathBuf = PathBuf::from("./grandma-data"),
+        /// `postgres://…` for several workers or servers; none: SQLite in `data_dir`
+        #[env("GRANDMA_DATABASE_URL", "DATABASE_URL")]
+        pub database_url: Option<Secret> = None,
+        /// Private networks the server may fetch from (`10.0.0.0/8,127.0.0.1/32`); none: it
+        /// never fetches private addresses
+        pub allow_networks: List<IpNet> = List::default(),
+        /// Access tokens and the first admin
+        pub auth: AuthSettings = AuthSettings::default(),
+        /// The API's listener and middleware
+        pub http: HttpSettings = HttpSettings::default(),
+        /// Token buckets per client IP and per user role
+        pub rate_limit: RateLimitSettings = RateLimitSettings::default(),
+        /// The run workers
+        pub worker: WorkerSettings = WorkerSettings::default(),
+        /// The webhook dispatcher
+        pub webhooks: WebhookSettings = WebhookSettings::default(),
+        /// The cron scheduler
+        pub scheduler: SchedulerSettings = SchedulerSettings::default(),
+    }
+}
+
+settings_section! {
+    /// `[auth]`: access tokens and the first admin.
+    pub struct AuthSettings {
+        /// JWT signing key, at least 32 varied bytes; none: generated into `data_dir`
+        /// (development only)
+        #[env("GRANDMA_SECRET_KEY", "SECRET_KEY")]
+        pub secret_key: Option<Secret> = None,
+        /// Lifetime of an access token, 1–43200
+        pub access_token_minutes: u32 = 30,
+        /// The first admin, created at start if there is no admin (with `admin_password`)
+        pub admin_email: Option<String> = None,
+        /// The first admin's password, at least 8 characters
+        pub admin_password: Option<Secret> = None,
+    }
+}
+
+settings_section! {
+    /// `[http]`: where the API listens and what its middleware does.
+    pub struct HttpSettings {
+        /// Where the API listens
+        pub bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8000)),
+        /// Largest accepted request body, at least 1024
+        pub max_body_bytes: usize = 1024 * 1024,
+        /// gzip level, 1–9
+        pub gzip_level: u32 = 6,
+        /// Smallest response body compressed
+        pub gzip_min_bytes: u16 = 500,
+        /// Browser origins allowed by CORS; `*` for any (without credentials)
+        pub cors_origins: List<String> = List::default(),
+        /// Whether CORS requests may carry credentials (explicit origins only)
+        pub cors_allow_credentials: bool = false,
+        /// Networks whose `X-Forwarded-For` is believed
+        pub trusted_proxies: List<IpNet> = List::default(),
+        /// Bearer token required on `/metrics`
+        pub metrics_token: Option<Secret> = None,
+    }
+}
+
+settings_section! {
+    /// `[rate_limit]`: token buckets written `PER_MINUTE/BURST`.
+    pub struct RateLimitSettings {
+        /// `false` turns the rate limits off
+        pub enabled: bool = true,
+        /// Bucket of each client IP
+        pub per_ip: Quota = Quota::new(60, 10),
+        /// Bucket of each admin
+        pub admin: Quota = Quota::new(600, 100),
+        /// Bucket of each user
+        pub user: Quota = Quota::new(120, 20),
+        /// Bucket of each read-only user
+        pub readonly: Quota = Quota::new(60, 10),
+        /// Most IPs and users remembered at once, at least 16; idle ones are forgotten first
+        pub max_keys: usize = 100_000,
+        /// `redis://…`: API nodes share their buckets (local buckets answer while Redis fails)
+        pub redis_url: Option<Secret> = None,
+        /// Prefix of the bucket keys in Redis
+        pub redis_prefix: String = "grandma:rl:".to_owned(),
+        /// Longest wait for Redis before the local buckets answer, 1–10000
+        pub redis_timeout_ms: u64 = 100,
+    }
+}
+
+settings_section! {
+    /// `[worker]`: the processes that run jobs.
+    pub struct WorkerSettings {
+        /// Whether `grandma serve` runs workers in its own process (`--no-worker` turns them
+        /// off)
+        #[env("GRANDMA_WORKERS_ENABLED")]
+        pub enabled: bool = true,
+        /// Runs a process crawls at once, 1–64
+        pub concurrency: usize = 2,
+        /// How long a worker's claim on a run lasts without a heartbeat, 5–3600
+        #[env("GRANDMA_LEASE_SECONDS")]
+        pub lease_seconds: u64 = 60,
+        /// Claims of a run whose worker died before the run is failed, 1–1000
+        #[env("GRANDMA_MAX_ATTEMPTS")]
+        pub max_attempts: u32 = 3,
+        /// Time limit of runs whose job sets no `time_limit_seconds`, 1–604800
+        #[env("GRANDMA_RUN_TIME_LIMIT_SECONDS")]
+        pub run_time_limit_seconds: Option<u64> = None,
+        /// How often an idle worker looks for runs queued by other processes, 50–60000
+        pub poll_interval_ms: u64 = 1000,
+        /// Where a `grandma worker` process serves its own `/metrics`
+        pub metrics_bind: Option<SocketAddr> = None,
+    }
+}
+
+settings_section! {
+    /// `[webhooks]`: the dispatcher that delivers queued webhooks.
+    pub struct WebhookSettings {
+        /// Whether processes with workers also deliver webhooks
+        pub enabled: bool = true,
+        /// How often the outbox is read when no run event woke the dispatcher, 10–60000
+        pub poll_interval_ms: u64 = 250,
+        /// Time limit of one delivery attempt, 1–120
+        pub timeout_seconds: u64 = 10,
+        /// Deliveries failed for good in a row after which a webhook is disabled, at least 1
+        pub disable_after: i32 = 20,
+    }
+}
+
+settings_section! {
+    /// `[scheduler]`: cron schedules turned into runs.
+    pub struct SchedulerSettings {
+        /// Whether processes with workers also fire schedules
+        pub enabled: bool = true,
+        /// How often due schedules are read, 1–3600
+        pub poll_interval_seconds: u64 = 5,
+    }
+}
+
+/// The tables of [`Settings`] and the prefix of their environment variables
+/// (`GRANDMA_` + prefix + key, upper-cased, unless a field names its own).
+pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
+    use super::section::Section;
+    &[
+        ("", "", Settings::FIELDS),
+        ("auth", "", AuthSettings::FIELDS),
+        ("http", "", HttpSettings::FIELDS),
+        ("rate_limit", "RATE_LIMIT_", RateLimitSettings::FIELDS),
+        ("worker", "WORKER_", WorkerSettings::FIELDS),
+        ("webhooks", "WEBHOOKS_", WebhookSettings::FIELDS),
+        ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
+    ]
+};
