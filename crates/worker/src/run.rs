@@ -84,15 +84,16 @@ impl RunTask<'_> {
         if self.ctx.shutdown.is_cancelled() {
             return self.release().await;
         }
-        self.publish_progress(if self.run.checkpoint.is_some() {
-            format!("resumed (attempt {})", self.run.attempts)
-        } else {
-            "started".to_owned()
-        });
         match self.prepare().await {
             Ok(prepared) => {
+                // The start event also wakes the webhook dispatcher, so it is published only
+                // once the `job.started` deliveries are committed: published earlier, the
+                // dispatcher would find nothing and the delivery wait for its next poll.
                 if self.run.checkpoint.is_none() {
                     self.announce_start(&prepared.job_name).await;
+                    self.publish_progress("started".to_owned());
+                } else {
+                    self.publish_progress(format!("resumed (attempt {})", self.run.attempts));
                 }
                 self.crawl(prepared).await
             }

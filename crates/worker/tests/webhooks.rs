@@ -33,6 +33,7 @@ both_backends!(
     the_guard_refuses_a_private_target_unless_allowed,
     two_dispatchers_never_send_the_same_delivery_twice,
     run_events_wake_the_dispatcher_and_carry_the_request_id,
+    job_started_leaves_while_the_run_is_still_crawling,
 );
 
 /// The seed's `verify_webhook` (§5), transcribed: `hmac.new(secret.encode(), payload,
@@ -667,3 +668,61 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
     waker.await.unwrap();
 }
 
+/// The start event wakes the dispatcher only once the `job.started` rows are committed: with an
+/// hour-long poll, `job.started` still leaves while the run crawls (its second page takes a
+/// minute), not when the run ends.
+async fn job_started_leaves_while_the_run_is_still_crawling(db: &TestDb) {
+    let site = Fixture::start().await;
+    let rx = Receiver::start().await;
+    let user = owner(&db.store).await;
+    webhook(&db.store, &user, &rx.url("started"), 0, BTreeMap::new()).await;
+
+    let events = grandma_store::PubSub::start(&db.store, Arc::new(Notify::new()));
+    let shutdown = CancellationToken::new();
+    let wakeup = Arc::new(Notify::new());
+    let mut config = dispatcher_config("started-d");
+    config.poll_interval = Duration::from_secs(3600);
+    let dispatcher = tokio::spawn(run_dispatcher(
+        Dispatcher::new(db.store.clone(), config).unwrap(),
+        Arc::clone(&wakeup),
+        shutdown.clone(),
+    ));
+    let waker = tokio::spawn(grandma_worker::background::wake_on_outbox_events(
+        events.subscribe(),
+        wakeup,
+        shutdown.clone(),
+    ));
+    let mut worker_config = test_config("started-w", 1);
+    worker_config.events = Some(events.clone());
+    let pool = Pool::start(db.store.clone(), worker_config);
+    let run = queue_run(&db.store, &user, job_config(&site.url("/slow/page-1.html"))).await;
+    pool.wakeup.notify_one();
+
+    let got = rx.wait_for("started", 1, Duration::from_secs(10)).await;
+    assert_eq!(header(&got[0], "x-webhook-event"), "job.started");
+    let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["status"], "running");
+    assert_eq!(
+        body["result_url"],
+        format!("/api/v1/results/{}", run.result_id)
+    );
+    let now = db.store.get_run(Scope::All, run.result_id).await.unwrap();
+    assert_eq!(
+        now.status,
+        grandma_store::RunStatus::Running,
+        "the run is still crawling"
+    );
+
+    db.store
+        .request_cancel(Scope::All, run.result_id)
+        .await
+        .unwrap();
+    wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {
+        r.status.is_terminal()
+    })
+    .await;
+    pool.stop().await;
+    shutdown.cancel();
+    dispatcher.await.unwrap();
+    waker.await.unwrap();
+}
