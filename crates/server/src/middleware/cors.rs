@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::middleware::rate_limit::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
+use crate::middleware::rate_limit::decision::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
 use crate::middleware::request_id::X_REQUEST_ID;
 use grandma_shared::config::HttpSettings;
 

@@ -17,7 +17,7 @@ use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
-use crate::routes::{DEFAULT_LIMIT, page_type};
+use crate::routes::page::{DEFAULT_LIMIT, page_type};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

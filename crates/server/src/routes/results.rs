@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::{DEFAULT_LIMIT, PageQuery, page_type};
+use crate::routes::page::{DEFAULT_LIMIT, PageQuery, page_type};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

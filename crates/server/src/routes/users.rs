@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{PageQuery, page_type};
+use crate::routes::page::{PageQuery, page_type};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -26,7 +26,7 @@ use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
-use crate::routes::{DEFAULT_LIMIT, page_type};
+use crate::routes::page::{DEFAULT_LIMIT, page_type};
 use crate::state::AppState;
 
 /// Retries a webhook may ask for.
