@@ -20,10 +20,9 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
 
-    /// A unique constraint refused the write. `constraint` is the same name on both backends
-    /// (see [`crate::constraint`]).
+    /// A unique constraint refused the write; the same [`Constraint`] on both backends.
     #[error("conflict with an existing row ({constraint})")]
-    Conflict { constraint: String },
+    Conflict { constraint: Constraint },
 
     /// A foreign key refused the write: the referenced row does not exist.
     #[error("the referenced row does not exist ({constraint})")]
@@ -70,7 +69,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => StoreError::Conflict {
-                    constraint: constraint_name(db.as_ref()),
+                    constraint: Constraint::named(&constraint_name(db.as_ref())),
                 },
                 ErrorKind::ForeignKeyViolation => StoreError::MissingReference {
                     constraint: db.constraint().unwrap_or("foreign key").to_owned(),
@@ -94,15 +93,52 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// Names of the unique constraints callers may want to match on; identical on both backends.
-pub mod constraint {
+/// The unique constraints callers match on, and any other by its name; the names are
+/// identical on both backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
     /// One account per e-mail address, compared case-insensitively (`lower(email)`).
-    pub const USER_EMAIL: &str = "app_user_email_key";
+    UserEmail,
     /// A token secret's hash identifies one token.
-    pub const API_TOKEN_HASH: &str = "api_token_token_hash_key";
-    /// The run id (engine and log identifier) is unique; the seed's index doubles as the
-    /// constraint.
-    pub const RESULT_RUN_ID: &str = "idx_result_run_id";
+    ApiTokenHash,
+    /// The run id (engine and log identifier) is unique; its index doubles as the constraint.
+    ResultRunId,
+    /// Another constraint, by its PostgreSQL-style name.
+    Other(String),
+}
+
+impl Constraint {
+    /// Every named constraint with its name in the schema.
+    const NAMED: [(Constraint, &'static str); 3] = [
+        (Constraint::UserEmail, "app_user_email_key"),
+        (Constraint::ApiTokenHash, "api_token_token_hash_key"),
+        (Constraint::ResultRunId, "idx_result_run_id"),
+    ];
+
+    /// The constraint called `name` in the schema.
+    pub fn named(name: &str) -> Constraint {
+        Self::NAMED
+            .into_iter()
+            .find(|(_, n)| *n == name)
+            .map_or_else(|| Constraint::Other(name.to_owned()), |(c, _)| c)
+    }
+
+    /// Its name in the schema.
+    pub fn name(&self) -> &str {
+        match self {
+            Constraint::Other(name) => name,
+            known => Self::NAMED
+                .iter()
+                .find(|(c, _)| c == known)
+                .map_or("", |(_, n)| n),
+        }
+    }
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The constraint's name as PostgreSQL spells it.
@@ -126,7 +162,7 @@ fn constraint_name(db: &dyn DatabaseError) -> String {
         return index.to_owned();
     }
     if detail == "result.run_id" {
-        return constraint::RESULT_RUN_ID.to_owned();
+        return Constraint::ResultRunId.name().to_owned();
     }
     let mut table = "";
     let mut columns = Vec::new();

@@ -41,7 +41,7 @@ pub use deliveries::{
     Verdict,
 };
 pub use email::{Email, InvalidEmail, MAX_EMAIL_CHARS};
-pub use error::{Result, StoreError, constraint};
+pub use error::{Constraint, Result, StoreError};
 pub use explain::QueryPlan;
 pub use items::ItemRow;
 pub use jobs::{Job, JobFilter, JobIn, JobOrder};

@@ -87,10 +87,12 @@ impl From<&str> for Secret {
 
 /// The error of parsing an unknown enum spelling read from the database or a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} {value:?}")]
+#[error("unknown {kind} {value:?} (expected {expected})")]
 pub struct UnknownVariant {
     pub kind: &'static str,
     pub value: String,
+    /// The accepted spellings.
+    pub expected: String,
 }
 
 /// Declares a text-stored enum: `as_str`, `FromStr`, `Display`, serde as the same spelling, and
@@ -105,12 +107,23 @@ macro_rules! text_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// Every spelling, for messages: `` `a`, `b` or `c` ``.
+            pub fn spellings() -> String {
+                let all: Vec<String> = Self::ALL.iter().map(|v| format!("`{}`", v.as_str())).collect();
+                match all.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => String::new(),
+                }
+            }
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
@@ -122,7 +135,11 @@ macro_rules! text_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownVariant { kind: $kind, value: s.to_owned() }),
+                    _ => Err(UnknownVariant {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        expected: Self::spellings(),
+                    }),
                 }
             }
         }
@@ -210,7 +227,7 @@ text_enum! {
 }
 
 text_enum! {
-    /// The webhook events of the seed (§5).
+    /// The events a webhook can subscribe to.
     WebhookEvent ("webhook event") {
         JobStarted = "job.started",
         JobCompleted = "job.completed",

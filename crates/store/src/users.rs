@@ -49,7 +49,7 @@ fn normalise_email(email: &str) -> String {
 
 impl Store {
     /// Creates an account; a taken e-mail address is a `Conflict` on
-    /// [`crate::constraint::USER_EMAIL`].
+    /// [`crate::Constraint::UserEmail`].
     pub async fn create_user(&self, user: &NewUser) -> Result<User> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {

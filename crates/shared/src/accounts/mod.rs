@@ -11,7 +11,7 @@
 
 pub mod password;
 
-use grandma_store::{Email, NewUser, Role, Secret, Store, StoreError, User, UserPatch};
+use grandma_store::{Constraint, Email, NewUser, Role, Secret, Store, StoreError, User, UserPatch};
 
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password};
 
@@ -104,11 +104,9 @@ impl Accounts {
         };
         match self.store.create_user(&new).await {
             Ok(user) => Ok(user),
-            Err(StoreError::Conflict { constraint })
-                if constraint == grandma_store::constraint::USER_EMAIL =>
-            {
-                Err(AccountError::EmailTaken(new.email))
-            }
+            Err(StoreError::Conflict {
+                constraint: Constraint::UserEmail,
+            }) => Err(AccountError::EmailTaken(new.email)),
             Err(e) => Err(e.into()),
         }
     }

@@ -1,4 +1,4 @@
-use grandma_store::{NewApiToken, Paging, Role, Secret, StoreError, UserPatch, constraint};
+use grandma_store::{Constraint, NewApiToken, Paging, Role, Secret, StoreError, UserPatch};
 
 use crate::common::{TestDb, user};
 
@@ -34,7 +34,7 @@ async fn users_crud(db: &TestDb) {
         .await
         .unwrap_err();
     match dup {
-        StoreError::Conflict { constraint } => assert_eq!(constraint, constraint::USER_EMAIL),
+        StoreError::Conflict { constraint } => assert_eq!(constraint, Constraint::UserEmail),
         other => panic!("expected a conflict, got {other:?}"),
     }
 
@@ -154,7 +154,7 @@ async fn api_tokens(db: &TestDb) {
     let err = store.create_api_token(&new("hash-1")).await.unwrap_err();
     match err {
         StoreError::Conflict { constraint } => {
-            assert_eq!(constraint, constraint::API_TOKEN_HASH)
+            assert_eq!(constraint, Constraint::ApiTokenHash)
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
