@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grandma_engine::spec::SpecErrors;
 use grandma_shared::accounts::AccountError;
-use grandma_store::StoreError;
+use grandma_store::{Constraint, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -190,15 +190,13 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::NotFound,
-            StoreError::Conflict { constraint } => {
-                let what = match constraint.as_str() {
-                    grandma_store::constraint::USER_EMAIL => {
-                        "this e-mail address is already registered"
-                    }
+            StoreError::Conflict { constraint } => ApiError::Conflict(
+                match constraint {
+                    Constraint::UserEmail => "this e-mail address is already registered",
                     _ => "conflict with an existing resource",
-                };
-                ApiError::Conflict(what.to_owned())
-            }
+                }
+                .to_owned(),
+            ),
             StoreError::MissingReference { .. } => {
                 ApiError::Unprocessable("a referenced resource does not exist".into())
             }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use grandma_engine::JobSpec;
-use grandma_store::{Job, JobFilter, JobIn, JobOrder, NewRun, Page};
+use grandma_store::{Job, JobFilter, JobIn, JobOrder, NewRun, Page, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -99,7 +99,7 @@ pub struct RunQueuedOut {
     pub result_id: Uuid,
     pub run_id: Uuid,
     /// Always `pending`: a worker picks it up.
-    pub status: String,
+    pub status: RunStatus,
 }
 
 /// Validates a job document and checks its start URL against the server's network guard.
@@ -268,7 +268,7 @@ pub async fn run_job(
         Json(RunQueuedOut {
             result_id: run.result_id,
             run_id: run.run_id,
-            status: run.status.as_str().to_owned(),
+            status: run.status,
         }),
     ))
 }

@@ -35,8 +35,6 @@ pub struct ResultOut {
     pub run_id: Uuid,
     pub job_id: Uuid,
     pub owner_id: Uuid,
-    /// `pending`, `running`, `completed`, `failed` or `cancelled`.
-    #[schema(value_type = String, example = "pending")]
     pub status: RunStatus,
     /// The item fields, in the job's order.
     pub columns: Vec<String>,
@@ -100,8 +98,7 @@ pub struct ItemPage {
 #[into_params(parameter_in = Query)]
 pub struct ResultListQuery {
     pub job_id: Option<Uuid>,
-    /// `pending`, `running`, `completed`, `failed` or `cancelled`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<RunStatus>)]
     pub status: Option<RunStatus>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

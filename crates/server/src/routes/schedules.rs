@@ -40,6 +40,7 @@ pub struct ScheduleCreateIn {
     pub timezone: Option<String>,
     pub enabled: Option<bool>,
     /// `skip` (default): no run while the previous one is pending or running; `queue`.
+    #[schema(value_type = Option<OverlapPolicy>)]
     pub overlap_policy: Option<String>,
 }
 
@@ -50,6 +51,7 @@ pub struct SchedulePatchIn {
     pub cron_expression: Option<String>,
     pub timezone: Option<String>,
     pub enabled: Option<bool>,
+    #[schema(value_type = Option<OverlapPolicy>)]
     pub overlap_policy: Option<String>,
 }
 
@@ -63,7 +65,7 @@ pub struct ScheduleOut {
     pub description: String,
     pub timezone: String,
     pub enabled: bool,
-    pub overlap_policy: String,
+    pub overlap_policy: OverlapPolicy,
     /// When the scheduler fires next (`null` while disabled).
     pub next_run: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
@@ -86,7 +88,7 @@ impl From<Schedule> for ScheduleOut {
             cron_expression: s.cron_expression,
             timezone: s.timezone,
             enabled: s.enabled,
-            overlap_policy: s.overlap_policy.as_str().to_owned(),
+            overlap_policy: s.overlap_policy,
             next_run: s.next_run,
             last_run: s.last_run,
             upcoming_runs,
@@ -120,13 +122,12 @@ fn schedule_in(
         .ok();
     let overlap_policy = match policy {
         None => default_policy,
-        Some(p) => p.parse().unwrap_or_else(|_| {
-            problems.push(FieldProblem::new(
-                "overlap_policy",
-                "expected `skip` or `queue`",
-            ));
-            default_policy
-        }),
+        Some(p) => p
+            .parse()
+            .unwrap_or_else(|e: grandma_store::UnknownVariant| {
+                problems.push(FieldProblem::new("overlap_policy", e.to_string()));
+                default_policy
+            }),
     };
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));

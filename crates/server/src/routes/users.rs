@@ -31,8 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserOut {
     pub id: Uuid,
     pub email: String,
-    /// `admin`, `user` or `readonly`.
-    #[schema(value_type = String, example = "user")]
     pub role: Role,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
@@ -70,7 +68,6 @@ pub struct MeUpdateIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchIn {
-    #[schema(value_type = Option<String>, example = "readonly")]
     pub role: Option<Role>,
     pub is_active: Option<bool>,
 }

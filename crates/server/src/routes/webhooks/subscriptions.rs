@@ -1,0 +1,240 @@
+//! The subscriptions: create, list, read, change, delete, and rotate the signing secret.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use grandma_shared::webhook::generate_secret;
+use grandma_store::{Page, Secret, WebhookEvent, WebhookIn};
+use tracing::instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::check::{DEFAULT_MAX_RETRIES, check, check_job, done, parse_events};
+use super::types::{
+    SecretOut, WebhookCreateIn, WebhookCreatedOut, WebhookListQuery, WebhookOut, WebhookPage,
+    WebhookPatchIn,
+};
+use crate::auth::CurrentUser;
+use crate::error::{ApiResult, ErrorOut, ValidationErrorOut};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::page::DEFAULT_LIMIT;
+use crate::state::AppState;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(get_webhook, update_webhook, delete_webhook))
+        .routes(routes!(rotate_secret))
+}
+
+/// Creates a webhook. The secret (generated when not given) is in this response only.
+#[utoipa::path(post, path = "/webhooks", tag = "Webhooks", security(("bearer" = [])),
+    request_body = WebhookCreateIn,
+    responses(
+        (status = 201, description = "Created, with its secret", body = WebhookCreatedOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 422, description = "Every problem found", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<WebhookCreateIn>,
+) -> ApiResult<(StatusCode, Json<WebhookCreatedOut>)> {
+    current.require_writer()?;
+    let mut problems = Vec::new();
+    let events = match body.events {
+        None => vec![
+            WebhookEvent::JobCompleted,
+            WebhookEvent::JobFailed,
+            WebhookEvent::JobCancelled,
+        ],
+        Some(events) => parse_events(&events).unwrap_or_else(|p| {
+            problems.push(p);
+            Vec::new()
+        }),
+    };
+    let secret = body.secret.unwrap_or_else(generate_secret);
+    let webhook = WebhookIn {
+        name: body.name,
+        url: body.url,
+        enabled: body.enabled.unwrap_or(true),
+        events,
+        job_id: body.job_id,
+        secret: Some(Secret::from(secret.clone())),
+        headers: body.headers.unwrap_or_default(),
+        retry_on_failure: body.retry_on_failure.unwrap_or(true),
+        max_retries: body.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+    };
+    check(&state, &webhook, &mut problems);
+    check_job(&state, &current, webhook.job_id, &mut problems).await?;
+    done(problems)?;
+    let created = state
+        .store
+        .create_webhook(current.user.user_id, &webhook)
+        .await?;
+    tracing::info!(webhook_id = %created.webhook_id, "webhook created");
+    Ok((
+        StatusCode::CREATED,
+        Json(WebhookCreatedOut {
+            webhook: created.into(),
+            secret,
+        }),
+    ))
+}
+
+/// The caller's webhooks (an admin's: everyone's), oldest first.
+#[utoipa::path(get, path = "/webhooks", tag = "Webhooks", security(("bearer" = [])),
+    params(WebhookListQuery),
+    responses((status = 200, description = "A page of webhooks", body = WebhookPage)))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<WebhookListQuery>,
+) -> ApiResult<Json<WebhookPage>> {
+    let paging = grandma_store::Paging::new(
+        query.limit.unwrap_or(DEFAULT_LIMIT),
+        query.offset.unwrap_or(0),
+    );
+    let page = state
+        .store
+        .list_webhooks(current.scope(), query.enabled, paging)
+        .await?;
+    let page = Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+    };
+    Ok(Json(WebhookPage::new(page, paging)))
+}
+
+/// One webhook.
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookOut),
+        (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<WebhookOut>> {
+    Ok(Json(
+        state.store.get_webhook(current.scope(), id).await?.into(),
+    ))
+}
+
+/// Changes a webhook: enable or disable it, its events, URL (checked again), headers, retries.
+#[utoipa::path(patch, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    request_body = WebhookPatchIn,
+    responses(
+        (status = 200, description = "Updated", body = WebhookOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+        (status = 422, description = "Every problem found", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+pub async fn update_webhook(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<WebhookPatchIn>,
+) -> ApiResult<Json<WebhookOut>> {
+    current.require_writer()?;
+    let old = state.store.get_webhook(current.scope(), id).await?;
+    let mut problems = Vec::new();
+    let events = match body.events {
+        None => old.events.clone(),
+        Some(events) => parse_events(&events).unwrap_or_else(|p| {
+            problems.push(p);
+            Vec::new()
+        }),
+    };
+    let job_id = if body.all_jobs == Some(true) {
+        None
+    } else {
+        body.job_id.or(old.job_id)
+    };
+    let webhook = WebhookIn {
+        name: body.name.unwrap_or(old.name),
+        url: body.url.unwrap_or(old.url),
+        enabled: body.enabled.unwrap_or(old.enabled),
+        events,
+        job_id,
+        secret: old.secret,
+        headers: body.headers.unwrap_or(old.headers),
+        retry_on_failure: body.retry_on_failure.unwrap_or(old.retry_on_failure),
+        max_retries: body.max_retries.unwrap_or(old.max_retries),
+    };
+    check(&state, &webhook, &mut problems);
+    if body.job_id.is_some() {
+        check_job(&state, &current, webhook.job_id, &mut problems).await?;
+    }
+    done(problems)?;
+    let updated = state
+        .store
+        .update_webhook(current.scope(), id, &webhook)
+        .await?;
+    Ok(Json(updated.into()))
+}
+
+/// Deletes a webhook with its delivery history.
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    current.require_writer()?;
+    state.store.delete_webhook(current.scope(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the signing secret with a new random one, shown in this response only. Retries of
+/// earlier deliveries are signed with the new secret.
+#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "Webhooks",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The new secret", body = SecretOut),
+        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SecretOut>> {
+    current.require_writer()?;
+    let old = state.store.get_webhook(current.scope(), id).await?;
+    let secret = generate_secret();
+    let webhook = WebhookIn {
+        name: old.name,
+        url: old.url,
+        enabled: old.enabled,
+        events: old.events,
+        job_id: old.job_id,
+        secret: Some(Secret::from(secret.clone())),
+        headers: old.headers,
+        retry_on_failure: old.retry_on_failure,
+        max_retries: old.max_retries,
+    };
+    state
+        .store
+        .update_webhook(current.scope(), id, &webhook)
+        .await?;
+    tracing::info!("webhook secret rotated");
+    Ok(Json(SecretOut { secret }))
+}
