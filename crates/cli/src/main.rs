@@ -10,6 +10,7 @@ mod logging;
 mod node;
 #[cfg(feature = "otel")]
 mod otel;
+mod output;
 mod progress;
 mod schedule;
 mod scrape;

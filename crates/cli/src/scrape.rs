@@ -1,24 +1,21 @@
-//! `grandma scrape`: run a job file into a spreadsheet.
-//!
-//! Output goes to a temporary file beside the target, renamed into place only when the run
-//! succeeds, so a failed or interrupted run never leaves a truncated spreadsheet. With
-//! `--keep-partial` the items scraped so far are kept instead.
+//! `grandma scrape`: run a job file into a spreadsheet, standard output or a preview table
+//! (see [`crate::output`]). With `--keep-partial` the items of a failed or interrupted run are
+//! kept.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use grandma_engine::crawl::{self, Control, Crawl, PageOutput, PageSink, RunStatus, SinkError};
-use grandma_engine::export::{self, ExportOptions, Format, ItemWriter};
+use grandma_engine::export::{ExportOptions, Format, ItemWriter};
 use grandma_engine::guard::NetworkGuard;
 use grandma_engine::{Item, JobSpec};
 use tokio_util::sync::CancellationToken;
 
+use crate::output::{self, Finished, Output};
 use crate::progress::Progress;
-use crate::{Failure, jobfile, table};
+use crate::{Failure, jobfile};
 
 /// Items shown in the table when no output file is given.
 const PREVIEW_ITEMS: usize = 10;
@@ -66,25 +63,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
-/// Where the items go.
-enum Destination {
-    /// A file, through a temporary file renamed at the end.
-    File {
-        target: PathBuf,
-        temp: tempfile::NamedTempFile,
-    },
-    Stdout,
-    /// Only the preview table.
-    Table,
-}
-
 pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
     let spec = jobfile::load_for_run(&args.job)?;
     if let Some(reason) = crawl::unsupported_reason(&spec) {
         return Err(Failure::BadInput(anyhow!(reason)));
     }
     let format = resolve_format(&args)?;
-    let destination = open_destination(&args, format).map_err(Failure::BadInput)?;
+    let output = output::open(args.output.as_deref(), format).map_err(Failure::BadInput)?;
     let guard = if args.block_private {
         NetworkGuard::strict().allow_networks(args.allow_networks.iter().copied())
     } else {
@@ -98,7 +83,7 @@ pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
         .build()
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
-    runtime.block_on(scrape(spec, guard, args, format, destination))
+    runtime.block_on(scrape(spec, guard, args, format, output))
 }
 
 fn resolve_format(args: &ScrapeArgs) -> Result<Format, Failure> {
@@ -114,46 +99,6 @@ fn resolve_format(args: &ScrapeArgs) -> Result<Format, Failure> {
         }),
         _ => Ok(Format::Jsonl),
     }
-}
-
-fn open_destination(args: &ScrapeArgs, format: Format) -> anyhow::Result<Destination> {
-    let Some(target) = &args.output else {
-        return Ok(Destination::Table);
-    };
-    if target.as_os_str() == "-" {
-        if format == Format::Xlsx {
-            anyhow::bail!("Excel files cannot be written to standard output; give a file name");
-        }
-        return Ok(Destination::Stdout);
-    }
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        anyhow::bail!("the folder {} does not exist", dir.display());
-    }
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".part");
-    // Temporary files are made 0600, and the rename would keep that; the output is an ordinary
-    // file, so it gets what any new file gets: 0666 less the umask.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let temp = builder
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    Ok(Destination::File {
-        target: target.clone(),
-        temp,
-    })
 }
 
 /// Writes each page's items as they come.
@@ -180,44 +125,19 @@ async fn scrape(
     guard: NetworkGuard,
     args: ScrapeArgs,
     format: Format,
-    destination: Destination,
+    output: Box<dyn Output>,
 ) -> Result<(), Failure> {
     let columns = spec.columns();
     let options = ExportOptions {
         csv_bom: args.csv_bom,
         numbers_as_numbers: args.numbers,
     };
-    let writer: Option<Box<dyn ItemWriter>> = match &destination {
-        Destination::File { temp, .. } => {
-            let file = temp
-                .reopen()
-                .context("cannot open the temporary output file")
-                .map_err(Failure::RunFailed)?;
-            Some(
-                export::file_writer(format, columns.clone(), BufWriter::new(file), &options)
-                    .map_err(|e| Failure::RunFailed(e.into()))?,
-            )
-        }
-        Destination::Stdout => Some(
-            export::stream_writer(
-                format,
-                columns.clone(),
-                BufWriter::new(std::io::stdout()),
-                &options,
-            )
-            .map_err(|e| Failure::RunFailed(e.into()))?,
-        ),
-        Destination::Table => None,
-    };
+    let writer = output.writer(format, columns.clone(), &options)?;
     let fetcher = crawl::http_fetcher(&spec, guard).map_err(|e| Failure::RunFailed(e.into()))?;
     let spec = Arc::new(spec);
     let progress = Progress::new(&spec, args.quiet);
     let cancel = CancellationToken::new();
-    let part_file = match &destination {
-        Destination::File { temp, .. } => Some(temp.path().to_path_buf()),
-        _ => None,
-    };
-    let interrupted = watch_ctrl_c(cancel.clone(), part_file);
+    let interrupted = watch_ctrl_c(cancel.clone(), output.part_file());
 
     let mut sink = WriterSink {
         writer,
@@ -233,46 +153,13 @@ async fn scrape(
         RunStatus::Completed => true,
         RunStatus::Failed | RunStatus::Cancelled => args.keep_partial,
     };
-    let items_written = sink.writer.as_ref().map_or(0, |w| w.items_written());
-    // What went to standard output cannot be taken back, so a stream is always closed
-    // properly (a JSON array gets its `]`); a file is finished only when it will be kept.
-    let always_finish = matches!(destination, Destination::Stdout);
-    let finished = match sink.writer.take() {
-        Some(w) if keep || always_finish => w.finish().map_err(anyhow::Error::from),
-        _ => Ok(()),
-    };
-    match destination {
-        Destination::File { target, temp } => {
-            // A failed run that scraped nothing has nothing to keep: an empty file must not
-            // replace the one a previous run left there.
-            if keep && (items_written > 0 || outcome.status == RunStatus::Completed) {
-                finished
-                    .and_then(|()| persist(temp, &target))
-                    .map_err(Failure::RunFailed)?;
-                eprintln!("{items_written} item(s) written to {}", target.display());
-            } else if items_written > 0 {
-                eprintln!(
-                    "{} not written ({items_written} item(s) discarded; --keep-partial keeps them)",
-                    target.display()
-                );
-            }
-        }
-        Destination::Stdout => {
-            finished.map_err(Failure::RunFailed)?;
-            std::io::stdout().flush().ok();
-        }
-        Destination::Table => {
-            if !sink.preview.is_empty() {
-                println!("{}", table::render(&columns, &sink.preview, 40));
-                if outcome.total_items > sink.preview.len() as u64 {
-                    println!(
-                        "… {} more item(s); use -o FILE to save them all",
-                        outcome.total_items - sink.preview.len() as u64
-                    );
-                }
-            }
-        }
-    }
+    output.finish(Finished {
+        writer: sink.writer.take(),
+        keep,
+        outcome: &outcome,
+        preview: &sink.preview,
+        columns: &columns,
+    })?;
     match outcome.status {
         RunStatus::Completed => Ok(()),
         RunStatus::Cancelled => Err(Failure::RunFailed(anyhow!(
@@ -288,15 +175,6 @@ async fn scrape(
             outcome.error.unwrap_or_else(|| "unknown error".into())
         ))),
     }
-}
-
-/// Moves the finished temporary file onto the target.
-fn persist(temp: tempfile::NamedTempFile, target: &Path) -> anyhow::Result<()> {
-    let file: File = temp
-        .persist(target)
-        .map_err(|e| anyhow!("cannot write {}: {}", target.display(), e.error))?;
-    file.sync_all().ok();
-    Ok(())
 }
 
 /// Cancels the run at the first Ctrl-C; a second one exits at once, removing the unfinished
