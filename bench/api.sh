@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API benchmark (issue 3): wrk against GET /api/v1/jobs (authenticated, 100 jobs) and
+# API benchmark: wrk against GET /api/v1/jobs (authenticated, 100 jobs) and
 # GET /api/v1/results/{id}/items, then the server's peak RSS while it exports a run of
 # ITEMS (default 1,000,000) items as CSV, JSON Lines, JSON and XLSX.
 #   bench/api.sh                      # SQLite in a temporary data dir

@@ -1,6 +1,6 @@
 //! Fetches ReDoc's standalone bundle from its npm package so `/api/redoc` renders offline with
-//! JavaScript served by the binary itself (DESIGN: "ReDoc must render offline too: its
-//! JavaScript must come from a registry package, not be committed").
+//! JavaScript served by the binary itself (a registry package rather than a
+//! committed copy: the docs must render on a machine without internet access).
 //!
 //! `GRANDMA_REDOC_JS=/path/to/redoc.standalone.js` uses a local copy instead (air-gapped
 //! builds). When neither works the build still succeeds with an empty bundle and a warning;

@@ -1,5 +1,5 @@
-//! `grandma db upgrade | downgrade | current | history | revision`: the migration workflow of
-//! the seed (§6), on SQLite or PostgreSQL.
+//! `grandma db upgrade | downgrade | current | history | revision`: the migration workflow,
+//! on SQLite or PostgreSQL.
 //!
 //! The database comes from `--database-url`, else `GRANDMA_DATABASE_URL` / `DATABASE_URL`,
 //! else the settings (`--config`, default: the SQLite file in the data directory).
@@ -286,17 +286,7 @@ pub fn describe_database(url: &str) -> String {
         Ok(Backend::Postgres) => "PostgreSQL",
         Err(_) => "unknown",
     };
-    let redacted = match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    };
-    format!("{kind} ({redacted})")
+    format!("{kind} ({})", grandma_shared::config::redact_url(url))
 }
 
 #[cfg(test)]

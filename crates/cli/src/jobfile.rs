@@ -70,7 +70,7 @@ pub fn load_for_run(path: &Path) -> Result<JobSpec, Failure> {
 pub fn validate_command(path: &Path) -> Result<(), Failure> {
     match load(path) {
         Ok(spec) => {
-            // FEATURES §1: the start URL must pass the network guard; validate with the CLI's
+            // The start URL must pass the network guard; validate with the CLI's
             // own policy so `validate` and `scrape` agree.
             if let Err(e) = NetworkGuard::permissive().check_url(&spec.start_url) {
                 println!("{}: start_url: {e}", path.display());

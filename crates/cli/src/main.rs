@@ -1,7 +1,7 @@
 //! `grandma`: the GrandmaScraper command line.
 //!
 //! `main` only parses arguments and maps outcomes to exit codes; each command lives in its own
-//! module. Exit codes: 0 success, 1 the run failed, 2 bad input (FEATURES §3, issue 2).
+//! module. Exit codes: 0 success, 1 the run failed, 2 bad input.
 
 mod config_cmd;
 mod db;

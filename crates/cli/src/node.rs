@@ -24,6 +24,7 @@ use grandma_worker::background::{self, Services};
 use grandma_worker::dispatcher::DispatcherConfig;
 use grandma_worker::scheduler::SchedulerConfig;
 use grandma_worker::{WorkerConfig, run_workers};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -66,140 +67,203 @@ impl Roles {
     }
 }
 
-/// Runs the process's `roles` until `shutdown` is cancelled (or the API fails), then stops
+/// Runs the process's `roles` until `shutdown` is cancelled (or the server fails), then stops
 /// every part and waits for it.
 pub async fn run(
-    mut settings: Settings,
+    settings: Settings,
     roles: Roles,
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
-    let failed = |e: anyhow::Error| Failure::RunFailed(e);
-    if roles.api {
-        settings
-            .ensure_secret_key()
-            .map_err(|p| Failure::BadInput(anyhow!("{p}")))?;
-    }
-    let store = connect_store(&settings, roles.api)
-        .await
-        .context("cannot open the database")
-        .map_err(failed)?;
-    if !roles.api {
-        check_schema(&store).await?;
-    }
-    let wakeup = Arc::new(Notify::new());
-    // Publishes progress to every API node and, on PostgreSQL, wakes the workers on `NOTIFY`
-    // when a run is queued anywhere.
-    let pubsub = PubSub::start(&store, Arc::clone(&wakeup));
-    let worker = roles.workers.then(|| {
-        let mut config = WorkerConfig::from_settings(&settings);
-        config.events = Some(pubsub.clone());
-        config
-    });
+    let node = Node::prepare(settings, roles).await?;
+    node.print_banner();
+    node.start(shutdown.clone()).wait(shutdown).await
+}
 
-    let mut listener = None;
-    let mut state = None;
-    if roles.api {
-        let app = AppState::with_pubsub(
-            store.clone(),
-            settings.clone(),
-            pubsub.clone(),
-            Arc::clone(&wakeup),
-        );
-        app.ensure_initial_admin()
-            .await
-            .context("cannot start")
-            .map_err(failed)?;
-        state = Some(app);
-    }
-    let bind = if roles.api {
-        Some(settings.http.bind)
-    } else {
-        settings.worker.metrics_bind
-    };
-    if let Some(bind) = bind {
-        let bound = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))
-            .map_err(failed)?;
-        listener = Some(bound);
-    }
-    let address = match &listener {
-        Some(l) => Some(l.local_addr().map_err(|e| failed(e.into()))?),
-        None => None,
-    };
-    print_banner(&settings, roles, worker.as_ref(), address);
+fn failed(e: anyhow::Error) -> Failure {
+    Failure::RunFailed(e)
+}
 
-    let id = match &worker {
-        Some(config) => config.worker_id.clone(),
-        None => grandma_worker::default_worker_id(),
-    };
-    let workers = worker.map(|config| {
-        tokio::spawn(run_workers(
-            store.clone(),
-            config,
-            Arc::clone(&wakeup),
-            shutdown.clone(),
-        ))
-    });
-    let services = Services {
-        dispatcher: roles
-            .dispatcher
-            .then(|| DispatcherConfig::from_settings(format!("{id}-webhooks"), &settings)),
-        scheduler: roles
-            .scheduler
-            .then(|| SchedulerConfig::from_settings(&settings)),
-    };
-    let background = background::start(
-        store.clone(),
-        services,
-        Arc::clone(&wakeup),
-        Some(&pubsub),
-        shutdown.clone(),
-    );
-    let server: Option<JoinHandle<std::io::Result<()>>> = listener.map(|listener| {
-        let stop = shutdown.clone().cancelled_owned();
-        match state {
-            Some(state) => tokio::spawn(grandma_server::launch(listener, state, stop)),
-            None => {
-                let token = settings.http.metrics_token.as_ref();
-                let token = token.map(|t| t.expose().to_owned());
-                let metrics_store = store.clone();
-                tokio::spawn(grandma_server::metrics::serve_standalone(
-                    listener,
-                    metrics_store,
-                    token,
-                    stop,
-                ))
+/// A process ready to start: its database, its one pub/sub and wakeup, and what each role
+/// needs.
+struct Node {
+    settings: Settings,
+    roles: Roles,
+    store: Store,
+    pubsub: PubSub,
+    wakeup: Arc<Notify>,
+    /// The API's state (API role).
+    api: Option<AppState>,
+    /// The workers' configuration (workers role).
+    workers: Option<WorkerConfig>,
+    /// The API's listener, or a worker process's `/metrics` listener.
+    listener: Option<TcpListener>,
+}
+
+impl Node {
+    async fn prepare(mut settings: Settings, roles: Roles) -> Result<Node, Failure> {
+        if roles.api {
+            settings
+                .ensure_secret_key()
+                .map_err(|p| Failure::BadInput(anyhow!("{p}")))?;
+        }
+        let store = connect_store(&settings, roles.api)
+            .await
+            .context("cannot open the database")
+            .map_err(failed)?;
+        if !roles.api {
+            check_schema(&store).await?;
+        }
+        let wakeup = Arc::new(Notify::new());
+        // Publishes progress to every API node and, on PostgreSQL, wakes the workers on
+        // `NOTIFY` when a run is queued anywhere.
+        let pubsub = PubSub::start(&store, Arc::clone(&wakeup));
+        let workers = roles.workers.then(|| WorkerConfig {
+            events: Some(pubsub.clone()),
+            ..WorkerConfig::from_settings(&settings)
+        });
+        let api = match roles.api {
+            true => {
+                let state = AppState::with_pubsub(
+                    store.clone(),
+                    settings.clone(),
+                    pubsub.clone(),
+                    Arc::clone(&wakeup),
+                );
+                state
+                    .ensure_initial_admin()
+                    .await
+                    .context("cannot start")
+                    .map_err(failed)?;
+                Some(state)
             }
-        }
-    });
-
-    let mut outcome = Ok(());
-    match server {
-        Some(server) => {
-            // The server may also end on its own (an accept error): take the rest down with it.
-            let served = server.await;
-            shutdown.cancel();
-            outcome = match served {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(failed(anyhow::Error::new(e).context("the server failed"))),
-                Err(e) => Err(failed(anyhow!("the server crashed: {e}"))),
-            };
-        }
-        None => shutdown.cancelled().await,
-    }
-    background.join().await;
-    if let Some(workers) = workers {
-        let joined = match workers.await {
-            Ok(result) => result.map_err(|e| failed(e.into())),
-            Err(e) => Err(failed(anyhow!("workers: {e}"))),
+            false => None,
         };
-        outcome = outcome.and(joined);
+        let bind = match roles.api {
+            true => Some(settings.http.bind),
+            false => settings.worker.metrics_bind,
+        };
+        let listener = match bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("cannot listen on {bind}"))
+                    .map_err(failed)?,
+            ),
+            None => None,
+        };
+        Ok(Node {
+            settings,
+            roles,
+            store,
+            pubsub,
+            wakeup,
+            api,
+            workers,
+            listener,
+        })
     }
-    drop(pubsub);
-    store.close().await;
-    eprintln!("GrandmaScraper stopped.");
-    outcome
+
+    /// Starts every part; they stop when `shutdown` is cancelled.
+    fn start(self, shutdown: CancellationToken) -> Running {
+        let Node {
+            settings,
+            roles,
+            store,
+            pubsub,
+            wakeup,
+            api,
+            workers,
+            listener,
+        } = self;
+        let id = match &workers {
+            Some(config) => config.worker_id.clone(),
+            None => grandma_worker::default_worker_id(),
+        };
+        let workers = workers.map(|config| {
+            let slots = run_workers(store.clone(), config, Arc::clone(&wakeup), shutdown.clone());
+            tokio::spawn(slots)
+        });
+        let services = Services {
+            dispatcher: roles
+                .dispatcher
+                .then(|| DispatcherConfig::from_settings(format!("{id}-webhooks"), &settings)),
+            scheduler: roles
+                .scheduler
+                .then(|| SchedulerConfig::from_settings(&settings)),
+        };
+        let background = background::start(
+            store.clone(),
+            services,
+            wakeup,
+            Some(&pubsub),
+            shutdown.clone(),
+        );
+        let server = listener.map(|listener| {
+            let stop = shutdown.clone().cancelled_owned();
+            match api {
+                Some(state) => tokio::spawn(grandma_server::launch(listener, state, stop)),
+                None => {
+                    let token = settings.http.metrics_token.as_ref();
+                    let token = token.map(|t| t.expose().to_owned());
+                    let metrics = grandma_server::metrics::serve_standalone;
+                    tokio::spawn(metrics(listener, store.clone(), token, stop))
+                }
+            }
+        });
+        Running {
+            store,
+            pubsub,
+            server,
+            workers,
+            background,
+        }
+    }
+
+    fn print_banner(&self) {
+        let address = self.listener.as_ref().and_then(|l| l.local_addr().ok());
+        print_banner(&self.settings, self.roles, self.workers.as_ref(), address);
+    }
+}
+
+/// The parts of a started process.
+struct Running {
+    store: Store,
+    pubsub: PubSub,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    workers: Option<JoinHandle<Result<(), grandma_worker::WorkerError>>>,
+    background: background::Background,
+}
+
+impl Running {
+    /// Waits for the server (or, without one, for `shutdown`), then stops and joins the rest.
+    async fn wait(self, shutdown: CancellationToken) -> Result<(), Failure> {
+        let mut outcome = Ok(());
+        match self.server {
+            Some(server) => {
+                // The server may also end on its own (an accept error): the rest stops too.
+                let served = server.await;
+                shutdown.cancel();
+                outcome = match served {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(failed(anyhow::Error::new(e).context("the server failed"))),
+                    Err(e) => Err(failed(anyhow!("the server crashed: {e}"))),
+                };
+            }
+            None => shutdown.cancelled().await,
+        }
+        self.background.join().await;
+        if let Some(workers) = self.workers {
+            let joined = match workers.await {
+                Ok(result) => result.map_err(|e| failed(e.into())),
+                Err(e) => Err(failed(anyhow!("workers: {e}"))),
+            };
+            outcome = outcome.and(joined);
+        }
+        drop(self.pubsub);
+        self.store.close().await;
+        eprintln!("GrandmaScraper stopped.");
+        outcome
+    }
 }
 
 /// Refuses to work on a schema that is not at head (workers never migrate).

@@ -534,7 +534,7 @@ fn a_failed_run_leaves_an_existing_file_alone() {
 
 #[test]
 fn pages_before_a_failing_page_are_a_completed_run_with_a_warning() {
-    // The engine's rule (FEATURES §1): a run fails when *every* page failed; a catalogue that
+    // The engine's rule: a run fails when *every* page failed; a catalogue that
     // breaks on page 3 completes with the first two pages and says that a page failed.
     let base = site().base("partial");
     let s = Scratch::new();

@@ -1,6 +1,6 @@
-//! GrandmaScraper's HTTP API (FEATURES §3): REST under `/api/v1`, health probes at the root and
+//! GrandmaScraper's HTTP API: REST under `/api/v1`, health probes at the root and
 //! under `/api/v1`, and the OpenAPI documentation at `/api/docs`, `/api/redoc` and
-//! `/api/openapi.json` (seed §7).
+//! `/api/openapi.json`.
 //!
 //! [`router`] builds the whole application from an [`AppState`], so tests can drive it without
 //! a socket; [`launch`] serves it on a bound listener until a shutdown future resolves, so the

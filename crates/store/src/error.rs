@@ -145,7 +145,7 @@ impl std::fmt::Display for Constraint {
 ///
 /// PostgreSQL reports it directly. SQLite reports `index 'name'` for expression indexes and
 /// `table.col, table.col` otherwise, so the latter is turned into PostgreSQL's naming
-/// (`<table>_pkey`, `<table>_<cols>_key`); the few unique indexes that carry a seed name are
+/// (`<table>_pkey`, `<table>_<cols>_key`); the few unique indexes with a name of their own are
 /// listed explicitly.
 fn constraint_name(db: &dyn DatabaseError) -> String {
     if let Some(name) = db.constraint() {

@@ -1,4 +1,4 @@
-//! Query plans of the store's own index-backed queries (seed §4), for the index tests and for
+//! Query plans of the store's own index-backed queries, for the index tests and for
 //! operators who want to check a database (`grandma db` may print them).
 //!
 //! The SQL explained is the SQL the store runs — the same constants and listing builders — so
@@ -20,7 +20,7 @@ use crate::types::{RunStatus, Scope};
 pub struct QueryPlan {
     /// What the query is for.
     pub query: &'static str,
-    /// The index the seed says serves it.
+    /// The index that exists to serve it.
     pub expected_index: &'static str,
     /// The plan as the database prints it, one line per row.
     pub plan: String,
@@ -116,7 +116,7 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
 }
 
 impl Store {
-    /// Plans of the seed's index-backed queries on this database.
+    /// Plans of the index-backed queries on this database.
     ///
     /// On PostgreSQL sequential scans are switched off for the session first: on the tiny
     /// tables of a fresh database a scan is cheapest and would hide whether an index *can*

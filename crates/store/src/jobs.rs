@@ -16,7 +16,7 @@ pub struct Job {
     pub owner_id: Uuid,
     pub name: String,
     pub description: Option<String>,
-    /// The job document (FEATURES.md §1); validated by the engine before it is saved.
+    /// The job document; validated by the engine before it is saved.
     #[sqlx(json)]
     pub config: serde_json::Value,
     pub enabled: bool,

@@ -2,8 +2,8 @@
 //! chosen by the database URL.
 //!
 //! - Schema: versioned, reversible migrations per dialect ([`Store::upgrade`],
-//!   [`Store::downgrade`], [`new_revision`]); every index of the seed (§4) on both databases.
-//! - The run queue is the `result` table: [`Store::claim_next`] leases runs to workers,
+//!   [`Store::downgrade`], [`new_revision`]); every named index on both databases.
+//! - The run queue is the `result` table: [`Store::claim_run`] leases runs to workers,
 //!   [`Store::save_page`] writes each page's items and checkpoint in one transaction.
 //! - Webhook deliveries are an outbox written with the run's final status
 //!   ([`Store::finish_run`]) and leased to dispatchers like runs.

@@ -1,4 +1,4 @@
-//! `result`: runs of jobs (the seed's "results"). The queue operations on the same table are in
+//! `result`: runs of jobs (called results in the API). The queue operations on the same table are in
 //! [`crate::queue`].
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! `webhook`: endpoints that receive job events (seed §5).
+//! `webhook`: endpoints that receive job events.
 
 use std::collections::BTreeMap;
 

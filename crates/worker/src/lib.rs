@@ -1,14 +1,14 @@
-//! GrandmaScraper's run workers (issue 3 "Runs", DESIGN "Data flow of a run").
+//! GrandmaScraper's run workers.
 //!
 //! [`run_workers`] starts `concurrency` slots. Each slot claims the oldest queued run from the
-//! store ([`Store::claim_next`], a lease), crawls it with the engine and writes each page's
+//! store ([`Store::claim_run`], a lease), crawls it with the engine and writes each page's
 //! items, counters and checkpoint in one transaction ([`Store::save_page`]), heartbeating the
 //! lease on the side. A run whose worker died is claimed again once its lease expires and
 //! resumes from its checkpoint. On shutdown the running crawls stop and their runs go back to
 //! the queue ([`Store::release_run`]) with their checkpoint.
 //!
-//! Slots wait for work on a shared [`Notify`] (the API pokes it when it queues a run) or a
-//! fallback poll, whichever comes first: other processes' runs are only seen by polling.
+//! Slots wait for work on a shared [`Notify`] (poked when a run is queued in this process, or
+//! on PostgreSQL in any process through `NOTIFY`) or a fallback poll, whichever comes first.
 
 pub mod background;
 pub mod dispatcher;
@@ -137,7 +137,7 @@ pub enum WorkerError {
     SlotCrashed(#[source] tokio::task::JoinError),
 }
 
-/// What every slot shares (STYLE: a context struct rather than long argument lists).
+/// What every slot shares, in one struct rather than long argument lists.
 #[derive(Debug)]
 pub(crate) struct WorkerContext {
     pub(crate) store: Store,

@@ -1,4 +1,4 @@
-//! One claimed run, in stages with typed outcomes (STYLE, background workers): prepare (load
+//! One claimed run, in stages with typed outcomes: prepare (load
 //! and validate the job, build the fetcher, read the checkpoint), crawl (with the lease
 //! heartbeat, cancellation, time limit and shutdown watched on the side), then finish, release
 //! or — when the lease was lost — walk away without writing.

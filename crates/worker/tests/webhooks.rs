@@ -36,9 +36,9 @@ both_backends!(
     job_started_leaves_while_the_run_is_still_crawling,
 );
 
-/// The seed's `verify_webhook` (§5), transcribed: `hmac.new(secret.encode(), payload,
+/// The Python check documented for receivers, transcribed: `hmac.new(secret.encode(), payload,
 /// hashlib.sha256).hexdigest()` then `hmac.compare_digest(f"sha256={expected}", signature)`.
-fn seed_verify_webhook(payload: &[u8], signature: &str, secret: &str) -> bool {
+fn receiver_verify(payload: &[u8], signature: &str, secret: &str) -> bool {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(payload);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -333,8 +333,8 @@ async fn a_finished_run_is_announced_signed_with_custom_headers(db: &TestDb) {
 
     for r in &got {
         let signature = header(r, "x-webhook-signature");
-        assert!(seed_verify_webhook(&r.body, signature, "s3cret-key"));
-        assert!(!seed_verify_webhook(&r.body, signature, "other-key"));
+        assert!(receiver_verify(&r.body, signature, "s3cret-key"));
+        assert!(!receiver_verify(&r.body, signature, "other-key"));
         assert_eq!(header(r, "x-custom"), "custom value");
         assert_eq!(header(r, "authorization"), "Bearer receiver-token");
         assert_eq!(header(r, "content-type"), "application/json");

@@ -3,7 +3,7 @@
 //! credentials are allowed only with an explicit list.
 //!
 //! [`CorsPolicy`] is the one place that decides whether an origin is allowed: the layer asks
-//! it, and so does the rate limiter, which sits outside this layer (the seed's order) and adds
+//! it, and so does the rate limiter, which sits outside this layer (see the order in `middleware`) and adds
 //! the same headers to its own 429s with [`CorsPolicy::decorate`], so that a browser app on an
 //! allowed origin can read the refusal and its `Retry-After`.
 

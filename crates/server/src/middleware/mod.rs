@@ -1,4 +1,4 @@
-//! The production middleware stack, in the seed's order (outermost first):
+//! The middleware stack, outermost first:
 //! RequestID → Prometheus → GZip → RateLimit → CORS.
 //!
 //! The request ID comes first so that everything after it, a 429 included, carries it; the
@@ -20,7 +20,7 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 pub use grandma_shared::config::HttpSettings;
 pub use rate_limit::RateLimiter;
 
-/// Content types worth compressing (seed §3).
+/// Content types worth compressing: text formats; images and archives are compressed already.
 pub const COMPRESSIBLE: &[&str] = &[
     "application/json",
     "text/html",

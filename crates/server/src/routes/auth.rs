@@ -1,4 +1,4 @@
-//! `/auth`: registration, the OAuth2 password flow and personal API tokens (FEATURES §3).
+//! `/auth`: registration, the OAuth2 password flow and personal API tokens.
 
 use axum::Json;
 use axum::http::StatusCode;

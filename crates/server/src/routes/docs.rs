@@ -1,4 +1,4 @@
-//! API documentation (seed §7): the OpenAPI document at `/api/openapi.json`, Swagger UI at
+//! API documentation: the OpenAPI document at `/api/openapi.json`, Swagger UI at
 //! `/api/docs` (assets vendored into the binary) and ReDoc at `/api/redoc` (its bundle embedded
 //! at build time from the `redoc` npm package, see `build.rs`). Nothing is loaded from a CDN.
 

@@ -1,5 +1,5 @@
-//! `GET /results/{id}/export/{format}`: a run's items as CSV, JSON, JSON Lines or XLSX
-//! (FEATURES §2), streamed so that a run of a million items exports in constant memory.
+//! `GET /results/{id}/export/{format}`: a run's items as CSV, JSON, JSON Lines or XLSX,
+//! streamed so that a run of a million items exports in constant memory.
 //!
 //! CSV and JSON formats are written item by item into a small shared buffer whose chunks go to
 //! the response body through a bounded channel; a slow client therefore slows the export

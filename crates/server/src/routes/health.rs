@@ -1,4 +1,4 @@
-//! Health probes (the seed's "Kubernetes-ready health probes"): `/health` with components,
+//! Health probes for orchestrators such as Kubernetes: `/health` with components,
 //! `/readiness` (migrations applied and the database answering), `/liveness` (the process
 //! serves requests). Unauthenticated: orchestrators call them.
 

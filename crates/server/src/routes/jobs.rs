@@ -1,4 +1,4 @@
-//! `/jobs`: saved job documents and queuing runs of them (FEATURES §1, §3).
+//! `/jobs`: saved job documents and queuing runs of them.
 
 use axum::Json;
 use axum::extract::State;
@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobCreateIn {
-    /// The job document (FEATURES §1), the same as a job file.
+    /// The job document, the same as a job file.
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     /// Whether schedules may start it (default true).

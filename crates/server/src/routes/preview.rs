@@ -1,9 +1,9 @@
 //! `POST /preview`: what a job document extracts from one page, without storing anything — the
-//! wizard's live preview and the "selector preview on a URL" of FEATURES §3.
+//! wizard's live preview and the selector preview on a URL.
 //!
 //! The page is either given inline (`html`) or fetched once from `url` (default: the job's
 //! start URL) through the engine's fetcher behind the server's strict network guard, so a
-//! preview cannot be used to reach internal addresses (FEATURES §5).
+//! preview cannot be used to reach internal addresses.
 
 use axum::Json;
 use axum::extract::State;

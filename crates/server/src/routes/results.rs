@@ -1,4 +1,4 @@
-//! `/results`: runs of jobs, their items, cancellation (FEATURES §2, §3). Exports are in
+//! `/results`: runs of jobs, their items, cancellation. Exports are in
 //! [`super::export`].
 
 use axum::Json;

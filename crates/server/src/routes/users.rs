@@ -1,4 +1,4 @@
-//! `/users`: the caller's profile, and account administration for admins (FEATURES §3).
+//! `/users`: the caller's profile, and account administration for admins.
 
 use axum::Json;
 use axum::extract::State;

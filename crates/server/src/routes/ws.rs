@@ -1,4 +1,4 @@
-//! Live progress over WebSockets (FEATURES §3): `/ws/results/{result_id}` follows one run,
+//! Live progress over WebSockets: `/ws/results/{result_id}` follows one run,
 //! `/ws/user` every run of the caller.
 //!
 //! Browsers cannot set headers on a WebSocket, so the access token (or a personal API token)

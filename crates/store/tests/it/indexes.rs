@@ -1,4 +1,4 @@
-//! Seed §4: every index, with its name and columns, on both databases, and used by the queries
+//! Every named index, with its name and columns, on both databases, and used by the queries
 //! it exists for.
 
 use grandma_store::Backend;
@@ -8,8 +8,8 @@ use grandma_store::{NewDelivery, Role, Scope, WebhookEvent, WebhookIn};
 use crate::catalog::{Index, RawConn, read_schema};
 use crate::common::{TestDb, job_in, user};
 
-/// The seed's indexes: (name, table, columns).
-pub const SEED_INDEXES: &[(&str, &str, &[&str])] = &[
+/// The named indexes: (name, table, columns).
+pub const NAMED_INDEXES: &[(&str, &str, &[&str])] = &[
     ("idx_user_email_active", "app_user", &["email", "is_active"]),
     ("idx_user_role", "app_user", &["role"]),
     ("idx_user_active", "app_user", &["is_active"]),
@@ -47,10 +47,10 @@ pub const SEED_INDEXES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-async fn seed_indexes_exist_and_serve_their_queries(backend: Backend) {
+async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {
     let db = TestDb::new(backend).await;
     let schema = read_schema(backend, db.url()).await;
-    for (name, table, columns) in SEED_INDEXES {
+    for (name, table, columns) in NAMED_INDEXES {
         let index = schema
             .indexes
             .get(*name)
@@ -64,7 +64,7 @@ async fn seed_indexes_exist_and_serve_their_queries(backend: Backend) {
             "{backend:?}: {name}"
         );
     }
-    // The run id is unique through its seed index.
+    // The run id is unique through its named index.
     assert!(matches!(
         schema.indexes.get("idx_result_run_id"),
         Some(Index { unique: true, .. })
@@ -150,11 +150,11 @@ async fn seed_indexes_exist_and_serve_their_queries(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_indexes_sqlite() {
-    seed_indexes_exist_and_serve_their_queries(Backend::Sqlite).await;
+async fn named_indexes_sqlite() {
+    named_indexes_exist_and_serve_their_queries(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_indexes_postgres() {
-    seed_indexes_exist_and_serve_their_queries(Backend::Postgres).await;
+async fn named_indexes_postgres() {
+    named_indexes_exist_and_serve_their_queries(Backend::Postgres).await;
 }

@@ -45,7 +45,7 @@ async fn migration_round_trip(backend: Backend) {
     // Data survives a downgrade of an unrelated later migration.
     let alice = user(store, "m@example.com", Role::Admin).await;
 
-    // downgrade -1 → upgrade head, as the seed's workflow tests it.
+    // downgrade -1 → upgrade head, as the release workflow tests it.
     let has_column = |schema: &crate::catalog::Schema, table: &str, column: &str| {
         schema.tables[table].iter().any(|c| c.name == column)
     };

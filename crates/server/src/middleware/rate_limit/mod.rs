@@ -7,7 +7,7 @@
 //! `X-Forwarded-For` is believed only from a peer in the trusted proxy networks, and then read
 //! from the right, skipping further trusted proxies.
 //!
-//! A 429 of this layer is made outside the CORS layer (the seed's order), so it gets the CORS
+//! A 429 of this layer is made outside the CORS layer (the order of the stack: request ID, metrics, gzip, rate limits, CORS), so it gets the CORS
 //! headers from the same [`CorsPolicy`] here: an allowed origin can read it, others cannot.
 //!
 //! # Shared through Redis (optional)
