@@ -220,6 +220,8 @@ impl Node {
     }
 
     fn print_banner(&self) {
+        // The effective settings, secrets hidden, for whoever reads the logs later.
+        tracing::info!(settings = %self.settings.summary().join("; "), "settings");
         let address = self.listener.as_ref().and_then(|l| l.local_addr().ok());
         print_banner(&self.settings, self.roles, self.workers.as_ref(), address);
     }

@@ -595,6 +595,52 @@ async fn two_dispatchers_never_send_the_same_delivery_twice(db: &TestDb) {
     assert!(per_id.values().all(|n| *n == 1), "{per_id:?}");
 }
 
+/// A worker pool and a dispatcher that polls once an hour, woken only by the run events the
+/// workers publish (as `grandma serve` and `grandma worker` wire them; on PostgreSQL through
+/// `NOTIFY`).
+struct EventDriven {
+    pool: Pool,
+    shutdown: CancellationToken,
+    dispatcher: tokio::task::JoinHandle<()>,
+    waker: tokio::task::JoinHandle<()>,
+}
+
+impl EventDriven {
+    fn start(db: &TestDb, name: &str) -> EventDriven {
+        let events = grandma_store::PubSub::start(&db.store, Arc::new(Notify::new()));
+        let shutdown = CancellationToken::new();
+        let wakeup = Arc::new(Notify::new());
+        let mut config = dispatcher_config(&format!("{name}-d"));
+        config.poll_interval = Duration::from_secs(3600);
+        let dispatcher = tokio::spawn(run_dispatcher(
+            Dispatcher::new(db.store.clone(), config).unwrap(),
+            Arc::clone(&wakeup),
+            shutdown.clone(),
+        ));
+        let waker = tokio::spawn(grandma_worker::background::wake_on_outbox_events(
+            events.subscribe(),
+            wakeup,
+            shutdown.clone(),
+        ));
+        let mut worker_config = test_config(&format!("{name}-w"), 1);
+        worker_config.events = Some(events);
+        let pool = Pool::start(db.store.clone(), worker_config);
+        EventDriven {
+            pool,
+            shutdown,
+            dispatcher,
+            waker,
+        }
+    }
+
+    async fn stop(self) {
+        self.pool.stop().await;
+        self.shutdown.cancel();
+        self.dispatcher.await.unwrap();
+        self.waker.await.unwrap();
+    }
+}
+
 /// The dispatcher polls once an hour here, so a delivery arrives only because the run's start
 /// and completion events (published as `grandma serve` and `grandma worker` publish them; on
 /// PostgreSQL through `NOTIFY`) woke it. The run was queued by a request whose ID every
@@ -605,24 +651,7 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
     let user = owner(&db.store).await;
     webhook(&db.store, &user, &rx.url("woken"), 0, BTreeMap::new()).await;
 
-    let events = grandma_store::PubSub::start(&db.store, Arc::new(Notify::new()));
-    let shutdown = CancellationToken::new();
-    let wakeup = Arc::new(Notify::new());
-    let mut config = dispatcher_config("woken-d");
-    config.poll_interval = Duration::from_secs(3600);
-    let dispatcher = tokio::spawn(run_dispatcher(
-        Dispatcher::new(db.store.clone(), config).unwrap(),
-        Arc::clone(&wakeup),
-        shutdown.clone(),
-    ));
-    let waker = tokio::spawn(grandma_worker::background::wake_on_outbox_events(
-        events.subscribe(),
-        wakeup,
-        shutdown.clone(),
-    ));
-    let mut worker_config = test_config("woken-w", 1);
-    worker_config.events = Some(events.clone());
-    let pool = Pool::start(db.store.clone(), worker_config);
+    let woken = EventDriven::start(db, "woken");
 
     let job = db
         .store
@@ -649,7 +678,7 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
         )
         .await
         .unwrap();
-    pool.wakeup.notify_one();
+    woken.pool.wakeup.notify_one();
     wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {
         r.status.is_terminal()
     })
@@ -662,10 +691,7 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
         assert_eq!(header(r, "x-request-id"), "req-from-the-api");
     }
 
-    pool.stop().await;
-    shutdown.cancel();
-    dispatcher.await.unwrap();
-    waker.await.unwrap();
+    woken.stop().await;
 }
 
 /// The start event wakes the dispatcher only once the `job.started` rows are committed: with an
@@ -677,26 +703,9 @@ async fn job_started_leaves_while_the_run_is_still_crawling(db: &TestDb) {
     let user = owner(&db.store).await;
     webhook(&db.store, &user, &rx.url("started"), 0, BTreeMap::new()).await;
 
-    let events = grandma_store::PubSub::start(&db.store, Arc::new(Notify::new()));
-    let shutdown = CancellationToken::new();
-    let wakeup = Arc::new(Notify::new());
-    let mut config = dispatcher_config("started-d");
-    config.poll_interval = Duration::from_secs(3600);
-    let dispatcher = tokio::spawn(run_dispatcher(
-        Dispatcher::new(db.store.clone(), config).unwrap(),
-        Arc::clone(&wakeup),
-        shutdown.clone(),
-    ));
-    let waker = tokio::spawn(grandma_worker::background::wake_on_outbox_events(
-        events.subscribe(),
-        wakeup,
-        shutdown.clone(),
-    ));
-    let mut worker_config = test_config("started-w", 1);
-    worker_config.events = Some(events.clone());
-    let pool = Pool::start(db.store.clone(), worker_config);
+    let woken = EventDriven::start(db, "started");
     let run = queue_run(&db.store, &user, job_config(&site.url("/slow/page-1.html"))).await;
-    pool.wakeup.notify_one();
+    woken.pool.wakeup.notify_one();
 
     let got = rx.wait_for("started", 1, Duration::from_secs(10)).await;
     assert_eq!(header(&got[0], "x-webhook-event"), "job.started");
@@ -721,8 +730,5 @@ async fn job_started_leaves_while_the_run_is_still_crawling(db: &TestDb) {
         r.status.is_terminal()
     })
     .await;
-    pool.stop().await;
-    shutdown.cancel();
-    dispatcher.await.unwrap();
-    waker.await.unwrap();
+    woken.stop().await;
 }
