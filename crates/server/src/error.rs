@@ -185,6 +185,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The answer to a registration or an e-mail change with an address already in use.
+const EMAIL_TAKEN: &str = "this e-mail address is already registered";
+
 impl From<StoreError> for ApiError {
     #[track_caller]
     fn from(error: StoreError) -> Self {
@@ -192,7 +195,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict { constraint } => ApiError::Conflict(
                 match constraint {
-                    Constraint::UserEmail => "this e-mail address is already registered",
+                    Constraint::UserEmail => EMAIL_TAKEN,
                     _ => "conflict with an existing resource",
                 }
                 .to_owned(),
@@ -215,9 +218,7 @@ impl From<AccountError> for ApiError {
                     .map(|p| FieldProblem::new(p.field, p.message))
                     .collect(),
             ),
-            AccountError::EmailTaken(_) => {
-                ApiError::Conflict("this e-mail address is already registered".into())
-            }
+            AccountError::EmailTaken(_) => ApiError::Conflict(EMAIL_TAKEN.into()),
             AccountError::Store(e) => e.into(),
             other @ AccountError::Hashing(_) => ApiError::internal(other),
         }

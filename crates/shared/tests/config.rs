@@ -301,6 +301,31 @@ fn every_documented_environment_variable_is_read() {
     assert_eq!(s.database_url(), "postgres://u@new/g");
 }
 
+/// Every key of the README's table is read from a TOML file: each one written with its
+/// default value loads without a problem.
+#[test]
+fn every_documented_toml_key_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let defaults = serde_json::to_value(Settings::default()).unwrap();
+    for key in keys() {
+        let pointer = format!("/{}", key.path.replace('.', "/"));
+        let value = match defaults.pointer(&pointer).unwrap() {
+            Value::Null => continue,
+            Value::String(text) => format!("{text:?}"),
+            other => other.to_string(),
+        };
+        let text = if key.section.is_empty() {
+            format!("{} = {value}\n", key.name)
+        } else {
+            format!("[{}]\n{} = {value}\n", key.section, key.name)
+        };
+        let loaded = load(dir.path(), &[], Some(&text))
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", key.path));
+        let got = serde_json::to_value(&loaded).unwrap();
+        assert_eq!(got.pointer(&pointer), defaults.pointer(&pointer), "{text}");
+    }
+}
+
 #[test]
 fn every_setting_has_its_own_environment_variable() {
     let mut seen = std::collections::BTreeSet::new();
