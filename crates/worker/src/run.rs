@@ -255,21 +255,7 @@ impl RunTask<'_> {
         let stop: StopFlag = Arc::new(OnceLock::new());
         let crawl_cancel = CancellationToken::new();
         let crawl_done = CancellationToken::new();
-        let monitor = tokio::spawn(
-            Monitor {
-                store: self.ctx.store.clone(),
-                worker_id: self.ctx.config.worker_id.clone(),
-                result_id: self.run.result_id,
-                lease: self.ctx.config.lease,
-                shutdown: self.ctx.shutdown.clone(),
-                time_left: limit.map(|l| l.saturating_sub(self.elapsed().unwrap_or_default())),
-                stop: Arc::clone(&stop),
-                crawl_cancel: crawl_cancel.clone(),
-                crawl_done: crawl_done.clone(),
-            }
-            .watch()
-            .in_current_span(),
-        );
+        let monitor = self.watch(limit, &stop, &crawl_cancel, &crawl_done);
 
         let mut warnings = Vec::new();
         let mut crawl = Crawl::new(spec, fetcher, &LogEvents, crawl_cancel);
@@ -298,7 +284,44 @@ impl RunTask<'_> {
             tracing::error!(%error, "the lease heartbeat task crashed");
         }
 
-        let status = match (stop.get().copied(), outcome.status) {
+        self.conclude(&job_name, limit, stop.get().copied(), outcome, warnings)
+            .await
+    }
+
+    /// Starts the side task of the crawl (lease heartbeat, cancel requests, time limit,
+    /// shutdown).
+    fn watch(
+        &self,
+        limit: Option<Duration>,
+        stop: &StopFlag,
+        crawl_cancel: &CancellationToken,
+        crawl_done: &CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let monitor = Monitor {
+            store: self.ctx.store.clone(),
+            worker_id: self.ctx.config.worker_id.clone(),
+            result_id: self.run.result_id,
+            lease: self.ctx.config.lease,
+            shutdown: self.ctx.shutdown.clone(),
+            time_left: limit.map(|l| l.saturating_sub(self.elapsed().unwrap_or_default())),
+            stop: Arc::clone(stop),
+            crawl_cancel: crawl_cancel.clone(),
+            crawl_done: crawl_done.clone(),
+        };
+        tokio::spawn(monitor.watch().in_current_span())
+    }
+
+    /// After the crawl: walks away from a lost lease, releases the run at shutdown, or
+    /// records how it ended.
+    async fn conclude(
+        &self,
+        job_name: &str,
+        limit: Option<Duration>,
+        stopped: Option<StopReason>,
+        outcome: crawl::RunOutcome,
+        mut warnings: Vec<String>,
+    ) -> Next {
+        let status = match (stopped, outcome.status) {
             (Some(StopReason::LeaseLost), _) => {
                 tracing::warn!(
                     "lost the run's lease; another worker owns it now, or it was deleted"
@@ -313,7 +336,7 @@ impl RunTask<'_> {
             (_, crawl::RunStatus::Completed) => RunStatus::Completed,
             (_, crawl::RunStatus::Failed) => RunStatus::Failed,
         };
-        let error = match (status, stop.get().copied()) {
+        let error = match (status, stopped) {
             (RunStatus::Failed, Some(StopReason::TimeLimit)) => Some(format!(
                 "the run exceeded its time limit of {} s",
                 limit.unwrap_or_default().as_secs()
@@ -331,7 +354,7 @@ impl RunTask<'_> {
             warnings.push(format!("… and {} more warnings", outcome.warnings_omitted));
         }
         let record = self.outcome(
-            Some(&job_name),
+            Some(job_name),
             status,
             error,
             details,
