@@ -326,6 +326,21 @@ fn every_documented_toml_key_is_read() {
     }
 }
 
+/// A table added to `Settings` but not to its list of sections would pass for one setting
+/// whose value is a whole table: every setting is a plain value.
+#[test]
+fn every_table_is_a_section() {
+    let defaults = serde_json::to_value(Settings::default()).unwrap();
+    for key in keys() {
+        let pointer = format!("/{}", key.path.replace('.', "/"));
+        assert!(
+            !defaults.pointer(&pointer).unwrap().is_object(),
+            "{} is a table: add it to SECTIONS",
+            key.path
+        );
+    }
+}
+
 #[test]
 fn every_setting_has_its_own_environment_variable() {
     let mut seen = std::collections::BTreeSet::new();
