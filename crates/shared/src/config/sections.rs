@@ -12,7 +12,7 @@ use super::section::settings_section;
 use super::values::{Environment, List, Quota};
 
 settings_section! {
-    /// Every setting of every process; `[sections]` below.
+    /// Every setting of every process: a few top-level keys, then one table per part.
     pub struct Settings {
         /// `development` or `production`; production refuses a missing or weak signing key
         pub environment: Environment = Environment::Development,
@@ -150,8 +150,9 @@ settings_section! {
     }
 }
 
-/// The tables of [`Settings`] and the prefix of their environment variables
-/// (`GRANDMA_` + prefix + key, upper-cased, unless a field names its own).
+/// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
+/// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
+/// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
 pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
     use super::section::Section;
     &[
