@@ -1,0 +1,517 @@
+//! The columns of a list: every value inside the items (texts, links, images, dates and data
+//! held only in attributes), aligned across items by where it sits in the item, kept when it
+//! varies between items and dropped when it is boilerplate ("Add to cart"), a repetition of
+//! another column, or a label ("Price:") whose value is a column of its own.
+
+use std::collections::HashMap;
+
+use scraper::{ElementRef, Html};
+use url::Url;
+
+use super::candidates::{Group, primary_class};
+use super::field_selector::{self, FieldSelector};
+use super::naming;
+use super::page::{NONE, PageIndex};
+use super::selectors::attribute_usable;
+use crate::extract::{collapse_whitespace, collapsed_text};
+
+/// Items whose values are read to choose the columns.
+pub(crate) const ITEMS_ANALYSED: usize = 40;
+/// Elements read inside one item (per element of the item).
+const ELEMENTS_PER_ITEM: usize = 300;
+/// Columns proposed at most.
+pub(crate) const MAX_FIELDS: usize = 14;
+/// Attribute values longer than this are data blobs, not values a person reads.
+const MAX_ATTRIBUTE_VALUE: usize = 200;
+
+/// Where a column's value comes from in the element its selector finds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ValueKind {
+    Text,
+    /// `href`, made absolute.
+    Href,
+    /// `src`, made absolute.
+    Src,
+    /// Any other attribute, as written.
+    Attr(String),
+}
+
+/// A proposed column.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldPlan {
+    pub name: String,
+    pub selector: FieldSelector,
+    pub kind: ValueKind,
+    pub multiple: bool,
+}
+
+/// The values of one column candidate, per analysed item.
+#[derive(Debug, Clone)]
+struct Slot {
+    part: usize,
+    kind: ValueKind,
+    multiple: bool,
+    /// Per analysed item: the elements holding the value and the values, in document order.
+    values: Vec<Vec<(u32, String)>>,
+    /// Where the column sits in an item, for column order.
+    order: u32,
+    label: Option<String>,
+}
+
+impl Slot {
+    fn first(&self, item: usize) -> Option<&(u32, String)> {
+        self.values[item].first()
+    }
+
+    fn present(&self) -> usize {
+        self.values.iter().filter(|v| !v.is_empty()).count()
+    }
+
+    fn distinct(&self) -> usize {
+        let mut seen: Vec<&str> = self
+            .values
+            .iter()
+            .flat_map(|v| v.iter().map(|(_, s)| s.as_str()))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
+/// The columns of `group`, best first in the order they appear in an item.
+pub(crate) fn plan_fields(
+    page: &PageIndex<'_>,
+    document: &Html,
+    group: &Group,
+    base: &Url,
+) -> Vec<FieldPlan> {
+    let items: Vec<_> = group.items.iter().take(ITEMS_ANALYSED).copied().collect();
+    let n = items.len();
+    let mut slots = collect(page, &items, group.span, base);
+    let constant_labels = constant_texts(&slots, n);
+    slots.retain(|s| keep(s, n));
+    drop_label_containers(page, &mut slots, n);
+    drop_contained_texts(page, &mut slots);
+    drop_repeats(&mut slots);
+    attach_labels(page, &mut slots, &constant_labels);
+    choose(&mut slots, n);
+
+    let roots: Vec<Vec<u32>> = (0..group.span)
+        .map(|p| {
+            items
+                .iter()
+                .map(|it| it.parts().get(p).copied().unwrap_or(NONE))
+                .collect()
+        })
+        .collect();
+    let item_words = item_words(page, items.first().map(|i| i.anchor()));
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for slot in &slots {
+        let targets: Vec<Vec<u32>> = slot
+            .values
+            .iter()
+            .map(|v| v.iter().map(|(node, _)| *node).collect())
+            .collect();
+        let Some(selector) = field_selector::build(
+            page,
+            document,
+            slot.part,
+            &roots[slot.part],
+            &targets,
+            &slot.kind,
+            slot.multiple,
+        ) else {
+            continue;
+        };
+        let Some(&(reference, _)) = slot.values.iter().find_map(|v| v.first()) else {
+            continue;
+        };
+        let samples: Vec<&str> = slot
+            .values
+            .iter()
+            .filter_map(|v| v.first().map(|(_, s)| s.as_str()))
+            .take(12)
+            .collect();
+        let name = naming::name_column(&naming::Column {
+            page,
+            element: reference,
+            root: roots[slot.part]
+                .iter()
+                .copied()
+                .find(|&r| r != NONE && page.contains(r, reference))
+                .unwrap_or(reference),
+            kind: &slot.kind,
+            label: slot.label.as_deref(),
+            samples: &samples,
+            item_words: &item_words,
+        });
+        let name = naming::unique(name, &names);
+        names.push(name.clone());
+        out.push(FieldPlan {
+            name,
+            selector,
+            kind: slot.kind.clone(),
+            multiple: slot.multiple,
+        });
+    }
+    out
+}
+
+/// The words of the item's own classes, which say nothing about one column ("product" in
+/// "product-title").
+fn item_words(page: &PageIndex<'_>, anchor: Option<u32>) -> Vec<String> {
+    anchor
+        .and_then(|a| primary_class(page, a))
+        .map(super::classes::words)
+        .unwrap_or_default()
+}
+
+/// A step of an element's place inside its item: its tag and main class.
+pub(crate) fn step(page: &PageIndex<'_>, i: u32) -> String {
+    let n = page.node(i);
+    match primary_class(page, i) {
+        Some(c) => format!("{}.{c}", n.tag),
+        None => n.tag.to_owned(),
+    }
+}
+
+/// Reads every value in the analysed items.
+fn collect(
+    page: &PageIndex<'_>,
+    items: &[super::candidates::ItemNodes],
+    span: usize,
+    base: &Url,
+) -> Vec<Slot> {
+    let n = items.len();
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut index: HashMap<(usize, String, ValueKind), usize> = HashMap::new();
+    for (t, item) in items.iter().enumerate() {
+        for (p, &root) in item.parts().iter().enumerate().take(span) {
+            let end = page.node(root).end.min(root + ELEMENTS_PER_ITEM as u32);
+            let mut keys: Vec<String> = Vec::with_capacity((end - root) as usize);
+            for j in root..end {
+                let node = page.node(j);
+                let key = if j == root {
+                    String::new()
+                } else {
+                    let parent = node.parent;
+                    let parent_key = keys
+                        .get((parent - root) as usize)
+                        .cloned()
+                        .unwrap_or_default();
+                    format!("{parent_key}/{}", step(page, j))
+                };
+                keys.push(key.clone());
+                if page.is_hidden(j) && !page.is_hidden(root) {
+                    continue;
+                }
+                for (kind, value) in values_of(page, j, base) {
+                    let slot_key = (p, key.clone(), kind.clone());
+                    let s = *index.entry(slot_key).or_insert_with(|| {
+                        slots.push(Slot {
+                            part: p,
+                            kind,
+                            multiple: false,
+                            values: vec![Vec::new(); n],
+                            order: (p as u32) * 100_000 + (j - root),
+                            label: None,
+                        });
+                        slots.len() - 1
+                    });
+                    slots[s].values[t].push((j, value));
+                }
+            }
+        }
+    }
+    split_repeats(slots, n)
+}
+
+/// The values an element offers, by kind.
+fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String)> {
+    let node = page.node(i);
+    let el = node.el.value();
+    let mut out = Vec::new();
+    let text = if node.own_text > 0 {
+        collapsed_text(node.el)
+    } else {
+        String::new()
+    };
+    if !text.is_empty() {
+        out.push((ValueKind::Text, text.clone()));
+    }
+    let absolute = |v: &str| base.join(v.trim()).map(String::from).ok();
+    for (name, raw) in el.attrs() {
+        let value = raw.trim();
+        if value.is_empty() || value.len() > MAX_ATTRIBUTE_VALUE {
+            continue;
+        }
+        let lower = value.to_ascii_lowercase();
+        match name {
+            "href" if value.starts_with('#') || lower.starts_with("javascript:") => {}
+            // A phone number or an address is worth more as written than as a URL.
+            "href" if lower.starts_with("tel:") || lower.starts_with("mailto:") => {
+                out.push((ValueKind::Attr("href".into()), value.to_owned()))
+            }
+            "href" => {
+                if let Some(u) = absolute(value) {
+                    out.push((ValueKind::Href, u));
+                }
+            }
+            "src" if node.tag == "img" || node.tag == "source" || node.tag == "video" => {
+                if !lower.starts_with("data:")
+                    && let Some(u) = absolute(value)
+                {
+                    out.push((ValueKind::Src, u));
+                }
+            }
+            "content" if el.attr("itemprop").is_some() => {
+                out.push((ValueKind::Attr("content".into()), collapse_whitespace(value)))
+            }
+            "datetime" | "alt" => {
+                out.push((ValueKind::Attr(name.into()), collapse_whitespace(value)))
+            }
+            "aria-label" | "title" if collapse_whitespace(value) != text => {
+                out.push((ValueKind::Attr(name.into()), collapse_whitespace(value)))
+            }
+            _ if name.starts_with("data-") && attribute_usable(name) => {
+                out.push((ValueKind::Attr(name.into()), collapse_whitespace(value)))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Splits slots that occur several times in one item: a fixed number of times (the cells of
+/// a row) gives one column per position; a varying number (tags) gives one list column.
+fn split_repeats(slots: Vec<Slot>, n: usize) -> Vec<Slot> {
+    let mut out = Vec::new();
+    for slot in slots {
+        let counts: Vec<usize> = slot.values.iter().map(Vec::len).collect();
+        let max = counts.iter().copied().max().unwrap_or(0);
+        if max <= 1 {
+            out.push(slot);
+            continue;
+        }
+        let present: Vec<usize> = counts.iter().copied().filter(|&c| c > 0).collect();
+        let mode = most_common(&present);
+        let fixed = present.iter().filter(|&&c| c == mode).count() * 5 >= present.len() * 4;
+        if fixed && mode <= 8 {
+            for k in 0..mode {
+                let mut s = slot.clone();
+                s.values = (0..n)
+                    .map(|t| {
+                        if counts[t] == mode {
+                            vec![slot.values[t][k].clone()]
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect();
+                s.order = slot.order + k as u32;
+                out.push(s);
+            }
+        } else {
+            let mut s = slot;
+            s.multiple = true;
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn most_common(values: &[usize]) -> usize {
+    let mut best = (0, 0);
+    for &v in values {
+        let c = values.iter().filter(|&&x| x == v).count();
+        if c > best.1 || (c == best.1 && v < best.0) {
+            best = (v, c);
+        }
+    }
+    best.0
+}
+
+/// Short texts that are the same in every item: labels ("Price:", "by").
+fn constant_texts(slots: &[Slot], n: usize) -> HashMap<u32, String> {
+    let mut out = HashMap::new();
+    for s in slots {
+        if s.kind == ValueKind::Text && !s.multiple && s.distinct() == 1 && n >= 2 {
+            for v in s.values.iter().flatten() {
+                if v.1.chars().count() <= 40 {
+                    out.insert(v.0, v.1.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a slot varies enough, and is filled often enough, to be a column.
+fn keep(slot: &Slot, n: usize) -> bool {
+    let present = slot.present();
+    let needed = 2.max(n.div_ceil(7));
+    if present < needed.min(n) {
+        return false;
+    }
+    // The same value in every item is boilerplate (unless there are too few items to tell).
+    !(n >= 3 && slot.distinct() <= 1)
+}
+
+/// The own text of an element: its direct text nodes.
+fn own_text(el: ElementRef<'_>) -> String {
+    let raw: String = el
+        .children()
+        .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    collapse_whitespace(&raw)
+}
+
+/// A text column whose own words are the same in every item ("by", "Price:") while other
+/// columns sit inside it is a label around values: the values are the columns.
+fn drop_label_containers(page: &PageIndex<'_>, slots: &mut Vec<Slot>, n: usize) {
+    let mut drop = vec![false; slots.len()];
+    for (a, s) in slots.iter().enumerate() {
+        if s.kind != ValueKind::Text || s.multiple {
+            continue;
+        }
+        let owns: Vec<String> = (0..n)
+            .filter_map(|t| s.first(t).map(|(node, _)| own_text(page.node(*node).el)))
+            .collect();
+        let constant = owns.windows(2).all(|w| w[0] == w[1]);
+        let holds_others = slots.iter().enumerate().any(|(b, o)| {
+            b != a
+                && o.part == s.part
+                && (0..n).any(|t| match (s.first(t), o.first(t)) {
+                    (Some((outer, _)), Some((inner, _))) => outer != inner && page.contains(*outer, *inner),
+                    _ => false,
+                })
+        });
+        if constant && holds_others && owns.len() >= 2 {
+            drop[a] = true;
+        }
+    }
+    let mut i = 0;
+    slots.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+}
+
+/// A text inside another text column that repeats part of it (the `<b>12</b>` in
+/// "€<b>12</b>.99") adds nothing.
+fn drop_contained_texts(page: &PageIndex<'_>, slots: &mut Vec<Slot>) {
+    let mut drop = vec![false; slots.len()];
+    for (a, outer) in slots.iter().enumerate() {
+        if outer.kind != ValueKind::Text || outer.multiple {
+            continue;
+        }
+        for (b, inner) in slots.iter().enumerate() {
+            if a == b || drop[b] || inner.kind != ValueKind::Text || inner.part != outer.part {
+                continue;
+            }
+            let (mut both, mut contained) = (0, 0);
+            for t in 0..outer.values.len() {
+                if let (Some((o, ov)), Some((i, iv))) = (outer.first(t), inner.first(t)) {
+                    both += 1;
+                    if o != i && page.contains(*o, *i) && ov.contains(iv.as_str()) {
+                        contained += 1;
+                    }
+                }
+            }
+            if both > 0 && contained * 10 >= both * 9 {
+                drop[b] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    slots.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+}
+
+/// Of two columns with the same values (a card's image link and title link; an image's alt
+/// and the title), the one a person reads first stays.
+fn drop_repeats(slots: &mut Vec<Slot>) {
+    let rank = |k: &ValueKind| match k {
+        ValueKind::Text => 0,
+        ValueKind::Href => 1,
+        ValueKind::Src => 2,
+        ValueKind::Attr(_) => 3,
+    };
+    let mut drop = vec![false; slots.len()];
+    for a in 0..slots.len() {
+        for b in 0..slots.len() {
+            if a == b || drop[a] || drop[b] {
+                continue;
+            }
+            let (x, y) = (&slots[a], &slots[b]);
+            let (mut both, mut equal) = (0, 0);
+            for t in 0..x.values.len() {
+                if let (Some((_, xv)), Some((_, yv))) = (x.first(t), y.first(t)) {
+                    both += 1;
+                    if xv == yv {
+                        equal += 1;
+                    }
+                }
+            }
+            if both == 0 || equal * 10 < both * 9 {
+                continue;
+            }
+            let x_first = (rank(&x.kind), x.present() == 0, x.order)
+                <= (rank(&y.kind), y.present() == 0, y.order);
+            drop[if x_first { b } else { a }] = true;
+        }
+    }
+    let mut i = 0;
+    slots.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+}
+
+/// Labels for columns: the constant text just before the value, or around it.
+fn attach_labels(page: &PageIndex<'_>, slots: &mut [Slot], constants: &HashMap<u32, String>) {
+    for slot in slots.iter_mut() {
+        let Some(&(node, _)) = slot.values.iter().find_map(|v| v.first()) else {
+            continue;
+        };
+        let mut label = page
+            .prev_sibling(node)
+            .and_then(|prev| constants.get(&prev).cloned());
+        if label.is_none() {
+            let parent = page.node(node).parent;
+            if parent != NONE {
+                let own = own_text(page.node(parent).el);
+                if !own.is_empty()
+                    && own.chars().count() <= 30
+                    && constants.contains_key(&parent)
+                {
+                    label = Some(own);
+                }
+            }
+        }
+        slot.label = label;
+    }
+}
+
+/// Keeps the best [`MAX_FIELDS`] columns, then puts them in the order they appear.
+fn choose(slots: &mut Vec<Slot>, n: usize) {
+    let weight = |s: &Slot| {
+        let fill = s.present() as f64 / n.max(1) as f64;
+        let kind = match s.kind {
+            ValueKind::Text => 1.0,
+            ValueKind::Href | ValueKind::Src => 0.9,
+            ValueKind::Attr(_) => 0.6,
+        };
+        fill * kind
+    };
+    if slots.len() > MAX_FIELDS {
+        slots.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
+        slots.truncate(MAX_FIELDS);
+    }
+    slots.sort_by_key(|s| s.order);
+}
