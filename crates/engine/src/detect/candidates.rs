@@ -98,14 +98,24 @@ pub(crate) fn primary_class<'a>(page: &PageIndex<'a>, i: u32) -> Option<&'a str>
 
 /// Finds every candidate list on the page.
 pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
-    let mut order: Vec<GroupKey> = Vec::new();
-    let mut merged: HashMap<GroupKey, Group> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: HashMap<GroupKey, Vec<usize>> = HashMap::new();
     let mut chains = ChainHashes::new(page.len());
-    let mut add = |key: GroupKey, group: Group| match merged.get_mut(&key) {
-        Some(g) => g.items.extend(group.items),
-        None => {
-            order.push(key.clone());
-            merged.insert(key, group);
+    // Groups under containers on the same path join when their items are built alike: rows of
+    // one grid do, a menu table and a product table in an old table layout do not.
+    let mut add = |key: GroupKey, group: Group| {
+        let same_key = by_key.entry(key).or_default();
+        let shape = Shape::of(page, &group);
+        let alike = same_key
+            .iter()
+            .copied()
+            .find(|&g| Shape::of(page, &groups[g]).like(&shape));
+        match alike {
+            Some(g) => groups[g].items.extend(group.items),
+            None => {
+                same_key.push(groups.len());
+                groups.push(group);
+            }
         }
     };
 
@@ -166,9 +176,8 @@ pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
         }
     }
 
-    order
+    groups
         .into_iter()
-        .filter_map(|k| merged.remove(&k))
         .filter(|g| g.items.len() >= MIN_ITEMS)
         .map(|mut g| {
             g.items.sort_by_key(ItemNodes::anchor);
@@ -225,9 +234,10 @@ fn narrow(page: &PageIndex<'_>, mut group: Group) -> Group {
     }
 }
 
+/// Whether an element shows something (text or a picture) and is not an advertisement.
 fn has_content(page: &PageIndex<'_>, i: u32) -> bool {
     let n = page.node(i);
-    n.text > 0 || n.images > 0
+    (n.text > 0 || n.images > 0) && !classes::is_advert(n.el.value())
 }
 
 /// Splits same-tag siblings into groups: by the class most of them share, then joins groups
@@ -282,6 +292,35 @@ fn clusters(page: &PageIndex<'_>, members: &[u32]) -> Vec<(Option<String>, Vec<u
         .map(|(class, members)| (class, drop_outliers(page, members)))
         .filter(|(_, m)| m.len() >= 2)
         .collect()
+}
+
+/// The common structure of a group's items, to tell whether two groups are one list.
+struct Shape {
+    core: Vec<u32>,
+    /// The usual number of child elements of an item.
+    children: usize,
+}
+
+impl Shape {
+    fn of(page: &PageIndex<'_>, group: &Group) -> Shape {
+        let anchors = group.anchors();
+        let mut counts: Vec<usize> = anchors
+            .iter()
+            .take(12)
+            .map(|&a| page.children(a).len())
+            .collect();
+        counts.sort_unstable();
+        Shape {
+            core: core_of(page, &anchors),
+            children: counts.get(counts.len() / 2).copied().unwrap_or(0),
+        }
+    }
+
+    /// Nearly the same structure, or much the same with as many children per item.
+    fn like(&self, other: &Shape) -> bool {
+        let s = page::similarity(&self.core, &other.core);
+        s >= 0.8 || (s >= 0.5 && self.children == other.children)
+    }
 }
 
 /// Paths present in at least half of `members` (the first dozen): what the template draws.
@@ -351,7 +390,7 @@ fn drop_outliers(page: &PageIndex<'_>, members: Vec<u32>) -> Vec<u32> {
         .filter(|&m| {
             let fp = page.fingerprint(m);
             let shared = core.iter().filter(|h| fp.binary_search(h).is_ok()).count();
-            shared * 3 >= core.len()
+            shared * 5 >= core.len() * 2
         })
         .collect()
 }
@@ -384,14 +423,20 @@ fn periodic(page: &PageIndex<'_>, kids: &[u32]) -> Option<(Group, Vec<bool>)> {
     let (k, start, end) = best?;
     let period = &kids[start..start + k];
     // The elements of a period must differ from each other, or this is a plain list whose
-    // items happen to alternate (odd and even rows).
+    // items happen to alternate (odd and even rows, two card styles).
+    // Elements of one kind (same tag and class) that differ only by an optional part (a
+    // picture in every other story) are items of their own; records pair elements of
+    // different kinds (`dt`/`dd`, `tr.thread`/`tr.thread-details`), or of one kind built
+    // very differently.
     for a in 0..k {
         for b in a + 1..k {
             if sigs[start + a] == sigs[start + b] {
                 return None;
             }
             let (x, y) = (page.node(period[a]), page.node(period[b]));
-            if x.tag == y.tag
+            let same_kind =
+                x.tag == y.tag && primary_class(page, period[a]) == primary_class(page, period[b]);
+            if same_kind
                 && page::similarity(&page.fingerprint(period[a]), &page.fingerprint(period[b]))
                     >= 0.5
             {
@@ -464,9 +509,7 @@ impl ChainHashes {
 /// One step of a container path: its tag, its stable classes and a meaningful id.
 fn step_hash(page: &PageIndex<'_>, i: u32) -> u32 {
     let el = page.node(i).el.value();
-    let mut tokens: Vec<&str> = el
-        .classes()
-        .map(|c| c as &str)
+    let mut tokens: Vec<&str> = classes::tokens(el)
         .filter(|c| classes::class_kind(c) == TokenKind::Meaningful && !classes::is_numbered(c))
         .collect();
     tokens.sort_unstable();

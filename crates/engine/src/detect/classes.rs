@@ -195,13 +195,35 @@ pub(crate) fn is_plain_identifier(token: &str) -> bool {
     chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The class tokens of an element in the order they are written (scraper's own list is
+/// sorted, but the first class written is usually the one naming the element).
+pub(crate) fn tokens<'a>(el: &'a scraper::node::Element) -> impl Iterator<Item = &'a str> + 'a {
+    el.attr("class").unwrap_or_default().split_ascii_whitespace()
+}
+
 /// The meaningful class tokens of an element, in source order, usable in selectors.
 pub(crate) fn meaningful_classes<'a>(
     el: &'a scraper::node::Element,
 ) -> impl Iterator<Item = &'a str> + 'a {
-    el.classes()
-        .map(|c| c as &str)
-        .filter(|c| is_plain_identifier(c) && class_kind(c) == TokenKind::Meaningful)
+    tokens(el).filter(|c| is_plain_identifier(c) && class_kind(c) == TokenKind::Meaningful)
+}
+
+/// Words of classes and ids that mark an advertisement.
+const ADVERT_WORDS: &[&str] = &[
+    "ad", "ads", "advert", "adverts", "advertisement", "advertising", "sponsored", "adslot",
+    "adsbygoogle", "dfp", "adunit",
+];
+
+/// Whether an element is an advertisement by its own name (`result--ad`, `ad-slot`,
+/// `data-ad-slot`, `sponsored`): never an item of a list, even when it is built like one.
+pub(crate) fn is_advert(el: &scraper::node::Element) -> bool {
+    tokens(el)
+        .chain(el.id())
+        .flat_map(words)
+        .any(|w| ADVERT_WORDS.contains(&w.as_str()))
+        || el
+            .attrs()
+            .any(|(name, _)| name == "data-ad" || name.starts_with("data-ad-"))
 }
 
 /// Whether a class (split into words) marks a numbered enumeration (`col-3`, `item2`): such

@@ -45,16 +45,28 @@ pub(crate) fn build(
         .enumerate()
         .find_map(|(t, v)| v.first().filter(|_| roots[t] != NONE).map(|x| (t, x)))?;
     let root = roots[t0];
+    // A `tel:`/`mailto:` target is read by XPath as the text after the scheme.
+    let after = match kind {
+        ValueKind::HrefAfter(scheme) => Some(*scheme),
+        _ => None,
+    };
+    let wrap = |found: FieldSelector| match after {
+        Some(scheme) => FieldSelector {
+            source: format!("substring-after({}/@href, '{scheme}')", found.source),
+            kind: SelectorType::XPath,
+        },
+        None => found,
+    };
     if target == root {
         let source = if part == 0 {
             ".".to_owned()
         } else {
             format!("following-sibling::*[{part}]")
         };
-        return Some(FieldSelector {
+        return Some(wrap(FieldSelector {
             source,
             kind: SelectorType::XPath,
-        });
+        }));
     }
     let mut chain = Vec::new();
     let mut at = target;
@@ -72,6 +84,7 @@ pub(crate) fn build(
         targets,
         kind,
         multiple,
+        xpath_only: after.is_some(),
     };
     let mut trials = trials(page, &chain, kind);
     trials.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -86,13 +99,14 @@ pub(crate) fn build(
         }
         let score = checker.score(&selector, usize::MAX);
         if score >= 1.0 {
-            return Some(selector);
+            return Some(wrap(selector));
         }
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, selector));
         }
     }
-    best.filter(|(s, _)| *s >= GOOD_ENOUGH).map(|(_, sel)| sel)
+    best.filter(|(s, _)| *s >= GOOD_ENOUGH)
+        .map(|(_, sel)| wrap(sel))
 }
 
 /// Candidate paths from the item's element to the target, with their costs.
@@ -162,17 +176,11 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
         out.push((Compound::tag(tag).with_class(c), cost));
     }
     match kind {
-        Some(ValueKind::Attr(name)) if name == "href" => {
-            let href = el.attr("href").unwrap_or_default().trim().to_ascii_lowercase();
-            for scheme in ["tel:", "mailto:"] {
-                if href.starts_with(scheme) {
-                    out.push((
-                        Compound::tag(tag)
-                            .with_attr(AttrTest::Prefix("href".into(), scheme.into())),
-                        0.9,
-                    ));
-                }
-            }
+        Some(ValueKind::HrefAfter(scheme)) => {
+            out.push((
+                Compound::tag(tag).with_attr(AttrTest::Prefix("href".into(), (*scheme).into())),
+                0.9,
+            ));
         }
         Some(ValueKind::Attr(name)) if super::selectors::attribute_usable(name) || name == "datetime" || name == "alt" || name == "content" => {
             out.push((
@@ -193,8 +201,7 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
     if pos.nth_of_type.is_some() {
         out.push((pos, 3.0));
     }
-    let utility: Vec<&str> = el
-        .classes()
+    let utility: Vec<&str> = classes::tokens(el)
         .filter(|c| {
             classes::is_plain_identifier(c)
                 && classes::class_kind(c) == classes::TokenKind::Utility
@@ -236,11 +243,20 @@ struct Checker<'p, 'a> {
     targets: &'p [Vec<u32>],
     kind: &'p ValueKind,
     multiple: bool,
+    /// Render part-0 paths as XPath too (to be wrapped in a string function).
+    xpath_only: bool,
 }
 
 impl<'a> Checker<'_, 'a> {
     fn render(&self, path: &Path) -> Option<FieldSelector> {
-        if self.part == 0 {
+        if self.part == 0 && self.xpath_only {
+            let source = path.xpath_from(".")?;
+            XPath::parse_relative(&source).ok()?;
+            Some(FieldSelector {
+                source,
+                kind: SelectorType::XPath,
+            })
+        } else if self.part == 0 {
             let mut css = path.css();
             if path.steps.first().is_some_and(|(c, _)| *c == Combinator::Child) {
                 css = format!(":scope > {css}");
@@ -337,5 +353,6 @@ pub(crate) fn has_value(el: ElementRef<'_>, kind: &ValueKind) -> bool {
         ValueKind::Href => attr("href"),
         ValueKind::Src => attr("src"),
         ValueKind::Attr(name) => attr(name),
+        ValueKind::HrefAfter(_) => attr("href"),
     }
 }

@@ -34,6 +34,8 @@ pub(crate) enum ValueKind {
     Src,
     /// Any other attribute, as written.
     Attr(String),
+    /// A `tel:` or `mailto:` link's target without its scheme: the number or the address.
+    HrefAfter(&'static str),
 }
 
 /// A proposed column.
@@ -89,7 +91,7 @@ pub(crate) fn plan_fields(
     let items: Vec<_> = group.items.iter().take(ITEMS_ANALYSED).copied().collect();
     let n = items.len();
     let mut slots = collect(page, &items, group.span, base);
-    let constant_labels = constant_texts(&slots, n);
+    let constant_labels = constant_texts(page, &slots, n);
     slots.retain(|s| keep(s, n));
     drop_label_containers(page, &mut slots, n);
     drop_contained_texts(page, &mut slots);
@@ -250,16 +252,22 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
         let lower = value.to_ascii_lowercase();
         match name {
             "href" if value.starts_with('#') || lower.starts_with("javascript:") => {}
-            // A phone number or an address is worth more as written than as a URL.
+            // A phone number or an e-mail address is worth more than a URL to it.
             "href" if lower.starts_with("tel:") || lower.starts_with("mailto:") => {
-                out.push((ValueKind::Attr("href".into()), value.to_owned()))
+                let scheme = if lower.starts_with("tel:") { "tel:" } else { "mailto:" };
+                let target = collapse_whitespace(&value[scheme.len()..]);
+                if !target.is_empty() {
+                    out.push((ValueKind::HrefAfter(scheme), target));
+                }
             }
+            // A link with neither text nor picture (a vote arrow, an icon) says nothing.
+            "href" if node.text == 0 && node.images == 0 => {}
             "href" => {
                 if let Some(u) = absolute(value) {
                     out.push((ValueKind::Href, u));
                 }
             }
-            "src" if node.tag == "img" || node.tag == "source" || node.tag == "video" => {
+            "src" if matches!(node.tag, "img" | "source" | "video" | "audio" | "embed") => {
                 if !lower.starts_with("data:")
                     && let Some(u) = absolute(value)
                 {
@@ -333,13 +341,15 @@ fn most_common(values: &[usize]) -> usize {
     best.0
 }
 
-/// Short texts that are the same in every item: labels ("Price:", "by").
-fn constant_texts(slots: &[Slot], n: usize) -> HashMap<u32, String> {
+/// Short texts that are the same in every item: labels ("Price:", "by"). A link or a button
+/// with constant words ("Email", "Website") is a control, not a label.
+fn constant_texts(page: &PageIndex<'_>, slots: &[Slot], n: usize) -> HashMap<u32, String> {
     let mut out = HashMap::new();
     for s in slots {
         if s.kind == ValueKind::Text && !s.multiple && s.distinct() == 1 && n >= 2 {
             for v in s.values.iter().flatten() {
-                if v.1.chars().count() <= 40 {
+                let tag = page.node(v.0).tag;
+                if v.1.chars().count() <= 40 && !matches!(tag, "a" | "button") {
                     out.insert(v.0, v.1.clone());
                 }
             }
@@ -440,7 +450,7 @@ fn drop_repeats(slots: &mut Vec<Slot>) {
         ValueKind::Text => 0,
         ValueKind::Href => 1,
         ValueKind::Src => 2,
-        ValueKind::Attr(_) => 3,
+        ValueKind::Attr(_) | ValueKind::HrefAfter(_) => 3,
     };
     let mut drop = vec![false; slots.len()];
     for a in 0..slots.len() {
@@ -504,7 +514,7 @@ fn choose(slots: &mut Vec<Slot>, n: usize) {
         let fill = s.present() as f64 / n.max(1) as f64;
         let kind = match s.kind {
             ValueKind::Text => 1.0,
-            ValueKind::Href | ValueKind::Src => 0.9,
+            ValueKind::Href | ValueKind::Src | ValueKind::HrefAfter(_) => 0.9,
             ValueKind::Attr(_) => 0.6,
         };
         fill * kind

@@ -193,7 +193,7 @@ fn like(page: &PageIndex<'_>, examples: &[u32], excluded: &[u32]) -> Vec<u32> {
                 return true;
             }
             let fp = page.fingerprint(i);
-            core.iter().filter(|h| fp.binary_search(h).is_ok()).count() * 3 >= core.len()
+            core.iter().filter(|h| fp.binary_search(h).is_ok()).count() * 5 >= core.len() * 2
         })
         .collect();
     out.sort_unstable();
@@ -284,8 +284,10 @@ fn kinds_of(el: ElementRef<'_>) -> Vec<ValueKind> {
     }
     if e.attr("href").is_some_and(|h| !h.trim().is_empty()) {
         let lower = e.attr("href").unwrap_or_default().trim().to_ascii_lowercase();
-        if lower.starts_with("tel:") || lower.starts_with("mailto:") {
-            out.push(ValueKind::Attr("href".into()));
+        if lower.starts_with("tel:") {
+            out.push(ValueKind::HrefAfter("tel:"));
+        } else if lower.starts_with("mailto:") {
+            out.push(ValueKind::HrefAfter("mailto:"));
         } else {
             out.push(ValueKind::Href);
         }
@@ -419,5 +421,10 @@ fn value_text(el: ElementRef<'_>, kind: &ValueKind) -> Option<String> {
         ValueKind::Href => el.value().attr("href").map(str::to_owned),
         ValueKind::Src => el.value().attr("src").map(str::to_owned),
         ValueKind::Attr(a) => el.value().attr(a).map(str::to_owned),
+        ValueKind::HrefAfter(scheme) => el
+            .value()
+            .attr("href")
+            .and_then(|h| h.trim().get(scheme.len()..))
+            .map(str::to_owned),
     }
 }

@@ -249,10 +249,10 @@ impl<'p, 'a> Search<'p, 'a> {
         let target_classes: Vec<&str> = self
             .targets
             .iter()
-            .flat_map(|&t| page.node(t).el.value().classes())
+            .flat_map(|&t| classes::tokens(page.node(t).el.value()))
             .collect();
         if let Some(&first) = extra.first() {
-            for class in page.node(first).el.value().classes() {
+            for class in classes::tokens(page.node(first).el.value()) {
                 if classes::is_plain_identifier(class)
                     && classes::class_kind(class) != TokenKind::Generated
                     && !target_classes.contains(&class)
@@ -308,6 +308,15 @@ impl<'p, 'a> Search<'p, 'a> {
     }
 }
 
+/// Layout attributes of old pages, stable for as long as the layout is.
+fn is_presentational_attribute(name: &str) -> bool {
+    matches!(
+        name,
+        "border" | "cellpadding" | "cellspacing" | "bgcolor" | "align" | "valign" | "summary"
+            | "lang" | "dir" | "type" | "name" | "aria-label"
+    )
+}
+
 /// Inner selectors worth testing with `:has()`: the tags and meaningful classes inside the
 /// first target.
 fn inner_features(page: &PageIndex<'_>, targets: &[u32]) -> Vec<String> {
@@ -324,11 +333,7 @@ fn inner_features(page: &PageIndex<'_>, targets: &[u32]) -> Vec<String> {
                 out.push(f);
             }
         }
-        if matches!(
-            n.tag,
-            "a" | "img" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "time" | "p" | "table" | "ul"
-        ) && !out.iter().any(|o| o == n.tag)
-        {
+        if !matches!(n.tag, "span" | "div" | "br" | "b" | "i") && !out.iter().any(|o| o == n.tag) {
             out.push(n.tag.to_owned());
         }
         if out.len() >= 24 {
@@ -351,10 +356,7 @@ fn item_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)>
         Compound::default()
     };
     let common = |kind: TokenKind| -> Vec<String> {
-        page.node(first)
-            .el
-            .value()
-            .classes()
+        classes::tokens(page.node(first).el.value())
             .filter(|c| classes::is_plain_identifier(c) && classes::class_kind(c) == kind)
             .filter(|c| {
                 targets.iter().all(|&t| {
@@ -512,9 +514,16 @@ fn describe(page: &PageIndex<'_>, nodes: &[u32]) -> Vec<(Compound, f64)> {
         }
     }
     for (name, value) in first.el.value().attrs() {
-        if is_naming_attribute(name)
-            && attribute_usable(name)
-            && is_plain_value(value)
+        // Naming attributes say what a container is; on old table layouts, the presentational
+        // ones (`border="1"`, `cellpadding="4"`) are often all that tells two tables apart.
+        let cost = if is_naming_attribute(name) && attribute_usable(name) {
+            1.2
+        } else if is_presentational_attribute(name) {
+            2.0
+        } else {
+            continue;
+        };
+        if is_plain_value(value)
             && nodes
                 .iter()
                 .all(|&n| page.node(n).el.value().attr(name) == Some(value))
@@ -522,7 +531,7 @@ fn describe(page: &PageIndex<'_>, nodes: &[u32]) -> Vec<(Compound, f64)> {
             out.push((
                 base.clone()
                     .with_attr(AttrTest::Equals(name.to_owned(), value.to_owned())),
-                1.2,
+                cost,
             ));
         }
     }

@@ -37,6 +37,8 @@ pub(crate) fn attribute_of(kind: &ValueKind) -> (&'static str, Option<String>) {
         ValueKind::Href => ("href", None),
         ValueKind::Src => ("src", None),
         ValueKind::Attr(name) => ("custom", Some(name.clone())),
+        // The selector is an XPath string expression; the attribute is not read.
+        ValueKind::HrefAfter(_) => ("text", None),
     }
 }
 

@@ -150,21 +150,12 @@ pub(crate) struct Column<'p, 'a> {
 pub(crate) fn name_column(c: &Column<'_, '_>) -> String {
     let node = c.page.node(c.element);
     let el = node.el.value();
-    if let Some(prop) = el.attr("itemprop") {
-        let name = slug(prop);
-        if !name.is_empty() {
-            return name;
-        }
+    if let Some(name) = microdata_name(c) {
+        return name;
     }
     match c.kind {
-        ValueKind::Attr(a) if a == "href" => {
-            let value = c.samples.first().copied().unwrap_or_default().to_ascii_lowercase();
-            if value.starts_with("tel:") {
-                return "phone".into();
-            }
-            if value.starts_with("mailto:") {
-                return "email".into();
-            }
+        ValueKind::HrefAfter(scheme) => {
+            return if *scheme == "tel:" { "phone" } else { "email" }.into();
         }
         ValueKind::Attr(a) if a.starts_with("data-") => {
             if let Some(word) = vocabulary_word(&classes::words(a), &["data"]) {
@@ -213,7 +204,7 @@ pub(crate) fn name_column(c: &Column<'_, '_>) -> String {
         return n.into();
     }
     // Any word of the element's own classes.
-    let words: Vec<String> = el.classes().flat_map(classes::words).collect();
+    let words: Vec<String> = classes::tokens(el).flat_map(classes::words).collect();
     if let Some(w) = words
         .iter()
         .rev()
@@ -225,6 +216,57 @@ pub(crate) fn name_column(c: &Column<'_, '_>) -> String {
         ValueKind::Attr(a) => slug(a),
         _ => "text".into(),
     }
+}
+
+/// The microdata property the value is (`itemprop`): the element's own when its kind of value
+/// is the one microdata reads from such an element (a link's `href`, an image's `src`, a
+/// `meta`'s `content`), else the nearest one around a text. A `name` inside a nested item
+/// (a place, an organisation) takes the nested item's property: `location`, not `name`.
+fn microdata_name(c: &Column<'_, '_>) -> Option<String> {
+    let mut at = c.element;
+    let mut found: Option<&str> = None;
+    loop {
+        let node = c.page.node(at);
+        let e = node.el.value();
+        if let Some(prop) = e.attr("itemprop") {
+            if let Some(inner) = found {
+                if e.attr("itemscope").is_some() {
+                    return Some(words_slug(if inner == "name" { prop } else { inner }));
+                }
+            } else if at == c.element && microdata_reads(node.tag, c.kind) {
+                found = Some(prop);
+            } else if at != c.element && *c.kind == ValueKind::Text {
+                found = Some(prop);
+            }
+            if found.is_some_and(|p| p != "name") || e.attr("itemscope").is_some() && found.is_some() {
+                break;
+            }
+        }
+        if at == c.root || node.parent == NONE {
+            break;
+        }
+        at = node.parent;
+    }
+    found.map(words_slug)
+}
+
+/// Whether microdata reads this kind of value from this element.
+fn microdata_reads(tag: &str, kind: &ValueKind) -> bool {
+    match kind {
+        ValueKind::Href => matches!(tag, "a" | "link" | "area"),
+        ValueKind::Src => matches!(tag, "img" | "audio" | "video" | "source" | "embed" | "iframe"),
+        ValueKind::Attr(a) => matches!(a.as_str(), "content" | "datetime" | "value"),
+        ValueKind::Text => !matches!(
+            tag,
+            "a" | "link" | "area" | "img" | "audio" | "video" | "source" | "embed" | "iframe" | "meta"
+        ),
+        ValueKind::HrefAfter(_) => false,
+    }
+}
+
+/// `startDate` → `start_date`.
+fn words_slug(s: &str) -> String {
+    slug(&classes::words(s).join("_"))
 }
 
 /// A link or image column named after a header or label: "Name" → name_link.
@@ -248,10 +290,7 @@ fn class_word(c: &Column<'_, '_>, shape: Option<&str>) -> Option<String> {
     let mut depth = 0;
     while at != NONE && depth < 4 {
         let node = c.page.node(at);
-        let mut words: Vec<String> = node
-            .el
-            .value()
-            .classes()
+        let mut words: Vec<String> = classes::tokens(node.el.value())
             .chain(node.el.value().id())
             .flat_map(classes::words)
             .collect();
@@ -306,14 +345,7 @@ fn column_header(page: &PageIndex<'_>, element: u32, root: u32) -> Option<String
         .ancestors()
         .filter_map(ElementRef::wrap)
         .find(|a| a.value().name() == "table")?;
-    let header_row = table
-        .descendants()
-        .filter_map(ElementRef::wrap)
-        .filter(|e| e.value().name() == "tr")
-        .find(|tr| {
-            let cells: Vec<_> = cells(*tr).collect();
-            !cells.is_empty() && cells.iter().all(|c| c.value().name() == "th")
-        })?;
+    let header_row = header_row(table, row)?;
     let mut at = 0;
     for th in cells(header_row) {
         let span = colspan(th);
@@ -324,6 +356,30 @@ fn column_header(page: &PageIndex<'_>, element: u32, root: u32) -> Option<String
         at += span;
     }
     None
+}
+
+/// The table's header row: a row of `th` cells, or else (old layouts) a first row of short,
+/// link-free labels above the item's row.
+fn header_row<'a>(table: ElementRef<'a>, item_row: ElementRef<'a>) -> Option<ElementRef<'a>> {
+    let mut rows = table
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "tr");
+    let all: Vec<ElementRef<'a>> = rows.by_ref().take(200).collect();
+    if let Some(th_row) = all.iter().find(|tr| {
+        let cells: Vec<_> = cells(**tr).collect();
+        !cells.is_empty() && cells.iter().all(|c| c.value().name() == "th")
+    }) {
+        return Some(*th_row);
+    }
+    let first = *all.first()?;
+    let labels = cells(first).all(|c| {
+        let text = collapsed_text(c);
+        !text.is_empty()
+            && text.chars().count() <= 30
+            && !c.descendants().filter_map(ElementRef::wrap).any(|d| d.value().name() == "a")
+    });
+    (first.id() != item_row.id() && labels && cells(first).count() > 1).then_some(first)
 }
 
 fn cells(row: ElementRef<'_>) -> impl Iterator<Item = ElementRef<'_>> {
@@ -390,10 +446,13 @@ fn looks_like_date(s: &str) -> bool {
         .filter(|p| !p.is_empty())
         .map(str::len)
         .collect();
-    let iso = s.len() >= 8 && digits.first() == Some(&4) && digits.len() >= 3;
+    let iso = s.len() >= 8 && digits.first() == Some(&4) && digits.len() >= 3 && s.contains('-');
+    // 12/03/2024, 12.3.24; not a phone number's groups (020 7946 0100).
+    let fours = digits.iter().filter(|&&d| d == 4).count();
+    let small = digits.iter().filter(|&&d| d <= 2).count();
     let numeric = digits.len() == 3
-        && s.chars().all(|c| c.is_ascii_digit() || "./- ".contains(c))
-        && digits.iter().any(|&d| d == 4 || d == 2);
+        && s.chars().all(|c| c.is_ascii_digit() || "./-".contains(c))
+        && ((fours == 1 && small == 2) || small == 3);
     let lower = s.to_lowercase();
     const MONTHS: &[&str] = &[
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",

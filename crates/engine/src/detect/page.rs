@@ -125,7 +125,7 @@ fn own_flags(el: &scraper::node::Element, tag: &str) -> u16 {
         _ => {}
     }
     let mut words = Vec::new();
-    for token in el.classes().chain(el.id()) {
+    for token in classes::tokens(el).chain(el.id()) {
         words.extend(classes::words(token));
     }
     if !words.is_empty() {
@@ -167,7 +167,7 @@ fn is_hidden(el: &scraper::node::Element, tag: &str) -> bool {
     }
     let mut hidden_class = false;
     let mut shown_at_some_width = false;
-    for c in el.classes() {
+    for c in classes::tokens(el) {
         match c {
             "hidden" | "d-none" | "is-hidden" | "invisible" => hidden_class = true,
             "sr-only" | "visually-hidden" | "screen-reader-text" => return true,

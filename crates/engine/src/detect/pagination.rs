@@ -222,10 +222,10 @@ fn anchor_score(page: &PageIndex<'_>, i: u32, el: ElementRef<'_>) -> u32 {
     score = score.max(by_text);
     // `a.next`, `li.next > a`, `.pagination-next`.
     let parent = page.node(i).parent;
-    let mut names: Vec<String> = e.classes().chain(e.id()).flat_map(classes::words).collect();
+    let mut names: Vec<String> = classes::tokens(e).chain(e.id()).flat_map(classes::words).collect();
     if parent != super::page::NONE {
         let p = page.node(parent).el.value();
-        names.extend(p.classes().chain(p.id()).flat_map(classes::words));
+        names.extend(classes::tokens(p).chain(p.id()).flat_map(classes::words));
     }
     if names.iter().any(|w| w == "next") {
         score = score.max(60);
@@ -245,8 +245,7 @@ fn in_pager(page: &PageIndex<'_>, i: u32) -> bool {
     let mut depth = 0;
     while at != super::page::NONE && depth < 5 {
         let e = page.node(at).el.value();
-        let named = e
-            .classes()
+        let named = classes::tokens(e)
             .chain(e.id())
             .chain(e.attr("aria-label"))
             .flat_map(classes::words)
@@ -275,7 +274,7 @@ fn next_selector(
     if e.attr("rel").is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("next"))) {
         css.push("a[rel~=\"next\"]".into());
     }
-    for c in e.classes().filter(|c| classes::is_plain_identifier(c)) {
+    for c in classes::tokens(e).filter(|c| classes::is_plain_identifier(c)) {
         if classes::words(c).iter().any(|w| w == "next") {
             css.push(format!("a.{c}"));
         }
@@ -283,7 +282,7 @@ fn next_selector(
     let parent = node.parent;
     if parent != super::page::NONE {
         let p = page.node(parent);
-        for c in p.el.value().classes().filter(|c| classes::is_plain_identifier(c)) {
+        for c in classes::tokens(p.el.value()).filter(|c| classes::is_plain_identifier(c)) {
             if classes::words(c).iter().any(|w| w == "next") {
                 css.push(format!("{}.{c} > a", p.tag));
             }

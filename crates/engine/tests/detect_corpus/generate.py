@@ -21,7 +21,7 @@ import html
 import json
 import os
 import random
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin as plain_urljoin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 rnd = random.Random(20240312)
@@ -30,6 +30,11 @@ WORDS = ("amber bold calm daring eager fair gentle happy ivory jolly keen lively
          "olive proud quiet rapid silver tidy urban vivid warm young zesty").split()
 NOUNS = ("kettle toaster blender mixer grinder press steamer cooker roaster juicer "
          "fryer scale").split()
+
+
+def urljoin(base, ref):
+    """The absolute URL as a URL parser writes it: non-ASCII characters percent-encoded."""
+    return quote(plain_urljoin(base, ref), safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def esc(s):
