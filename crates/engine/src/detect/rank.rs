@@ -214,7 +214,7 @@ mod tests {
         let ranked = rank(&page, find_groups(&page));
         let (g, _) = &ranked[0];
         let a = page.node(g.items[0].anchor());
-        let class = classes::tokens(a.el.value()).next().unwrap_or("").to_owned();
+        let class = crate::detect::classes::tokens(a.el.value()).next().unwrap_or("").to_owned();
         (format!("{}.{class}", a.tag), g.items.len())
     }
 
