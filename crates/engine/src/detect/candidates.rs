@@ -289,9 +289,38 @@ fn clusters(page: &PageIndex<'_>, members: &[u32]) -> Vec<(Option<String>, Vec<u
     }
     join_alike(page, out)
         .into_iter()
-        .map(|(class, members)| (class, drop_outliers(page, members)))
+        .map(|(class, members)| (class, drop_header_row(page, drop_outliers(page, members))))
         .filter(|(_, m)| m.len() >= 2)
         .collect()
+}
+
+/// A table's header row among its rows: cells that are all `th`, or (old layouts) a first row
+/// of short labels without links above rows that have links.
+fn drop_header_row(page: &PageIndex<'_>, mut rows: Vec<u32>) -> Vec<u32> {
+    let Some(&first) = rows.first() else {
+        return rows;
+    };
+    if page.node(first).tag != "tr" || rows.len() < 3 {
+        return rows;
+    }
+    let cells: Vec<u32> = page
+        .children(first)
+        .iter()
+        .copied()
+        .filter(|&c| matches!(page.node(c).tag, "td" | "th"))
+        .collect();
+    if cells.is_empty() {
+        return rows;
+    }
+    let all_th = cells.iter().all(|&c| page.node(c).tag == "th");
+    let labels = cells
+        .iter()
+        .all(|&c| page.node(c).links == 0 && (1..=30).contains(&page.node(c).text));
+    let others_linked = rows[1..].iter().filter(|&&r| page.node(r).links > 0).count();
+    if all_th || (labels && others_linked * 5 >= (rows.len() - 1) * 4) {
+        rows.remove(0);
+    }
+    rows
 }
 
 /// The common structure of a group's items, to tell whether two groups are one list.
@@ -325,10 +354,14 @@ impl Shape {
 
 /// Paths present in at least half of `members` (the first dozen): what the template draws.
 fn core_of(page: &PageIndex<'_>, members: &[u32]) -> Vec<u32> {
+    core_to(page, members, 4)
+}
+
+fn core_to(page: &PageIndex<'_>, members: &[u32], levels: u16) -> Vec<u32> {
     let sample: Vec<Vec<u32>> = members
         .iter()
         .take(12)
-        .map(|&m| page.fingerprint(m))
+        .map(|&m| page.fingerprint_to(m, levels))
         .collect();
     let mut all: Vec<u32> = sample.iter().flatten().copied().collect();
     all.sort_unstable();
@@ -376,19 +409,21 @@ fn join_alike(
     groups
 }
 
-/// Leaves out members whose structure shares little with the group's common structure.
+/// Leaves out members whose structure shares little with the group's common structure. Only
+/// the two levels below an item are compared: an advertisement or a header row differs there,
+/// while an item without a link around its title (a row whose name is plain text) does not.
 fn drop_outliers(page: &PageIndex<'_>, members: Vec<u32>) -> Vec<u32> {
     if members.len() < 4 {
         return members;
     }
-    let core = core_of(page, &members);
+    let core = core_to(page, &members, 2);
     if core.is_empty() {
         return members;
     }
     members
         .into_iter()
         .filter(|&m| {
-            let fp = page.fingerprint(m);
+            let fp = page.fingerprint_to(m, 2);
             let shared = core.iter().filter(|h| fp.binary_search(h).is_ok()).count();
             shared * 5 >= core.len() * 2
         })
@@ -462,16 +497,32 @@ fn periodic(page: &PageIndex<'_>, kids: &[u32]) -> Option<(Group, Vec<bool>)> {
     (items.len() >= MIN_ITEMS).then_some((Group { items, span: k }, used))
 }
 
-/// Tag, main class and the first children's tags and classes: equal for siblings drawn by one
-/// template, different for the two rows of a forum thread.
+/// Tag, main class and the first block children's tags and classes: equal for siblings drawn
+/// by one template, different for the two rows of a forum thread. Inline children (a `<code>`
+/// in one definition and not the next) are left out: text varies, templates do not.
 fn sibling_signature(page: &PageIndex<'_>, i: u32) -> u32 {
     let class_hash = |j: u32| primary_class(page, j).map_or(0, page::tag_hash);
     let mut h = page::mix(page::tag_hash(page.node(i).tag), class_hash(i));
-    for &c in page.children(i).iter().take(6) {
+    let blocks = page
+        .children(i)
+        .iter()
+        .filter(|&&c| !is_inline(page.node(c).tag))
+        .take(6);
+    for &c in blocks {
         h = page::mix(h, page::tag_hash(page.node(c).tag));
         h = page::mix(h, class_hash(c));
     }
     h
+}
+
+/// Phrasing elements: they flow inside a text rather than structure an item.
+pub(crate) fn is_inline(tag: &str) -> bool {
+    matches!(
+        tag,
+        "a" | "abbr" | "b" | "bdi" | "bdo" | "br" | "cite" | "code" | "data" | "dfn" | "em" | "i"
+            | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub" | "sup"
+            | "time" | "u" | "var" | "wbr" | "font" | "label"
+    )
 }
 
 /// Hashes of each container's path from the root, computed on demand and remembered.

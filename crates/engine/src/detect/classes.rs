@@ -41,7 +41,7 @@ const UTILITY_ROOTS: &[&str] = &[
 /// Roots that are utilities only with a value (`text-lg`, `bg-white`, `list-none`); alone they
 /// are ordinary names (`span.text` holds a quotation's text).
 const UTILITY_PREFIXES: &[&str] = &[
-    "text", "font", "bg", "items", "self", "place", "order", "line", "list", "table", "img",
+    "text", "font", "bg", "items", "self", "place", "order", "line", "list", "img",
     "top", "bottom", "left", "right", "start", "end", "small", "lead", "box", "fill", "filter",
     "select", "muted",
 ];

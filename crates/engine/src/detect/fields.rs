@@ -96,6 +96,7 @@ pub(crate) fn plan_fields(
     drop_label_containers(page, &mut slots, n);
     drop_contained_texts(page, &mut slots);
     drop_repeats(&mut slots);
+    join_complementary(page, &items, &mut slots);
     attach_labels(page, &mut slots, &constant_labels);
     choose(&mut slots, n);
 
@@ -481,6 +482,92 @@ fn drop_repeats(slots: &mut Vec<Slot>) {
         i += 1;
         !drop[i - 1]
     });
+}
+
+/// The child of `root` that holds `node`, and its position among `root`'s children.
+fn child_of(page: &PageIndex<'_>, root: u32, node: u32) -> Option<(u32, usize)> {
+    let mut at = node;
+    while page.node(at).parent != root {
+        at = page.node(at).parent;
+        if at == NONE {
+            return None;
+        }
+    }
+    let pos = page.children(root).iter().position(|&c| c == at)?;
+    Some((at, pos))
+}
+
+/// Two text columns that never occur in the same item and sit in the same child of the item
+/// (a table cell with a link in some rows and plain text in others) are one column: that
+/// child's text.
+fn join_complementary(
+    page: &PageIndex<'_>,
+    items: &[super::candidates::ItemNodes],
+    slots: &mut Vec<Slot>,
+) {
+    let mut a = 0;
+    while a < slots.len() {
+        let mut joined = false;
+        for b in a + 1..slots.len() {
+            let (x, y) = (&slots[a], &slots[b]);
+            if x.kind != ValueKind::Text
+                || y.kind != ValueKind::Text
+                || x.multiple
+                || y.multiple
+                || x.part != y.part
+            {
+                continue;
+            }
+            let disjoint = (0..x.values.len()).all(|t| x.values[t].is_empty() || y.values[t].is_empty());
+            if !disjoint {
+                continue;
+            }
+            // The same child position of the item in every row that has either.
+            let mut position = None;
+            let mut cells: Vec<Option<u32>> = Vec::with_capacity(x.values.len());
+            let mut same_place = true;
+            for t in 0..x.values.len() {
+                let node = x.first(t).or(y.first(t)).map(|(n, _)| *n);
+                let Some(node) = node else {
+                    cells.push(None);
+                    continue;
+                };
+                let root = items[t].parts()[x.part];
+                match child_of(page, root, node) {
+                    Some((child, pos)) if child != node && position.is_none_or(|p| p == pos) => {
+                        position = Some(pos);
+                        cells.push(Some(child));
+                    }
+                    _ => {
+                        same_place = false;
+                        break;
+                    }
+                }
+            }
+            if !same_place || position.is_none() {
+                continue;
+            }
+            let mut merged = slots[a].clone();
+            merged.order = slots[a].order.min(slots[b].order);
+            merged.values = cells
+                .iter()
+                .map(|c| match c {
+                    Some(child) => {
+                        let text = collapsed_text(page.node(*child).el);
+                        if text.is_empty() { Vec::new() } else { vec![(*child, text)] }
+                    }
+                    None => Vec::new(),
+                })
+                .collect();
+            slots[a] = merged;
+            slots.remove(b);
+            joined = true;
+            break;
+        }
+        if !joined {
+            a += 1;
+        }
+    }
 }
 
 /// Labels for columns: the constant text just before the value, or around it.

@@ -154,6 +154,7 @@ impl<'p, 'a> Search<'p, 'a> {
         } else {
             ancestor_compounds(self.page, &self.targets)
         };
+        let anchored = anchored_path(self.page, &self.targets);
         let mut out = Vec::new();
         for (b, (item, icost)) in self.bases.iter().enumerate() {
             let item_css = item.css();
@@ -162,6 +163,13 @@ impl<'p, 'a> Search<'p, 'a> {
                 cost: *icost,
                 base: b,
             });
+            if let Some((path, combinator, cost)) = &anchored {
+                out.push(Trial {
+                    css: format!("{path}{combinator}{item_css}"),
+                    cost: icost + cost,
+                    base: b,
+                });
+            }
             for (p, pcost) in &parents {
                 out.push(Trial {
                     css: format!("{} > {item_css}", p.css()),
@@ -462,6 +470,14 @@ fn ancestor_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f
         if matches!(n.tag, "html" | "body") {
             break;
         }
+        // Position among same-tag siblings, the last resort for containers without names
+        // (the third of four unnamed tables).
+        if level < 3 {
+            let pos = positional(page, at);
+            if pos.nth_of_type.is_some() {
+                out.push((pos, 4.0 + 0.15 * level as f64));
+            }
+        }
         for (c, cost) in describe(page, &[at]) {
             // A bare tag far up says little; keep the landmarks.
             if c.is_bare()
@@ -480,6 +496,61 @@ fn ancestor_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f
     out.sort_by(|a, b| a.1.total_cmp(&b.1));
     out.truncate(OPTIONS_PER_PART + 2);
     out
+}
+
+/// The path down to the targets' nearest common container from the closest ancestor that names
+/// itself (an id, `<main>`, `<body>`), every step a child step with its position where siblings
+/// share a tag: `main > div:nth-of-type(3) > table > tbody`. Precise whatever the markup, and
+/// the last resort. Returns the path, the combinator to the items and the cost.
+fn anchored_path(page: &PageIndex<'_>, targets: &[u32]) -> Option<(String, &'static str, f64)> {
+    let first = *targets.first()?;
+    let mut lca = page.node(first).parent;
+    while lca != NONE && !targets.iter().all(|&t| page.contains(lca, t)) {
+        lca = page.node(lca).parent;
+    }
+    if lca == NONE {
+        return None;
+    }
+    let mut steps: Vec<String> = Vec::new();
+    let mut at = lca;
+    loop {
+        let node = page.node(at);
+        if let Some(id) = node.el.value().id().filter(|id| classes::id_is_meaningful(id)) {
+            steps.push(format!("#{id}"));
+            break;
+        }
+        if matches!(node.tag, "main" | "body") || node.parent == NONE {
+            steps.push(node.tag.to_owned());
+            break;
+        }
+        steps.push(positional(page, at).css());
+        at = node.parent;
+        if steps.len() > 12 {
+            return None;
+        }
+    }
+    steps.reverse();
+    let direct = targets.iter().all(|&t| page.node(t).parent == lca);
+    let cost = 5.0 + 0.3 * steps.len() as f64;
+    Some((steps.join(" > "), if direct { " > " } else { " " }, cost))
+}
+
+/// The element as its tag and its position among siblings of that tag.
+fn positional(page: &PageIndex<'_>, i: u32) -> Compound {
+    let node = page.node(i);
+    let mut step = Compound::tag(node.tag);
+    if node.parent != NONE {
+        let same: Vec<u32> = page
+            .children(node.parent)
+            .iter()
+            .copied()
+            .filter(|&s| page.node(s).tag == node.tag)
+            .collect();
+        if same.len() > 1 {
+            step.nth_of_type = same.iter().position(|&s| s == i).map(|p| p as u32 + 1);
+        }
+    }
+    step
 }
 
 /// Compounds that describe all of `nodes` (one element, or parents of one kind).

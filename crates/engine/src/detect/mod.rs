@@ -162,10 +162,10 @@ pub fn detect_with(document: &Html, page_url: &Url, options: &DetectOptions) -> 
 
     let mut drafts: Vec<(Group, Draft)> = Vec::new();
     for (group, score) in ranked.into_iter().take(ANALYSED_CANDIDATES) {
-        let anchors = group.anchors();
-        let Some(found) = item_selector::exact(&page, &anchors) else {
+        let Some((group, found)) = selectable(&page, group) else {
             continue;
         };
+        let anchors = group.anchors();
         let fields = fields::plan_fields(&page, document, &group, &base);
         if fields.is_empty() {
             continue;
@@ -232,6 +232,74 @@ pub fn find_node(document: &Html, id: u32) -> Option<ElementRef<'_>> {
         .nodes()
         .filter_map(ElementRef::wrap)
         .find(|el| el.value().attr(NODE_ID_ATTR) == Some(wanted.as_str()))
+}
+
+/// The group with its item selector; when no selector matches exactly a list spread over
+/// several containers, its largest part under one container that one does.
+fn selectable(page: &PageIndex<'_>, group: Group) -> Option<(Group, item_selector::Found)> {
+    if let Some(found) = item_selector::exact(page, &group.anchors()) {
+        return Some((group, found));
+    }
+    let mut parts: Vec<Group> = Vec::new();
+    for item in &group.items {
+        let parent = page.node(item.anchor()).parent;
+        match parts
+            .iter_mut()
+            .find(|p| page.node(p.items[0].anchor()).parent == parent)
+        {
+            Some(p) => p.items.push(*item),
+            None => parts.push(Group {
+                items: vec![*item],
+                span: group.span,
+            }),
+        }
+    }
+    if parts.len() < 2 {
+        return with_siblings(page, &group);
+    }
+    parts.sort_by_key(|p| std::cmp::Reverse(p.items.len()));
+    parts
+        .into_iter()
+        .take(3)
+        .filter(|p| p.items.len() >= candidates::MIN_ITEMS)
+        .find_map(|p| {
+            item_selector::exact(page, &p.anchors())
+                .map(|f| (p.clone(), f))
+                .or_else(|| with_siblings(page, &p))
+        })
+}
+
+/// A list under one container whose odd members were left out but cannot be told apart by any
+/// selector: taken with every sibling of the same tag that shows something. (A table row
+/// built a little differently is still a row.)
+fn with_siblings(page: &PageIndex<'_>, group: &Group) -> Option<(Group, item_selector::Found)> {
+    if group.span != 1 {
+        return None;
+    }
+    let first = group.items.first()?.anchor();
+    let parent = page.node(first).parent;
+    if parent == page::NONE || group.items.iter().any(|i| page.node(i.anchor()).parent != parent) {
+        return None;
+    }
+    let tag = page.node(first).tag;
+    let all: Vec<u32> = page
+        .children(parent)
+        .iter()
+        .copied()
+        .filter(|&c| {
+            let n = page.node(c);
+            n.tag == tag && !page.is_hidden(c) && (n.text > 0 || n.images > 0)
+        })
+        .collect();
+    if all.len() == group.items.len() {
+        return None;
+    }
+    let found = item_selector::exact(page, &all)?;
+    let group = Group {
+        items: all.into_iter().map(candidates::ItemNodes::single).collect(),
+        span: 1,
+    };
+    Some((group, found))
 }
 
 /// The node numbers of `items` (at most a few thousand), when the page carries them.

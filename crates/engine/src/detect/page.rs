@@ -314,6 +314,11 @@ impl<'a> PageIndex<'a> {
     /// A small set of hashed tag paths below `i` (four levels, 160 elements at most): two
     /// elements built from the same template have nearly the same set.
     pub fn fingerprint(&self, i: u32) -> Vec<u32> {
+        self.fingerprint_to(i, 4)
+    }
+
+    /// [`fingerprint`](Self::fingerprint) down to `levels` below `i`.
+    pub fn fingerprint_to(&self, i: u32, levels: u16) -> Vec<u32> {
         let root = self.node(i);
         let start = i as usize + 1;
         let end = (root.end as usize).min(start + 160);
@@ -322,7 +327,7 @@ impl<'a> PageIndex<'a> {
         let mut out = Vec::with_capacity(local.len());
         for j in start..end {
             let n = &self.nodes[j];
-            if n.depth.saturating_sub(root.depth) > 4 || n.flags & flag::HIDDEN != 0 {
+            if n.depth.saturating_sub(root.depth) > levels || n.flags & flag::HIDDEN != 0 {
                 continue;
             }
             let parent_hash = local[(n.parent - i) as usize];

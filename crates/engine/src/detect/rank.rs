@@ -71,8 +71,21 @@ fn own_score(page: &PageIndex<'_>, group: &Group, s: &Stats) -> f64 {
     if s.text > 2000.0 {
         score *= 0.5;
     }
-    // Table cells are the fields of a row, not items of their own.
+    // Paragraphs of prose (text written straight into a `p`, a `pre`, a long block of its own
+    // words) are what a page says, not entries of a list.
     let anchor = page.node(group.items[0].anchor());
+    let own: u64 = group
+        .items
+        .iter()
+        .map(|i| u64::from(page.node(i.anchor()).own_text))
+        .sum();
+    let own_share = own as f64 / (s.text * s.items).max(1.0);
+    if group.span == 1
+        && (matches!(anchor.tag, "p" | "pre" | "blockquote") || (own_share > 0.6 && s.text > 120.0))
+    {
+        score *= 0.4;
+    }
+    // Table cells are the fields of a row, not items of their own.
     if group.span == 1 && matches!(anchor.tag, "td" | "th") {
         score *= 0.1;
     }
