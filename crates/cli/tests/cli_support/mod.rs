@@ -1,7 +1,7 @@
 //! Helpers for the end-to-end tests of `grandma`: the fixture site, job files in a scratch
 //! folder, running the binary, and reading every output format back with a real reader.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod site;
 

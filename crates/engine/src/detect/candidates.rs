@@ -99,6 +99,8 @@ pub(crate) fn primary_class<'a>(page: &PageIndex<'a>, i: u32) -> Option<&'a str>
 /// Finds every candidate list on the page.
 pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
+    // The shape of each group as first found: the parts it is joined with are built alike.
+    let mut shapes: Vec<Shape> = Vec::new();
     let mut by_key: HashMap<GroupKey, Vec<usize>> = HashMap::new();
     let mut chains = ChainHashes::new(page.len());
     // Groups under containers on the same path join when their items are built alike: rows of
@@ -106,15 +108,13 @@ pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
     let mut add = |key: GroupKey, group: Group| {
         let same_key = by_key.entry(key).or_default();
         let shape = Shape::of(page, &group);
-        let alike = same_key
-            .iter()
-            .copied()
-            .find(|&g| Shape::of(page, &groups[g]).like(&shape));
+        let alike = same_key.iter().copied().find(|&g| shapes[g].like(&shape));
         match alike {
             Some(g) => groups[g].items.extend(group.items),
             None => {
                 same_key.push(groups.len());
                 groups.push(group);
+                shapes.push(shape);
             }
         }
     };
@@ -153,6 +153,8 @@ pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
                 tags.push(tag);
             }
         }
+        // Table cells are the fields of their row, never items of a list of their own.
+        tags.retain(|t| !matches!(*t, "td" | "th"));
         for tag in tags {
             let members: Vec<u32> = kids
                 .iter()
@@ -332,7 +334,7 @@ struct Shape {
 
 impl Shape {
     fn of(page: &PageIndex<'_>, group: &Group) -> Shape {
-        let anchors = group.anchors();
+        let anchors: Vec<u32> = group.items.iter().take(12).map(ItemNodes::anchor).collect();
         let mut counts: Vec<usize> = anchors
             .iter()
             .take(12)
@@ -526,18 +528,19 @@ pub(crate) fn is_inline(tag: &str) -> bool {
 }
 
 /// Hashes of each container's path from the root, computed on demand and remembered.
-struct ChainHashes {
+pub(crate) struct ChainHashes {
     memo: Vec<u32>,
 }
 
 impl ChainHashes {
-    fn new(len: usize) -> Self {
+    pub fn new(len: usize) -> Self {
         ChainHashes {
             memo: vec![0; len],
         }
     }
 
-    fn get(&mut self, page: &PageIndex<'_>, i: u32) -> u32 {
+    /// The hash of the path from the root to `i` (tags, stable classes, meaningful ids).
+    pub fn get(&mut self, page: &PageIndex<'_>, i: u32) -> u32 {
         let mut path = Vec::new();
         let mut at = i;
         while at != NONE && self.memo[at as usize] == 0 {

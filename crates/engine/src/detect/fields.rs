@@ -579,6 +579,21 @@ fn attach_labels(page: &PageIndex<'_>, slots: &mut [Slot], constants: &HashMap<u
         let mut label = page
             .prev_sibling(node)
             .and_then(|prev| constants.get(&prev).cloned());
+        // A link whose words are the same in every item ("Website", "Read more") is named
+        // by them.
+        if label.is_none() && slot.kind == ValueKind::Href {
+            let texts: Vec<String> = slot
+                .values
+                .iter()
+                .filter_map(|v| v.first().map(|(n, _)| collapsed_text(page.node(*n).el)))
+                .collect();
+            if texts.len() >= 2
+                && texts.windows(2).all(|w| w[0] == w[1])
+                && (1..=25).contains(&texts[0].chars().count())
+            {
+                label = Some(texts[0].clone());
+            }
+        }
         if label.is_none() {
             let parent = page.node(node).parent;
             if parent != NONE {

@@ -8,14 +8,12 @@
 //! not an item). The selector is then the simplest one that matches every example, none of
 //! the excluded, and as many of the others like them as it can.
 
-use std::collections::HashMap;
-
 use scraper::{ElementRef, Html};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::candidates::{Group, ItemNodes};
+use super::candidates::{ChainHashes, Group, ItemNodes};
 use super::field_selector::{self, FieldSelector, has_value};
 use super::fields::{self, FieldPlan, ValueKind};
 use super::job::{self, Draft};
@@ -78,8 +76,7 @@ pub fn generalise(
     excluded: &[ElementRef<'_>],
 ) -> Result<Candidate, DetectError> {
     let page = PageIndex::build(document);
-    let ids = index_map(&page);
-    let find = |el: &ElementRef<'_>| ids.get(&el.id()).copied().ok_or(DetectError::OutOfReach);
+    let find = |el: &ElementRef<'_>| index_of(&page, *el).ok_or(DetectError::OutOfReach);
     let mut ex: Vec<u32> = examples.iter().map(find).collect::<Result<_, _>>()?;
     ex.sort_unstable();
     ex.dedup();
@@ -135,13 +132,14 @@ pub fn generalise_nodes(
     generalise(document, page_url, &lookup(examples)?, &lookup(excluded)?)
 }
 
-/// Every indexed element by its tree id.
-fn index_map(page: &PageIndex<'_>) -> HashMap<ego_tree::NodeId, u32> {
+/// The index of an element of the page (the picker names a few, so a scan is cheaper than a
+/// map of every element).
+fn index_of(page: &PageIndex<'_>, el: ElementRef<'_>) -> Option<u32> {
+    let id = el.id();
     page.nodes
         .iter()
-        .enumerate()
-        .map(|(i, n)| (n.el.id(), i as u32))
-        .collect()
+        .position(|n| n.el.id() == id)
+        .map(|i| i as u32)
 }
 
 /// The elements like the examples: same tag, their shared classes, a container on the same
@@ -159,43 +157,40 @@ fn like(page: &PageIndex<'_>, examples: &[u32], excluded: &[u32]) -> Vec<u32> {
             })
         })
         .collect();
-    let chain = |i: u32| -> Vec<(String, Vec<String>)> {
-        let mut out = Vec::new();
-        let mut at = page.node(i).parent;
-        while at != NONE {
-            let n = page.node(at);
-            let mut cls: Vec<String> = classes::meaningful_classes(n.el.value())
-                .filter(|c| !classes::is_numbered(c))
-                .map(str::to_owned)
-                .collect();
-            cls.sort();
-            out.push((n.tag.to_owned(), cls));
-            at = n.parent;
-        }
-        out
+    let mut chains = ChainHashes::new(page.len());
+    let mut container = |i: u32| match page.node(i).parent {
+        NONE => 0,
+        p => chains.get(page, p),
     };
-    let chains: Vec<_> = examples.iter().map(|&e| chain(e)).collect();
+    let wanted_containers: Vec<u32> = examples.iter().map(|&e| container(e)).collect();
     let core = core(page, examples);
-    let mut out: Vec<u32> = (0..page.len() as u32)
-        .filter(|&i| {
-            let n = page.node(i);
-            (!same_tag || n.tag == first.tag)
-                && !page.is_hidden(i)
-                && shared.iter().all(|c| {
-                    n.el.value()
-                        .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-                })
-                && excluded.binary_search(&i).is_err()
-        })
-        .filter(|&i| examples.contains(&i) || chains.contains(&chain(i)))
-        .filter(|&i| {
-            if examples.contains(&i) || core.is_empty() {
-                return true;
-            }
+    let mut out = Vec::new();
+    for i in 0..page.len() as u32 {
+        let n = page.node(i);
+        if examples.contains(&i) {
+            out.push(i);
+            continue;
+        }
+        let alike = (!same_tag || n.tag == first.tag)
+            && !page.is_hidden(i)
+            && !classes::is_advert(n.el.value())
+            && shared.iter().all(|c| {
+                n.el.value()
+                    .has_class(c, scraper::CaseSensitivity::CaseSensitive)
+            })
+            && excluded.binary_search(&i).is_err()
+            && wanted_containers.contains(&container(i));
+        if !alike {
+            continue;
+        }
+        if !core.is_empty() {
             let fp = page.fingerprint(i);
-            core.iter().filter(|h| fp.binary_search(h).is_ok()).count() * 5 >= core.len() * 2
-        })
-        .collect();
+            if core.iter().filter(|h| fp.binary_search(h).is_ok()).count() * 5 < core.len() * 2 {
+                continue;
+            }
+        }
+        out.push(i);
+    }
     out.sort_unstable();
     out
 }
@@ -233,8 +228,7 @@ pub fn propose_field(
         .unwrap_or_default(),
     })?;
     let page = PageIndex::build(document);
-    let ids = index_map(&page);
-    let target = *ids.get(&element.id()).ok_or(DetectError::OutOfReach)?;
+    let target = index_of(&page, element).ok_or(DetectError::OutOfReach)?;
     let items: Vec<u32> = (0..page.len() as u32)
         .filter(|&i| selector.matches(&page.node(i).el))
         .collect();

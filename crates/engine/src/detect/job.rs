@@ -111,21 +111,22 @@ pub(crate) fn finish(
     // A field the extraction never fills (its selector finds nothing with a value on the whole
     // page) is left out.
     let mut draft = draft.clone();
-    let first = run(html, page_url, name, &draft, None, pagination)?;
-    if first.1.is_empty() {
+    let (_, mut items, mut next) = run(html, page_url, name, &draft, None, pagination)?;
+    if items.is_empty() {
         return Err("the item selector gives no rows".into());
     }
-    let filled = filled_counts(&first.1);
+    let filled = filled_counts(&items);
     if filled.iter().any(|&f| f == 0) {
         let mut keep = filled.iter().map(|&f| f > 0);
         draft.fields.retain(|_| keep.next().unwrap_or(false));
+        if draft.fields.is_empty() {
+            return Err("no field has a value".into());
+        }
+        (_, items, next) = run(html, page_url, name, &draft, None, pagination)?;
     }
-    if draft.fields.is_empty() {
-        return Err("no field has a value".into());
-    }
-    let (_, items, next) = run(html, page_url, name, &draft, None, pagination)?;
     // The first text field every row has becomes required: on later pages it drops the tiles
-    // that only look like items. Every row here has it, so the rows stay the same.
+    // that only look like items. Every row here has it, so the rows stay the same, and so does
+    // the next page when the pagination is kept: the extraction need not run again.
     let filled = filled_counts(&items);
     let required = draft
         .fields
@@ -139,7 +140,7 @@ pub(crate) fn finish(
         }
         other => other,
     };
-    let (doc, items, _) = run(html, page_url, name, &draft, required, pagination)?;
+    let doc = document(name, page_url, &draft, required, pagination);
     let columns: Vec<String> = draft.fields.iter().map(|f| f.name.clone()).collect();
     let filled = filled_counts(&items);
     let fields = draft

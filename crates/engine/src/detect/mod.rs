@@ -152,6 +152,12 @@ pub fn detect(document: &Html, page_url: &Url) -> Detection {
     detect_with(document, page_url, &DetectOptions::default())
 }
 
+/// Parses `html` and finds its lists: [`detect_with`] for callers that hold the page as text.
+/// Parsing is CPU work like detection itself; run both off an async executor.
+pub fn detect_html(html: &str, page_url: &Url, options: &DetectOptions) -> Detection {
+    detect_with(&Html::parse_document(html), page_url, options)
+}
+
 /// Finds the lists on a parsed page. `page_url` is where the page came from: links resolve
 /// against it (or the page's `<base href>`), and it is the jobs' `start_url`.
 pub fn detect_with(document: &Html, page_url: &Url, options: &DetectOptions) -> Detection {

@@ -272,7 +272,11 @@ fn words_slug(s: &str) -> String {
 /// A link or image column named after a header or label: "Name" → name_link.
 fn suffixed(name: &str, kind: &ValueKind) -> String {
     match kind {
-        ValueKind::Href => format!("{name}_link"),
+        // "Website", "Homepage": the label already says it is a link.
+        ValueKind::Href => match canonical(name) {
+            Some(c @ ("website" | "url" | "link")) => c.to_owned(),
+            _ => format!("{name}_link"),
+        },
         ValueKind::Src => format!("{name}_image"),
         ValueKind::Attr(a) if a == "datetime" => name.to_owned(),
         ValueKind::Attr(a) if !a.starts_with("data-") && a != "content" => {

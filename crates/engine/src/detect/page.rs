@@ -7,6 +7,8 @@
 //! nested elements), elements deeper than [`MAX_DEPTH`] are not indexed (browsers stop nesting
 //! at 512; no list a person wants lives that deep), and indexing stops after [`MAX_ELEMENTS`].
 
+use std::collections::HashMap;
+
 use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node};
 
@@ -102,75 +104,73 @@ fn has_word(words: &[String], list: &[&str]) -> bool {
     words.iter().any(|w| list.contains(&w.as_str()))
 }
 
-/// Flags an element sets for itself (its descendants inherit them).
-fn own_flags(el: &scraper::node::Element, tag: &str) -> u16 {
-    let mut flags = 0;
-    if is_textless(tag) || is_hidden(el, tag) {
-        flags |= flag::HIDDEN;
-    }
+/// Flags an element sets for itself (its descendants inherit them), read in one pass over its
+/// attributes. What its class and id words say is remembered per distinct class/id text: most
+/// elements of a page share a few dozen.
+fn own_flags<'a>(
+    el: &'a scraper::node::Element,
+    tag: &str,
+    names: &mut HashMap<(&'a str, &'a str), u16>,
+) -> u16 {
+    let mut flags = if is_textless(tag) { flag::HIDDEN } else { 0 };
     match tag {
-        "nav" | "header" | "footer" => flags |= flag::CHROME,
+        "nav" | "header" | "footer" | "dialog" => flags |= flag::CHROME,
         "aside" => flags |= flag::ASIDE,
         "main" => flags |= flag::MAIN,
-        "dialog" => flags |= flag::CHROME,
         _ => {}
     }
-    match el.attr("role").map(str::to_ascii_lowercase).as_deref() {
-        Some(
-            "navigation" | "banner" | "contentinfo" | "menu" | "menubar" | "dialog"
-            | "alertdialog" | "toolbar" | "tablist" | "search",
-        ) => flags |= flag::CHROME,
-        Some("complementary") => flags |= flag::ASIDE,
-        Some("main") => flags |= flag::MAIN,
-        _ => {}
+    let (mut class, mut id) = ("", "");
+    for (name, value) in el.attrs() {
+        match name {
+            "hidden" => flags |= flag::HIDDEN,
+            "aria-hidden" if value.trim().eq_ignore_ascii_case("true") => flags |= flag::HIDDEN,
+            "type" if tag == "input" && value.trim().eq_ignore_ascii_case("hidden") => {
+                flags |= flag::HIDDEN
+            }
+            "style" if style_hides(value) => flags |= flag::HIDDEN,
+            "role" => flags |= role_flags(value),
+            "class" => class = value,
+            "id" => id = value,
+            _ => {}
+        }
     }
-    let mut words = Vec::new();
-    for token in classes::tokens(el).chain(el.id()) {
-        words.extend(classes::words(token));
-    }
-    if !words.is_empty() {
-        if has_word(&words, CHROME_WORDS) {
-            flags |= flag::CHROME;
-        }
-        if has_word(&words, ASIDE_WORDS) {
-            flags |= flag::ASIDE;
-        }
-        if has_word(&words, MAIN_WORDS) {
-            flags |= flag::MAIN;
-        }
+    if !class.is_empty() || !id.is_empty() {
+        flags |= *names
+            .entry((class, id))
+            .or_insert_with(|| name_flags(class, id));
     }
     flags
 }
 
-/// Whether an element is not shown by its own attributes.
-fn is_hidden(el: &scraper::node::Element, tag: &str) -> bool {
-    if el.attr("hidden").is_some()
-        || el
-            .attr("aria-hidden")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || (tag == "input"
-            && el
-                .attr("type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
-    {
-        return true;
+fn role_flags(role: &str) -> u16 {
+    match role.trim().to_ascii_lowercase().as_str() {
+        "navigation" | "banner" | "contentinfo" | "menu" | "menubar" | "dialog" | "alertdialog"
+        | "toolbar" | "tablist" | "search" => flag::CHROME,
+        "complementary" => flag::ASIDE,
+        "main" => flag::MAIN,
+        _ => 0,
     }
-    if let Some(style) = el.attr("style") {
-        let compact: String = style
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if compact.contains("display:none") || compact.contains("visibility:hidden") {
-            return true;
-        }
-    }
+}
+
+fn style_hides(style: &str) -> bool {
+    let compact: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    compact.contains("display:none") || compact.contains("visibility:hidden")
+}
+
+/// What the words of an element's classes and id say: hidden, the site's frame, beside the
+/// content or the main content.
+fn name_flags(class: &str, id: &str) -> u16 {
+    let mut flags = 0;
     let mut hidden_class = false;
     let mut shown_at_some_width = false;
-    for c in classes::tokens(el) {
+    for c in class.split_ascii_whitespace() {
         match c {
             "hidden" | "d-none" | "is-hidden" | "invisible" => hidden_class = true,
-            "sr-only" | "visually-hidden" | "screen-reader-text" => return true,
+            "sr-only" | "visually-hidden" | "screen-reader-text" => flags |= flag::HIDDEN,
             // `hidden md:block`: hidden on phones, shown on wider screens.
             _ if c.contains(':')
                 && ["block", "flex", "grid", "inline", "table"]
@@ -183,7 +183,24 @@ fn is_hidden(el: &scraper::node::Element, tag: &str) -> bool {
             _ => {}
         }
     }
-    hidden_class && !shown_at_some_width
+    if hidden_class && !shown_at_some_width {
+        flags |= flag::HIDDEN;
+    }
+    let words: Vec<String> = class
+        .split_ascii_whitespace()
+        .chain(Some(id).filter(|i| !i.is_empty()))
+        .flat_map(classes::words)
+        .collect();
+    if has_word(&words, CHROME_WORDS) {
+        flags |= flag::CHROME;
+    }
+    if has_word(&words, ASIDE_WORDS) {
+        flags |= flag::ASIDE;
+    }
+    if has_word(&words, MAIN_WORDS) {
+        flags |= flag::MAIN;
+    }
+    flags
 }
 
 fn count_visible_chars(text: &str) -> u32 {
@@ -202,6 +219,7 @@ impl<'a> PageIndex<'a> {
         let mut skipped_open = 0usize;
         let mut truncated = false;
         let mut deep = false;
+        let mut names = HashMap::new();
 
         for edge in document.tree.root().traverse() {
             match edge {
@@ -231,7 +249,7 @@ impl<'a> PageIndex<'a> {
                             parent,
                             end: 0,
                             depth: stack.len() as u16,
-                            flags: inherited | own_flags(e, tag),
+                            flags: inherited | own_flags(e, tag, &mut names),
                             text: 0,
                             own_text: 0,
                             links: u32::from(is_link),

@@ -85,10 +85,6 @@ fn own_score(page: &PageIndex<'_>, group: &Group, s: &Stats) -> f64 {
     {
         score *= 0.4;
     }
-    // Table cells are the fields of a row, not items of their own.
-    if group.span == 1 && matches!(anchor.tag, "td" | "th") {
-        score *= 0.1;
-    }
     score
 }
 
