@@ -255,3 +255,50 @@ fn every_candidate_is_a_job_that_extracts_its_sample() {
         }
     }
 }
+
+/// A page built to make detection slow: 16,000 nested elements, then a small list. The nesting
+/// is cut where browsers cut it (no recursion, no quadratic walk), the list is still found,
+/// and a warning says what was left out. (Its speed is measured in `benches/detect.rs`.)
+#[test]
+fn deep_nesting_is_cut_and_the_list_still_found() {
+    let mut html = "<div><span>x</span>".repeat(16_000);
+    html.push_str(&"</div>".repeat(16_000));
+    html.push_str("<main><ul class=\"news\">");
+    for i in 0..4 {
+        html.push_str(&format!("<li><a href=\"/n/{i}\">News number {i}</a> <time>{i} May</time></li>"));
+    }
+    html.push_str("</ul></main>");
+    let url = Url::parse("https://deep.example/").unwrap();
+    let found = detect::detect(&scraper::Html::parse_document(&html), &url);
+    assert!(
+        found.warnings.iter().any(|w| w.contains("nested more than 256 elements deep")),
+        "{:?}",
+        found.warnings
+    );
+    let first = &found.candidates[0];
+    assert_eq!(first.count, 4, "{first:#?}");
+    assert_eq!(first.sample[3]["link"], "https://deep.example/n/3");
+}
+
+/// Half a million elements: only the first 200,000 are searched (a warning says so), and the
+/// list found is checked by extraction over the whole page.
+#[test]
+fn half_a_million_elements_are_searched_up_to_the_cap() {
+    let mut html = String::from("<table>");
+    for i in 0..100_000 {
+        html.push_str(&format!("<tr><td>{i}</td><td>a{}</td><td>b</td><td>c</td></tr>", i % 7));
+    }
+    html.push_str("</table>");
+    let url = Url::parse("https://wide.example/").unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.tree.nodes().filter(|n| n.value().is_element()).count() >= 500_000);
+    let found = detect::detect(&doc, &url);
+    assert!(
+        found.warnings.iter().any(|w| w.contains("only the first 200000 were searched")),
+        "{:?}",
+        found.warnings
+    );
+    let first = &found.candidates[0];
+    assert_eq!(first.count, 100_000);
+    assert_eq!(first.sample[2].values().next(), Some(&Value::from("2")));
+}

@@ -183,9 +183,15 @@ fn like(page: &PageIndex<'_>, examples: &[u32], excluded: &[u32]) -> Vec<u32> {
         if !alike {
             continue;
         }
+        // Built like the examples: nearly all of their common structure, or much of it with as
+        // many children as one of them (a menu row is not a product row of the same table).
         if !core.is_empty() {
             let fp = page.fingerprint(i);
-            if core.iter().filter(|h| fp.binary_search(h).is_ok()).count() * 5 < core.len() * 2 {
+            let share = core.iter().filter(|h| fp.binary_search(h).is_ok()).count() as f64
+                / core.len() as f64;
+            let children = page.children(i).len();
+            let same_children = examples.iter().any(|&e| page.children(e).len() == children);
+            if share < 0.8 && !(share >= 0.4 && same_children) {
                 continue;
             }
         }

@@ -127,7 +127,43 @@ pub(crate) fn best(
             ));
         }
     }
-    best.map(|(_, f)| f)
+    best.map(|(_, f)| f).or_else(|| union(page, wanted, must, forbid))
+}
+
+/// When no one selector keeps the excluded elements out, one exact selector per container,
+/// joined into a selector list (`#content li.product, aside li.product:not(:nth-child(3))`).
+fn union(page: &PageIndex<'_>, wanted: &[u32], must: &[u32], forbid: &[u32]) -> Option<Found> {
+    let mut all: Vec<u32> = wanted
+        .iter()
+        .chain(must)
+        .copied()
+        .filter(|w| !forbid.contains(w))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut parts: Vec<(u32, Vec<u32>)> = Vec::new();
+    for i in all {
+        let parent = page.node(i).parent;
+        match parts.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, members)) => members.push(i),
+            None => parts.push((parent, vec![i])),
+        }
+    }
+    if parts.len() > 6 {
+        return None;
+    }
+    let mut css = Vec::new();
+    let mut matches = Vec::new();
+    for (_, members) in &parts {
+        let found = exact(page, members)?;
+        css.push(found.css);
+        matches.extend(found.matches);
+    }
+    matches.sort_unstable();
+    Some(Found {
+        css: css.join(", "),
+        matches,
+    })
 }
 
 impl<'p, 'a> Search<'p, 'a> {
@@ -301,6 +337,14 @@ impl<'p, 'a> Search<'p, 'a> {
                 }
                 if extra_pos.iter().all(|&p| p > hi) {
                     out.push(refine(&format!(":nth-child(-n+{hi})"), 6.0));
+                }
+                // A few odd siblings among the items.
+                if (1..=3).contains(&extra_pos.len()) {
+                    let nots: String = extra_pos
+                        .iter()
+                        .map(|p| format!(":not(:nth-child({p}))"))
+                        .collect();
+                    out.push(refine(&nots, 6.5));
                 }
                 if positions.len() >= 2 {
                     let step = positions[1] - positions[0];
