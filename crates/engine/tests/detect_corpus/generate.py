@@ -826,9 +826,201 @@ def wiki_table():
           url, "name", rows, page)
 
 
+# --------------------------------------------------------------------------------------------
+# Designs added after the detector was tuned on the ones above, to measure it on pages it had
+# not seen (their first-contact results are in the commit that adds them).
+def bootstrap_shop():
+    url = "https://candles.example/shop/"
+    rows, cols = [], []
+    scents = ["Vanilla", "Cedar", "Lavender", "Fig", "Sea salt", "Amber", "Rose", "Pine"]
+    for i, sc in enumerate(scents):
+        name = f"{sc} candle"
+        s = slug(name)
+        price = f"${14 + i * 2}.00"
+        desc = f"Hand-poured soy candle with {sc.lower()} notes, {30 + i * 5} hours of burn time."
+        cols.append(f"""<div class="col">
+  <div class="card h-100 shadow-sm">
+    <a href="/shop/{s}"><img src="/media/{s}.jpg" class="card-img-top" alt="{esc(name)}"></a>
+    <div class="card-body"><h5 class="card-title"><a href="/shop/{s}" class="stretched-link text-reset">{esc(name)}</a></h5>
+    <p class="card-text">{esc(desc)}</p></div>
+    <div class="card-footer"><small class="text-body-secondary">{price}</small></div>
+  </div>
+</div>""")
+        rows.append({"name": name, "link": urljoin(url, f"/shop/{s}"), "image": urljoin(url, f"/media/{s}.jpg"),
+                     "description": desc, "price": price})
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop – Candles</title>
+<link href="/css/bootstrap.min.css" rel="stylesheet"></head>
+<body><nav class="navbar navbar-expand-lg bg-body-tertiary"><div class="container-fluid"><a class="navbar-brand" href="/">Candles</a>
+<ul class="navbar-nav"><li class="nav-item"><a class="nav-link active" href="/shop/">Shop</a></li><li class="nav-item"><a class="nav-link" href="/about">About</a></li><li class="nav-item"><a class="nav-link" href="/contact">Contact</a></li></ul></div></nav>
+<div class="container my-5"><h1 class="mb-4">All candles</h1>
+<div class="row row-cols-1 row-cols-md-4 g-4">
+{chr(10).join(cols)}
+</div>
+<nav aria-label="Page navigation" class="mt-4"><ul class="pagination justify-content-center">
+<li class="page-item disabled"><a class="page-link" aria-label="Previous"><span aria-hidden="true">&laquo;</span></a></li>
+<li class="page-item active"><a class="page-link" href="/shop/?page=1">1</a></li>
+<li class="page-item"><a class="page-link" href="/shop/?page=2">2</a></li>
+<li class="page-item"><a class="page-link" href="/shop/?page=2" aria-label="Next"><span aria-hidden="true">&raquo;</span></a></li>
+</ul></nav></div>
+<footer class="py-3 my-4 border-top"><ul class="nav justify-content-center"><li class="nav-item"><a href="/faq" class="nav-link px-2">FAQ</a></li><li class="nav-item"><a href="/terms" class="nav-link px-2">Terms</a></li><li class="nav-item"><a href="/privacy" class="nav-link px-2">Privacy</a></li></ul></footer>
+</body></html>
+"""
+    write("bootstrap-shop", "Bootstrap cards in grid columns, a Bootstrap pager with a » link",
+          url, "name", rows, page, "https://candles.example/shop/?page=2")
+
+
+def repo_list():
+    url = "https://code.example/orgs/acme/repositories"
+    rows, lis = [], []
+    langs = ["Rust", "Go", "TypeScript", "Python", "Rust", "C", "Go"]
+    for i, lang in enumerate(langs):
+        name = f"{WORDS[i * 3 % 25]}-{['cli', 'server', 'sdk', 'docs', 'engine', 'lib', 'tools'][i]}"
+        desc = f"The {WORDS[i * 3 % 25]} {['command line', 'API server', 'client SDK', 'documentation', 'core engine', 'C library', 'dev tools'][i]} of Acme."
+        stars = f"{(i + 1) * 137}"
+        updated = f"2024-03-{20 - i:02d}T10:00:00Z"
+        lis.append(f"""<li class="col-12 d-flex flex-justify-between width-full py-4 border-bottom color-border-muted" itemprop="owns" itemscope itemtype="http://schema.org/Code">
+<div class="col-10 col-lg-9 d-inline-block"><div class="d-inline-block mb-1"><h3 class="wb-break-all"><a href="/acme/{name}" itemprop="name codeRepository">{name}</a></h3></div>
+<div><p class="col-9 d-inline-block color-fg-muted mb-2 pr-4" itemprop="description">{esc(desc)}</p></div>
+<div class="f6 color-fg-muted mt-2"><span class="ml-0 mr-3"><span class="repo-language-color"></span> <span itemprop="programmingLanguage">{lang}</span></span>
+<a class="Link--muted mr-3" href="/acme/{name}/stargazers"><svg aria-label="star" class="octicon octicon-star" height="16" viewBox="0 0 16 16" width="16"><path d="M8 .25a.75.75 0 0 1 .673.418"></path></svg> {stars}</a>
+Updated <relative-time datetime="{updated}" class="no-wrap">Mar {20 - i}, 2024</relative-time></div></div>
+</li>""")
+        rows.append({"name": name, "link": urljoin(url, f"/acme/{name}"), "description": desc,
+                     "language": lang, "stars": stars, "updated": updated})
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Acme · Repositories</title></head>
+<body><div class="application-main"><header class="Header"><a class="Header-link" href="/">Code</a> <a class="Header-link" href="/explore">Explore</a> <a class="Header-link" href="/marketplace">Marketplace</a></header>
+<nav class="UnderlineNav"><a class="UnderlineNav-item" href="/acme">Overview</a><a class="UnderlineNav-item selected" href="/orgs/acme/repositories">Repositories</a><a class="UnderlineNav-item" href="/orgs/acme/people">People</a></nav>
+<div class="container-lg"><div id="org-repositories"><ul data-filterable-for="your-repos-filter" data-filterable-type="substring">
+{chr(10).join(lis)}
+</ul>
+<div class="paginate-container"><div class="pagination"><span class="previous_page disabled">Previous</span> <em class="current">1</em> <a href="/orgs/acme/repositories?page=2">2</a> <a class="next_page" rel="next" href="/orgs/acme/repositories?page=2">Next</a></div></div>
+</div></div></div></body></html>
+"""
+    write("repo-list", "code-hosting repository list in microdata with utility classes",
+          url, "name", rows, page, "https://code.example/orgs/acme/repositories?page=2")
+
+
+def classifieds():
+    url = "https://city.classifieds.example/search/bik"
+    rows, lis = [], []
+    for i in range(9):
+        t = f"{title_case(WORDS[(i * 2 + 3) % 25])} {['road bike', 'mountain bike', 'cargo bike'][i % 3]} size {50 + i}"
+        pid = 7712000000 + i * 313
+        link = f"https://city.classifieds.example/eby/bik/d/{slug(t)}/{pid}.html"
+        price = f"${120 + i * 45}"
+        loc = ["Oakland", "Berkeley", "San Leandro", "Alameda"][i % 4]
+        lis.append(f"""<li class="cl-static-search-result" title="{esc(t)}"><a href="{link}"><div class="title">{esc(t)}</div>
+<div class="details"><div class="price">{price}</div><div class="location">{loc}</div></div></a></li>""")
+        rows.append({"title": t, "link": link, "price": price, "location": loc})
+    page = f"""<!DOCTYPE html><html><head><meta charset="UTF-8"><title>east bay bicycles - classifieds</title></head>
+<body><div class="cl-static-header"><a href="/">classifieds</a> &gt; <a href="/search/sss">for sale</a> &gt; bicycles</div>
+<ol class="cl-static-search-results">
+{chr(10).join(lis)}
+</ol>
+<div class="cl-static-paginator"><span class="range">1 - 9 of 340</span> <a href="/search/bik?s=120" class="button next">next &gt;</a></div>
+<footer><ul class="clfooter"><li><a href="/about/help">help</a></li><li><a href="/about/safety">safety</a></li><li><a href="/about/privacy">privacy</a></li><li><a href="/about/terms">terms</a></li></ul></footer></body></html>
+"""
+    write("classifieds", "classified ads list whose items are one link each, an offset 'next >' link",
+          url, "title", rows, page, "https://city.classifieds.example/search/bik?s=120")
+
+
+def sports_table():
+    url = "https://sport.example/football/league/table"
+    teams = ["Rovers", "United", "Athletic", "City", "Wanderers", "Albion", "Rangers", "Town", "Villa", "County",
+             "Forest", "Palace", "Orient", "Argyle", "Harriers", "Dynamo"]
+    rows, trs = [], []
+    for i, t in enumerate(teams):
+        pl, w = 30, 20 - i
+        d = i % 5
+        l = pl - w - d
+        pts = w * 3 + d
+        s = slug(t)
+        trs.append(f'<tr><td class="pos">{i + 1}</td><td class="team"><img src="/crests/{s}.png" alt="" width="16"> <a href="/football/team/{s}">{t}</a></td>'
+                   f'<td>{pl}</td><td>{w}</td><td>{d}</td><td>{l}</td><td class="pts"><strong>{pts}</strong></td></tr>')
+        rows.append({"team": t, "position": str(i + 1), "link": urljoin(url, f"/football/team/{s}"),
+                     "played": str(pl), "won": str(w), "drawn": str(d), "lost": str(l), "points": str(pts)})
+    scorers = "".join(f'<tr><td>{n + 1}</td><td><a href="/football/player/p{n}">Player {n}</a></td><td>{20 - n}</td></tr>' for n in range(8))
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>League table – Sport</title></head>
+<body><header><nav><a href="/football">Football</a> <a href="/tennis">Tennis</a> <a href="/cricket">Cricket</a></nav></header>
+<main><h1>League table</h1>
+<table class="table standings"><thead><tr><th>Pos</th><th>Team</th><th>Pl</th><th>W</th><th>D</th><th>L</th><th>Pts</th></tr></thead>
+<tbody>{chr(10).join(trs)}</tbody></table>
+<h2>Top scorers</h2><table class="table"><thead><tr><th>#</th><th>Player</th><th>Goals</th></tr></thead><tbody>{scorers}</tbody></table>
+</main></body></html>
+"""
+    write("sports-table", "league standings with a smaller look-alike table of scorers",
+          url, "team", rows, page)
+
+
+def hotel_list():
+    url = "https://stays.example/search?city=lisbon&checkin=2024-05-10"
+    rows, cards = [], []
+    names = ["Casa do Rio", "Hotel Alfama", "Baixa Suites", "Lumiar Inn", "Belém Garden", "Chiado Rooms", "Graça View"]
+    for i, n in enumerate(names):
+        hid = 4400 + i * 9
+        price = 89 + i * 20
+        score = f"{7.5 + (i % 5) * 0.4:.1f}"
+        stars = 3 + i % 3
+        s = slug(n)
+        cards.append(f"""<div class="hotel-card" data-hotel-id="{hid}">
+  <img class="hotel-card__photo" src="https://img.stays.example/{hid}.jpg" alt="{esc(n)}">
+  <div class="hotel-card__body"><h3 class="hotel-card__name"><a href="/hotel/{s}?checkin=2024-05-10">{esc(n)}</a></h3>
+  <span class="stars stars-{stars}" title="{stars} stars"></span>
+  <span class="rating" aria-label="Rated {score} out of 10">{score}</span>
+  <p class="hotel-card__area">Lisbon · {['Alfama', 'Baixa', 'Belém', 'Chiado'][i % 4]}</p></div>
+  <div class="hotel-card__price"><span class="price" data-price="{price}">€{price}</span> <small>per night</small></div>
+</div>""")
+        if i == 2:
+            cards.append("""<div class="hotel-card hotel-card--sponsored sponsored" data-hotel-id="9999"><span class="label">Sponsored</span>
+  <img class="hotel-card__photo" src="https://img.stays.example/9999.jpg" alt=""><div class="hotel-card__body"><h3 class="hotel-card__name"><a href="/hotel/grand-promo">Grand Promo Hotel</a></h3></div>
+  <div class="hotel-card__price"><span class="price" data-price="299">€299</span> <small>per night</small></div></div>""")
+        rows.append({"name": n, "link": urljoin(url, f"/hotel/{s}?checkin=2024-05-10"),
+                     "photo": f"https://img.stays.example/{hid}.jpg", "stars": f"{stars} stars", "rating": score,
+                     "area": f"Lisbon · {['Alfama', 'Baixa', 'Belém', 'Chiado'][i % 4]}", "price": f"€{price}"})
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Hotels in Lisbon – Stays</title></head>
+<body><header class="top"><a href="/">Stays</a></header>
+<div class="search-layout"><aside class="filters"><h4>Price</h4><ul><li><label><input type="checkbox"> Up to €100</label></li><li><label><input type="checkbox"> €100 – €200</label></li><li><label><input type="checkbox"> €200 +</label></li></ul>
+<h4>Stars</h4><ul><li><label><input type="checkbox"> 3 stars</label></li><li><label><input type="checkbox"> 4 stars</label></li><li><label><input type="checkbox"> 5 stars</label></li></ul></aside>
+<section class="results"><h1>Lisbon: 212 properties found</h1>
+{chr(10).join(cards)}
+<div class="pager"><button class="pager__more" data-offset="25">Show more</button> <a class="pager__next" href="/search?city=lisbon&amp;checkin=2024-05-10&amp;page=2">Next page</a></div>
+</section></div></body></html>
+"""
+    write("hotel-list", "hotel results with a sponsored card, ratings in aria-label and stars in a title",
+          url, "name", rows, page, "https://stays.example/search?city=lisbon&checkin=2024-05-10&page=2")
+
+
+def course_catalog():
+    url = "https://catalog.uni.example/courses/cs/"
+    rows, blocks = [], []
+    topics = ["Introduction to Computing", "Data Structures", "Algorithms", "Operating Systems", "Databases",
+              "Computer Networks", "Compilers", "Machine Learning", "Computer Graphics", "Security"]
+    for i, t in enumerate(topics):
+        code = f"CS {101 + i * 10}"
+        units = 3 + i % 2
+        head = f"{code}. {t}. {units} Units."
+        desc = f"Covers the foundations of {t.lower()}, with weekly programming assignments and a final project."
+        pre = f"Prerequisite: CS {91 + i * 10}." if i else "Prerequisite: none."
+        blocks.append(f"""<div class="courseblock"><p class="courseblocktitle"><strong>{esc(head)}</strong></p>
+<p class="courseblockdesc">{esc(desc)}</p><p class="courseblockextra">{esc(pre)}</p></div>""")
+        rows.append({"title": head, "description": desc, "prerequisite": pre})
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Computer Science Courses | Catalog</title></head>
+<body><div id="header"><a href="/">University Catalog</a></div>
+<div id="col-nav"><ul class="nav levelone"><li><a href="/courses/">Courses A–Z</a><ul class="nav leveltwo"><li><a href="/courses/art/">Art</a></li><li><a href="/courses/bio/">Biology</a></li><li class="active self"><a href="/courses/cs/">Computer Science</a></li><li><a href="/courses/econ/">Economics</a></li><li><a href="/courses/math/">Mathematics</a></li></ul></li></ul></div>
+<div id="content"><h1 class="page-title">Computer Science (CS)</h1>
+<div class="sc_sccoursedescs">
+{chr(10).join(blocks)}
+</div></div>
+<div id="footer"><p>&copy; 2024 University</p></div></body></html>
+"""
+    write("course-catalog", "course catalogue of blocks of paragraphs, a nested menu in the sidebar",
+          url, "title", rows, page)
+
+
 if __name__ == "__main__":
     for make in [shop_grid, stock_table, news_list, tailwind_cards, glossary, search_results, forum,
                  directory, job_board, real_estate, events, legacy_shop, jp_news, broken_blog,
-                 recipes, reviews, react_app, hn_like, podcast, wiki_table]:
+                 recipes, reviews, react_app, hn_like, podcast, wiki_table,
+                 bootstrap_shop, repo_list, classifieds, sports_table, hotel_list, course_catalog]:
         make()
     print("corpus written")
