@@ -92,7 +92,7 @@ pub(crate) fn plan_fields(
     let n = items.len();
     let mut slots = collect(page, &items, group.span, base);
     let constant_labels = constant_texts(page, &slots, n);
-    slots.retain(|s| keep(s, n));
+    slots.retain(|s| keep(s, n) || is_headed_column(page, &items, s));
     drop_label_containers(page, &mut slots, n);
     drop_contained_texts(page, &mut slots);
     drop_repeats(&mut slots);
@@ -368,6 +368,27 @@ fn keep(slot: &Slot, n: usize) -> bool {
     }
     // The same value in every item is boilerplate (unless there are too few items to tell).
     !(n >= 3 && slot.distinct() <= 1)
+}
+
+/// A text under a table column's header is data even when every row has the same value
+/// (every team played 30 games); boilerplate has no header.
+fn is_headed_column(
+    page: &PageIndex<'_>,
+    items: &[super::candidates::ItemNodes],
+    slot: &Slot,
+) -> bool {
+    if slot.kind != ValueKind::Text || slot.multiple || slot.present() * 5 < slot.values.len() * 4 {
+        return false;
+    }
+    let Some((t, (node, _))) = slot
+        .values
+        .iter()
+        .enumerate()
+        .find_map(|(t, v)| v.first().map(|x| (t, x)))
+    else {
+        return false;
+    };
+    naming::column_header(page, *node, items[t].parts()[slot.part]).is_some()
 }
 
 /// The own text of an element: its direct text nodes.

@@ -331,7 +331,7 @@ fn vocabulary_word(words: &[String], skip: &[&str]) -> Option<String> {
 }
 
 /// The header of the table column holding `element`, when the item is a table row.
-fn column_header(page: &PageIndex<'_>, element: u32, root: u32) -> Option<String> {
+pub(crate) fn column_header(page: &PageIndex<'_>, element: u32, root: u32) -> Option<String> {
     let row = page.node(root).el;
     if row.value().name() != "tr" {
         return None;
