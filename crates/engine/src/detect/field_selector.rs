@@ -47,12 +47,13 @@ pub(crate) fn build(
     let root = roots[t0];
     // A `tel:`/`mailto:` target is read by XPath as the text after the scheme.
     let after = match kind {
-        ValueKind::HrefAfter(scheme) => Some(*scheme),
+        ValueKind::After { attr, prefix } if !prefix.contains('\'') => Some((*attr, prefix.as_str())),
+        ValueKind::After { .. } => return None,
         _ => None,
     };
     let wrap = |found: FieldSelector| match after {
-        Some(scheme) => FieldSelector {
-            source: format!("substring-after({}/@href, '{scheme}')", found.source),
+        Some((attr, prefix)) => FieldSelector {
+            source: format!("substring-after({}/@{attr}, '{prefix}')", found.source),
             kind: SelectorType::XPath,
         },
         None => found,
@@ -176,9 +177,9 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
         out.push((Compound::tag(tag).with_class(c), cost));
     }
     match kind {
-        Some(ValueKind::HrefAfter(scheme)) => {
+        Some(ValueKind::After { attr, prefix }) if *attr == "href" => {
             out.push((
-                Compound::tag(tag).with_attr(AttrTest::Prefix("href".into(), (*scheme).into())),
+                Compound::tag(tag).with_attr(AttrTest::Prefix("href".into(), prefix.clone())),
                 0.9,
             ));
         }
@@ -353,6 +354,9 @@ pub(crate) fn has_value(el: ElementRef<'_>, kind: &ValueKind) -> bool {
         ValueKind::Href => attr("href"),
         ValueKind::Src => attr("src"),
         ValueKind::Attr(name) => attr(name),
-        ValueKind::HrefAfter(_) => attr("href"),
+        ValueKind::After { attr: name, prefix } => el
+            .value()
+            .attr(name)
+            .is_some_and(|v| v.trim_start().starts_with(prefix.as_str())),
     }
 }

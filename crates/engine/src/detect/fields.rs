@@ -34,8 +34,13 @@ pub(crate) enum ValueKind {
     Src,
     /// Any other attribute, as written.
     Attr(String),
-    /// A `tel:` or `mailto:` link's target without its scheme: the number or the address.
-    HrefAfter(&'static str),
+    /// The part of an attribute after a fixed beginning, read by XPath `substring-after`: a
+    /// `tel:`/`mailto:` link's number or address, the word a rating's class ends with
+    /// (`star-rating Three`).
+    After {
+        attr: &'static str,
+        prefix: String,
+    },
 }
 
 /// A proposed column.
@@ -244,6 +249,9 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
     if !text.is_empty() {
         out.push((ValueKind::Text, text.clone()));
     }
+    if let Some(v) = class_value(node) {
+        out.push(v);
+    }
     let absolute = |v: &str| base.join(v.trim()).map(String::from).ok();
     for (name, raw) in el.attrs() {
         let value = raw.trim();
@@ -258,7 +266,13 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
                 let scheme = if lower.starts_with("tel:") { "tel:" } else { "mailto:" };
                 let target = collapse_whitespace(&value[scheme.len()..]);
                 if !target.is_empty() {
-                    out.push((ValueKind::HrefAfter(scheme), target));
+                    out.push((
+                        ValueKind::After {
+                            attr: "href",
+                            prefix: value[..scheme.len()].to_owned(),
+                        },
+                        target,
+                    ));
                 }
             }
             // A link with neither text nor picture (a vote arrow, an icon) says nothing.
@@ -291,6 +305,33 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
         }
     }
     out
+}
+
+/// An element that shows nothing may hold a value in its last class (`star-rating Three`,
+/// `stars stars-4`): the value after the classes before it.
+fn class_value(node: &super::page::Element<'_>) -> Option<(ValueKind, String)> {
+    if node.text > 0 || node.images > 0 {
+        return None;
+    }
+    let class = node.el.value().attr("class")?;
+    let tokens: Vec<&str> = class.split_ascii_whitespace().collect();
+    let (&last, before) = tokens.split_last()?;
+    if before.is_empty()
+        || super::classes::class_kind(last) != super::classes::TokenKind::Meaningful
+    {
+        return None;
+    }
+    // `substring-after` reads the attribute as written, so the beginning must be too.
+    let prefix = format!("{} ", before.join(" "));
+    class.starts_with(&prefix).then(|| {
+        (
+            ValueKind::After {
+                attr: "class",
+                prefix,
+            },
+            last.to_owned(),
+        )
+    })
 }
 
 /// Splits slots that occur several times in one item: a fixed number of times (the cells of
@@ -472,7 +513,7 @@ fn drop_repeats(slots: &mut Vec<Slot>) {
         ValueKind::Text => 0,
         ValueKind::Href => 1,
         ValueKind::Src => 2,
-        ValueKind::Attr(_) | ValueKind::HrefAfter(_) => 3,
+        ValueKind::Attr(_) | ValueKind::After { .. } => 3,
     };
     let mut drop = vec![false; slots.len()];
     for a in 0..slots.len() {
@@ -615,16 +656,22 @@ fn attach_labels(page: &PageIndex<'_>, slots: &mut [Slot], constants: &HashMap<u
                 label = Some(texts[0].clone());
             }
         }
+        // Words around the value, the same in every item: `<p>Bedrooms: <b>3</b></p>`.
         if label.is_none() {
-            let parent = page.node(node).parent;
-            if parent != NONE {
-                let own = own_text(page.node(parent).el);
-                if !own.is_empty()
-                    && own.chars().count() <= 30
-                    && constants.contains_key(&parent)
-                {
-                    label = Some(own);
-                }
+            let owns: Vec<String> = slot
+                .values
+                .iter()
+                .filter_map(|v| v.first())
+                .map(|(n, _)| match page.node(*n).parent {
+                    NONE => String::new(),
+                    p => own_text(page.node(p).el),
+                })
+                .collect();
+            if owns.len() >= 2
+                && owns.windows(2).all(|w| w[0] == w[1])
+                && (1..=30).contains(&owns[0].chars().count())
+            {
+                label = Some(owns[0].clone());
             }
         }
         slot.label = label;
@@ -637,7 +684,7 @@ fn choose(slots: &mut Vec<Slot>, n: usize) {
         let fill = s.present() as f64 / n.max(1) as f64;
         let kind = match s.kind {
             ValueKind::Text => 1.0,
-            ValueKind::Href | ValueKind::Src | ValueKind::HrefAfter(_) => 0.9,
+            ValueKind::Href | ValueKind::Src | ValueKind::After { .. } => 0.9,
             ValueKind::Attr(_) => 0.6,
         };
         fill * kind
@@ -647,4 +694,91 @@ fn choose(slots: &mut Vec<Slot>, n: usize) {
         slots.truncate(MAX_FIELDS);
     }
     slots.sort_by_key(|s| s.order);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::candidates::find_groups;
+
+    /// The columns of the first list of `html`: name, selector, kind, and the first item's
+    /// value.
+    fn columns(html: &str) -> Vec<(String, String, ValueKind, String)> {
+        let doc = Html::parse_document(html);
+        let page = PageIndex::build(&doc);
+        let url = Url::parse("https://x.example/").unwrap();
+        let groups = find_groups(&page);
+        let group = groups
+            .iter()
+            .find(|g| page.node(g.items[0].anchor()).tag == "li")
+            .unwrap();
+        plan_fields(&page, &doc, group, &url)
+            .into_iter()
+            .map(|f| {
+                let spec = crate::JobSpec::from_value(&serde_json::json!({
+                    "name": "t", "start_url": url.as_str(), "item_selector": "li",
+                    "fields": [{"name": "v", "selector": f.selector.source,
+                                "selector_type": f.selector.kind.as_str()}],
+                }));
+                let first = spec
+                    .ok()
+                    .map(|s| crate::extract::extract_document(&s, &doc, &url))
+                    .and_then(|e| e.items.first().map(|i| i.values[0].to_cell().into_owned()))
+                    .unwrap_or_default();
+                (f.name, f.selector.source, f.kind, first)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_value_in_a_class_name() {
+        let items: String = ["One", "Three", "Five", "Two"]
+            .iter()
+            .map(|r| format!("<li><h3>Book {r}</h3><p class=\"star-rating {r}\"><i></i></p></li>"))
+            .collect();
+        let cols = columns(&format!("<ul>{items}</ul>"));
+        let rating = cols.iter().find(|c| c.0 == "rating").expect("a rating column");
+        assert_eq!(
+            rating.1,
+            "substring-after(.//p[contains(concat(' ', normalize-space(@class), ' '), ' star-rating ')]/@class, 'star-rating ')"
+        );
+        assert_eq!(rating.3, "One");
+    }
+
+    #[test]
+    fn labels_name_their_values_and_boilerplate_goes() {
+        let items: String = (1..=4)
+            .map(|i| {
+                format!(
+                    "<li><h3>Flat {i}</h3><p>Bedrooms: <b>{i}</b></p><span>Price: €{i}00</span>\
+                     <button>Add to cart</button></li>"
+                )
+            })
+            .collect();
+        let cols = columns(&format!("<ul>{items}</ul>"));
+        let names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
+        assert!(names.contains(&"bedrooms"), "{cols:?}");
+        assert!(!cols.iter().any(|c| c.3 == "Add to cart"), "{cols:?}");
+        assert!(cols.iter().any(|c| c.3 == "Price: €100"), "{cols:?}");
+    }
+
+    #[test]
+    fn repeats_become_one_list_column_and_copies_go() {
+        let items: String = (1..=4)
+            .map(|i| {
+                let tags: String = (0..i).map(|t| format!("<span class=\"tag\">t{t}</span>")).collect();
+                format!(
+                    "<li><a href=\"/a/{i}\"><img src=\"/i/{i}.jpg\" alt=\"Story {i}\"></a>\
+                     <a href=\"/a/{i}\">Story {i}</a>{tags}</li>"
+                )
+            })
+            .collect();
+        let cols = columns(&format!("<ul>{items}</ul>"));
+        let kinds: Vec<(&str, &ValueKind)> = cols.iter().map(|c| (c.0.as_str(), &c.2)).collect();
+        // One link column (the image's link is the same), no alt (the same as the title).
+        assert_eq!(cols.iter().filter(|c| c.2 == ValueKind::Href).count(), 1, "{kinds:?}");
+        assert!(!cols.iter().any(|c| c.2 == ValueKind::Attr("alt".into())), "{kinds:?}");
+        let tags = cols.iter().find(|c| c.1.contains("tag")).expect("tags");
+        assert_eq!(tags.0, "tags");
+    }
 }

@@ -284,11 +284,13 @@ fn kinds_of(el: ElementRef<'_>) -> Vec<ValueKind> {
     }
     if e.attr("href").is_some_and(|h| !h.trim().is_empty()) {
         let lower = e.attr("href").unwrap_or_default().trim().to_ascii_lowercase();
-        if lower.starts_with("tel:") {
-            out.push(ValueKind::HrefAfter("tel:"));
-        } else if lower.starts_with("mailto:") {
-            out.push(ValueKind::HrefAfter("mailto:"));
-        } else {
+        let href = e.attr("href").unwrap_or_default().trim();
+        if let Some(scheme) = ["tel:", "mailto:"].into_iter().find(|s| href.starts_with(s)) {
+            out.push(ValueKind::After {
+                attr: "href",
+                prefix: scheme.to_owned(),
+            });
+        } else if !lower.starts_with("tel:") && !lower.starts_with("mailto:") {
             out.push(ValueKind::Href);
         }
     }
@@ -421,10 +423,10 @@ fn value_text(el: ElementRef<'_>, kind: &ValueKind) -> Option<String> {
         ValueKind::Href => el.value().attr("href").map(str::to_owned),
         ValueKind::Src => el.value().attr("src").map(str::to_owned),
         ValueKind::Attr(a) => el.value().attr(a).map(str::to_owned),
-        ValueKind::HrefAfter(scheme) => el
+        ValueKind::After { attr, prefix } => el
             .value()
-            .attr("href")
-            .and_then(|h| h.trim().get(scheme.len()..))
+            .attr(attr)
+            .and_then(|v| v.trim().strip_prefix(prefix.as_str()))
             .map(str::to_owned),
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn attribute_of(kind: &ValueKind) -> (&'static str, Option<String>) {
         ValueKind::Src => ("src", None),
         ValueKind::Attr(name) => ("custom", Some(name.clone())),
         // The selector is an XPath string expression; the attribute is not read.
-        ValueKind::HrefAfter(_) => ("text", None),
+        ValueKind::After { .. } => ("text", None),
     }
 }
 

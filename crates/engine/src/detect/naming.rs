@@ -154,8 +154,8 @@ pub(crate) fn name_column(c: &Column<'_, '_>) -> String {
         return name;
     }
     match c.kind {
-        ValueKind::HrefAfter(scheme) => {
-            return if *scheme == "tel:" { "phone" } else { "email" }.into();
+        ValueKind::After { attr: "href", prefix } => {
+            return if prefix == "tel:" { "phone" } else { "email" }.into();
         }
         ValueKind::Attr(a) if a.starts_with("data-") => {
             if let Some(word) = vocabulary_word(&classes::words(a), &["data"]) {
@@ -260,7 +260,7 @@ fn microdata_reads(tag: &str, kind: &ValueKind) -> bool {
             tag,
             "a" | "link" | "area" | "img" | "audio" | "video" | "source" | "embed" | "iframe" | "meta"
         ),
-        ValueKind::HrefAfter(_) => false,
+        ValueKind::After { .. } => false,
     }
 }
 
