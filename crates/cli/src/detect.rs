@@ -286,7 +286,9 @@ fn write_job(
 ) -> Result<(), Failure> {
     let text = job_yaml(found, candidate, pick);
     JobSpec::from_yaml_str(&text).map_err(|e| {
-        Failure::RunFailed(anyhow!("the job written from this list would not be valid: {e}"))
+        Failure::RunFailed(anyhow!(
+            "the job written from this list would not be valid: {e}"
+        ))
     })?;
     let mut file = starter::create_file(path, force)?;
     file.write_all(text.as_bytes())
@@ -328,7 +330,10 @@ fn job_yaml(found: &Detection, c: &Candidate, pick: usize) -> String {
         found.candidates.len(),
         c.count
     ));
-    line("# Check it with `grandma validate FILE`, run it with `grandma scrape FILE -o items.csv`.".into());
+    line(
+        "# Check it with `grandma validate FILE`, run it with `grandma scrape FILE -o items.csv`."
+            .into(),
+    );
     line(format!("name: {}", yaml(&job["name"])));
     line(format!("start_url: {}", yaml(&job["start_url"])));
     line(String::new());
@@ -351,7 +356,10 @@ fn job_yaml(found: &Detection, c: &Candidate, pick: usize) -> String {
         let attribute = f["attribute"].as_str().unwrap_or("text");
         line(commented(
             &format!("    attribute: {attribute}"),
-            &format!("{} of {} item(s) on the page have it", proposal.filled, c.count),
+            &format!(
+                "{} of {} item(s) on the page have it",
+                proposal.filled, c.count
+            ),
         ));
         if let Some(custom) = f.get("custom_attribute") {
             line(format!("    custom_attribute: {}", yaml(custom)));
@@ -360,7 +368,10 @@ fn job_yaml(found: &Detection, c: &Candidate, pick: usize) -> String {
             line(commented("    multiple: true", "every match, as a list"));
         }
         if f["required"].as_bool() == Some(true) {
-            line(commented("    required: true", "rows without it are dropped"));
+            line(commented(
+                "    required: true",
+                "rows without it are dropped",
+            ));
         }
     }
     line(String::new());
@@ -420,14 +431,23 @@ mod tests {
         assert_eq!(spec.item_selector.source, c.item_selector);
         assert_eq!(spec.columns().len(), c.fields.len());
         assert_eq!(spec.max_pages, Some(10));
-        assert!(text.contains("# 5 of 5 item(s) on the page have it"), "{text}");
+        assert!(
+            text.contains("# 5 of 5 item(s) on the page have it"),
+            "{text}"
+        );
         assert!(text.contains("# The next page: the link"), "{text}");
     }
 
     #[test]
     fn shell_words() {
-        assert_eq!(shell_word("https://a.example/x?y=1"), "https://a.example/x?y=1");
-        assert_eq!(shell_word("https://a.example/x?y=1&z=2"), "'https://a.example/x?y=1&z=2'");
+        assert_eq!(
+            shell_word("https://a.example/x?y=1"),
+            "https://a.example/x?y=1"
+        );
+        assert_eq!(
+            shell_word("https://a.example/x?y=1&z=2"),
+            "'https://a.example/x?y=1&z=2'"
+        );
         assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }

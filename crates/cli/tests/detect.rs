@@ -47,10 +47,16 @@ fn pages() -> &'static Pages {
         let app = Router::new()
             .route("/shop.html", get(|| async { html(shop()) }))
             .route("/paged/{page}", get(paged))
-            .route("/data.json", get(|| async {
-                ([(header::CONTENT_TYPE, "application/json")], "{\"a\": 1}").into_response()
-            }))
-            .route("/empty.html", get(|| async { html("<html><body><p>Nothing to see.</p></body></html>".into()) }))
+            .route(
+                "/data.json",
+                get(|| async {
+                    ([(header::CONTENT_TYPE, "application/json")], "{\"a\": 1}").into_response()
+                }),
+            )
+            .route(
+                "/empty.html",
+                get(|| async { html("<html><body><p>Nothing to see.</p></body></html>".into()) }),
+            )
             .layer(axum::middleware::from_fn(
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
                     let log = Arc::clone(&recorded);
@@ -155,7 +161,11 @@ fn written_job_scrapes_the_rows_it_showed() {
     run(["validate", arg(&job)], 0);
     let items = scraped(&s, &job);
     assert_eq!(items.len(), 6);
-    assert_eq!(items[..5], sample[..], "the run gives the rows detect showed");
+    assert_eq!(
+        items[..5],
+        sample[..],
+        "the run gives the rows detect showed"
+    );
 }
 
 #[test]
@@ -164,7 +174,10 @@ fn written_job_follows_the_next_page() {
     let found = json_of(&run(["detect", &url, "--json"], 0).stdout);
     let first = &found["candidates"][0];
     assert_eq!(first["pagination"]["type"], "next_button", "{first:#}");
-    assert_eq!(first["pagination"]["next_url"], pages().url("/paged/2.html"));
+    assert_eq!(
+        first["pagination"]["next_url"],
+        pages().url("/paged/2.html")
+    );
     let sample = first["sample"].as_array().unwrap().clone();
     assert_eq!(sample.len(), 4);
 
@@ -182,11 +195,17 @@ fn the_list_is_readable_text() {
     let url = pages().url("/shop.html");
     let p = run(["detect", &url], 0);
     let out = &p.stdout;
-    assert!(out.contains(&format!("list(s) found on {url} (Teapots):")), "{out}");
+    assert!(
+        out.contains(&format!("list(s) found on {url} (Teapots):")),
+        "{out}"
+    );
     assert!(out.contains("1. 6 item(s): "), "{out}");
     assert!(out.contains("   fields: title, "), "{out}");
     assert!(out.contains("Teapot model 3"), "{out}");
-    assert!(out.contains("Save one as a job file: grandma detect"), "{out}");
+    assert!(
+        out.contains("Save one as a job file: grandma detect"),
+        "{out}"
+    );
     // The menu and the footer come after the product grid, if at all.
     let grid = out.find("1. 6 item(s)").unwrap();
     assert!(!out[..grid].contains("Cups"), "{out}");
@@ -217,7 +236,10 @@ fn files_and_standard_input() {
 
     // A job written from a file can be scraped from the address given with --url.
     let job = s.path("job.yaml");
-    run(["detect", arg(&page), "--url", &base, "--write", arg(&job)], 0);
+    run(
+        ["detect", arg(&page), "--url", &base, "--write", arg(&job)],
+        0,
+    );
     assert_eq!(scraped(&s, &job).len(), 6);
 }
 
@@ -227,21 +249,35 @@ fn bad_input_is_refused_in_words() {
     let s = Scratch::new();
 
     let p = run(["detect", "ftp://files.example/list"], 2);
-    assert!(p.error().contains("not an http:// or https:// address"), "{}", p.stderr);
+    assert!(
+        p.error().contains("not an http:// or https:// address"),
+        "{}",
+        p.stderr
+    );
 
     let p = run(["detect", &shop_url, "--pick", "0"], 2);
     assert!(p.error().contains("--pick counts from 1"), "{}", p.stderr);
 
     let job = s.path("job.yaml");
-    let p = run(["detect", &shop_url, "--pick", "40", "--write", arg(&job)], 2);
+    let p = run(
+        ["detect", &shop_url, "--pick", "40", "--write", arg(&job)],
+        2,
+    );
     assert!(p.error().starts_with("there are "), "{}", p.stderr);
     assert!(!job.exists());
 
     let existing = s.write("existing.yaml", "keep me");
     let p = run(["detect", &shop_url, "--write", arg(&existing)], 2);
-    assert!(p.error().contains("already exists; pass --force"), "{}", p.stderr);
+    assert!(
+        p.error().contains("already exists; pass --force"),
+        "{}",
+        p.stderr
+    );
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
-    run(["detect", &shop_url, "--write", arg(&existing), "--force"], 0);
+    run(
+        ["detect", &shop_url, "--write", arg(&existing), "--force"],
+        0,
+    );
     run(["validate", arg(&existing)], 0);
 
     let p = run(["detect", &pages().url("/data.json")], 1);
@@ -249,7 +285,10 @@ fn bad_input_is_refused_in_words() {
 
     let p = run(["detect", &pages().url("/empty.html")], 1);
     assert!(p.error().starts_with("no list found on "), "{}", p.stderr);
-    let p = run(["detect", &pages().url("/empty.html"), "--write", arg(&job)], 2);
+    let p = run(
+        ["detect", &pages().url("/empty.html"), "--write", arg(&job)],
+        2,
+    );
     assert!(p.error().contains("nothing to write"), "{}", p.stderr);
 
     let p = run(["detect", &pages().url("/missing.html")], 1);
@@ -266,16 +305,30 @@ fn bad_input_is_refused_in_words() {
     let p = run(["detect", arg(&page), "--url", "ftp://x.example/"], 2);
     assert!(p.error().starts_with("--url: "), "{}", p.stderr);
     let p = run(["detect", &shop_url, "--url", "http://x.example/"], 2);
-    assert!(p.error().contains("--url is for pages read from a file"), "{}", p.stderr);
+    assert!(
+        p.error().contains("--url is for pages read from a file"),
+        "{}",
+        p.stderr
+    );
 
     // More than a page may be: refused, not cut.
     let huge = vec![b'a'; 10 * 1024 * 1024 + 1];
-    let out = grandma().args(["detect", "-"]).write_stdin(huge).output().unwrap();
+    let out = grandma()
+        .args(["detect", "-"])
+        .write_stdin(huge)
+        .output()
+        .unwrap();
     let p = cli_support::Printed::checked(out, 2);
     assert!(p.error().contains("is larger than"), "{}", p.stderr);
 
     // Garbage bytes are a page without lists, not a crash.
-    let noise: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    let out = grandma().args(["detect", "-"]).write_stdin(noise).output().unwrap();
+    let noise: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let out = grandma()
+        .args(["detect", "-"])
+        .write_stdin(noise)
+        .output()
+        .unwrap();
     cli_support::Printed::checked(out, 1);
 }

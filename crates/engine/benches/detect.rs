@@ -22,19 +22,34 @@ fn shop_page() -> String {
     // Inline styles and a state blob, as server-rendered shops ship them.
     s.push_str("<style>");
     for i in 0..400 {
-        let _ = write!(s, ".c{i}{{margin:{i}px;padding:{}px;color:#{:06x}}}", i % 17, i * 997);
+        let _ = write!(
+            s,
+            ".c{i}{{margin:{i}px;padding:{}px;color:#{:06x}}}",
+            i % 17,
+            i * 997
+        );
     }
     s.push_str("</style><script>window.__STATE__={\"products\":[");
     for i in 0..600 {
-        let _ = write!(s, "{{\"id\":{i},\"name\":\"Product {i}\",\"price\":{}.99}},", i % 90);
+        let _ = write!(
+            s,
+            "{{\"id\":{i},\"name\":\"Product {i}\",\"price\":{}.99}},",
+            i % 90
+        );
     }
-    s.push_str("]};</script></head><body><header class=\"site-header\"><nav class=\"main-nav\"><ul>");
+    s.push_str(
+        "]};</script></head><body><header class=\"site-header\"><nav class=\"main-nav\"><ul>",
+    );
     for i in 0..60 {
         let _ = write!(s, "<li><a href=\"/c/category-{i}\">Category {i}</a></li>");
     }
     s.push_str("</ul></nav></header><div class=\"page\"><aside class=\"sidebar\"><ul class=\"categories\">");
     for i in 0..40 {
-        let _ = write!(s, "<li><a href=\"/c/sub-{i}\">Subcategory {i}</a> <span>({})</span></li>", i * 3);
+        let _ = write!(
+            s,
+            "<li><a href=\"/c/sub-{i}\">Subcategory {i}</a> <span>({})</span></li>",
+            i * 3
+        );
     }
     s.push_str("</ul><ul class=\"products products--mini\">");
     for i in 0..6 {
@@ -77,7 +92,10 @@ fn shop_page() -> String {
     for c in 0..4 {
         s.push_str("<ul>");
         for l in 0..10 {
-            let _ = write!(s, "<li><a href=\"/info/{c}-{l}\">Information page {c}-{l}</a></li>");
+            let _ = write!(
+                s,
+                "<li><a href=\"/info/{c}-{l}\">Information page {c}-{l}</a></li>"
+            );
         }
         s.push_str("</ul>");
     }
@@ -112,7 +130,11 @@ fn bench(c: &mut Criterion) {
     let first = &found.candidates[0];
     let products = html.matches("<li class=\"product").count() - 6;
     assert_eq!(first.count, products, "{first:#?}");
-    assert!(first.sample[0].values().any(|v| v == "Kettle model 0 with a long descriptive name"));
+    assert!(
+        first.sample[0]
+            .values()
+            .any(|v| v == "Kettle model 0 with a long descriptive name")
+    );
     eprintln!(
         "500 KB page: {} bytes, {} products; first candidate {:?} with {} fields",
         html.len(),
@@ -128,7 +150,9 @@ fn bench(c: &mut Criterion) {
     assert_eq!(generalised.count, products);
 
     let mut group = c.benchmark_group("detect");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("500kb_page", |b| {
         b.iter(|| detect::detect(black_box(&doc), &url))
     });

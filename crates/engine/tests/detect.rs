@@ -123,9 +123,11 @@ fn page_two(c: &Candidate, d: &Design) -> Option<String> {
                 .next_url
                 .map(|u| u.to_string())
         }
-        PaginationProposal::UrlPattern { url_pattern, .. } => {
-            Some(paginate::page_url(&d.url, url_pattern, 2).unwrap().to_string())
-        }
+        PaginationProposal::UrlPattern { url_pattern, .. } => Some(
+            paginate::page_url(&d.url, url_pattern, 2)
+                .unwrap()
+                .to_string(),
+        ),
     }
 }
 
@@ -144,10 +146,17 @@ fn corpus_bars() {
     for d in &designs {
         let detection = detect_design(d);
         let Some(first) = detection.candidates.first() else {
-            println!("{:<18} {:>6} {:>10} {:>9} {:>10}  (none)", d.name, "no", "0%", "0", "-");
+            println!(
+                "{:<18} {:>6} {:>10} {:>9} {:>10}  (none)",
+                d.name, "no", "0%", "0", "-"
+            );
             failures.push(format!("{}: no candidate", d.name));
             with_pagination += usize::from(d.next.is_some());
-            wanted_all += d.rows.iter().map(|r| r.values().filter(|v| !v.is_null()).count()).sum::<usize>();
+            wanted_all += d
+                .rows
+                .iter()
+                .map(|r| r.values().filter(|v| !v.is_null()).count())
+                .sum::<usize>();
             continue;
         };
         let rows = all_rows(first, d);
@@ -202,7 +211,10 @@ fn corpus_bars() {
     for f in &failures {
         println!("\n{f}");
     }
-    assert!(right * 10 >= n * 9, "first candidate right on {right}/{n} designs");
+    assert!(
+        right * 10 >= n * 9,
+        "first candidate right on {right}/{n} designs"
+    );
     assert!(
         found_all * 10 >= wanted_all * 9,
         "values covered: {found_all}/{wanted_all}"
@@ -244,7 +256,11 @@ fn every_candidate_is_a_job_that_extracts_its_sample() {
                     .iter()
                     .filter(|item| !item.values[f].is_null())
                     .count();
-                assert_eq!(field.filled, filled, "{what}: filled count of {}", field.name);
+                assert_eq!(
+                    field.filled, filled,
+                    "{what}: filled count of {}",
+                    field.name
+                );
                 assert!(
                     !field.selector.contains(detect::NODE_ID_ATTR),
                     "{what}: {}",
@@ -265,13 +281,18 @@ fn deep_nesting_is_cut_and_the_list_still_found() {
     html.push_str(&"</div>".repeat(16_000));
     html.push_str("<main><ul class=\"news\">");
     for i in 0..4 {
-        html.push_str(&format!("<li><a href=\"/n/{i}\">News number {i}</a> <time>{i} May</time></li>"));
+        html.push_str(&format!(
+            "<li><a href=\"/n/{i}\">News number {i}</a> <time>{i} May</time></li>"
+        ));
     }
     html.push_str("</ul></main>");
     let url = Url::parse("https://deep.example/").unwrap();
     let found = detect::detect(&scraper::Html::parse_document(&html), &url);
     assert!(
-        found.warnings.iter().any(|w| w.contains("nested more than 256 elements deep")),
+        found
+            .warnings
+            .iter()
+            .any(|w| w.contains("nested more than 256 elements deep")),
         "{:?}",
         found.warnings
     );
@@ -286,7 +307,10 @@ fn deep_nesting_is_cut_and_the_list_still_found() {
 fn half_a_million_elements_are_searched_up_to_the_cap() {
     let mut html = String::from("<table>");
     for i in 0..100_000 {
-        html.push_str(&format!("<tr><td>{i}</td><td>a{}</td><td>b</td><td>c</td></tr>", i % 7));
+        html.push_str(&format!(
+            "<tr><td>{i}</td><td>a{}</td><td>b</td><td>c</td></tr>",
+            i % 7
+        ));
     }
     html.push_str("</table>");
     let url = Url::parse("https://wide.example/").unwrap();
@@ -294,7 +318,10 @@ fn half_a_million_elements_are_searched_up_to_the_cap() {
     assert!(doc.tree.nodes().filter(|n| n.value().is_element()).count() >= 500_000);
     let found = detect::detect(&doc, &url);
     assert!(
-        found.warnings.iter().any(|w| w.contains("only the first 200000 were searched")),
+        found
+            .warnings
+            .iter()
+            .any(|w| w.contains("only the first 200000 were searched")),
         "{:?}",
         found.warnings
     );

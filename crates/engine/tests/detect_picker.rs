@@ -12,7 +12,9 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 fn design(name: &str) -> (String, Url) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/detect_corpus").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/detect_corpus")
+        .join(name);
     let html = charset::decode(std::fs::read(dir.join("page.html")).unwrap(), None);
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
@@ -20,12 +22,13 @@ fn design(name: &str) -> (String, Url) {
 }
 
 fn designs() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/detect_corpus"))
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/detect_corpus"))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
     names.sort();
     names
 }
@@ -80,7 +83,11 @@ fn two_items_of_the_first_list_give_the_whole_list_on_every_design() {
             "{name:<18} {:<45} {:>4} items  {}",
             got.item_selector,
             got.count,
-            if same { "same as detection" } else { "DIFFERENT" }
+            if same {
+                "same as detection"
+            } else {
+                "DIFFERENT"
+            }
         );
         right += usize::from(same);
         // Whatever it found is an ordinary job that extracts its sample.
@@ -88,10 +95,17 @@ fn two_items_of_the_first_list_give_the_whole_list_on_every_design() {
         let extracted = extract_page(&spec, &html, &url);
         assert_eq!(extracted.items.len(), got.count, "{name}");
         for e in &examples {
-            assert!(matched.iter().any(|m| m.id() == e.id()), "{name}: an example is not matched");
+            assert!(
+                matched.iter().any(|m| m.id() == e.id()),
+                "{name}: an example is not matched"
+            );
         }
     }
-    assert!(right * 10 >= names.len() * 9, "{right}/{} designs", names.len());
+    assert!(
+        right * 10 >= names.len() * 9,
+        "{right}/{} designs",
+        names.len()
+    );
 }
 
 #[test]
@@ -104,7 +118,12 @@ fn look_alikes_elsewhere_stay_out_unless_picked_and_excluded_ones_never_match() 
 
     // Examples in the main grid: the grid, not the sidebar's bestsellers.
     let got = detect::generalise(&doc, &url, &[main[0], main[5]], &[]).unwrap();
-    assert_eq!(ids(&select(&doc, &got.item_selector)), ids(&main), "{}", got.item_selector);
+    assert_eq!(
+        ids(&select(&doc, &got.item_selector)),
+        ids(&main),
+        "{}",
+        got.item_selector
+    );
     assert_eq!(got.count, 12);
     assert_eq!(got.sample[0]["price"], "€19.00", "{:#?}", got.sample[0]);
 
@@ -115,14 +134,22 @@ fn look_alikes_elsewhere_stay_out_unless_picked_and_excluded_ones_never_match() 
     // Both lists, but one bestseller excluded: everything else that is like them.
     let got = detect::generalise(&doc, &url, &[main[0], side[1]], &[side[2]]).unwrap();
     let matched = select(&doc, &got.item_selector);
-    assert!(!matched.iter().any(|m| m.id() == side[2].id()), "{}", got.item_selector);
+    assert!(
+        !matched.iter().any(|m| m.id() == side[2].id()),
+        "{}",
+        got.item_selector
+    );
     assert!(matched.iter().any(|m| m.id() == side[1].id()));
     assert!(matched.iter().any(|m| m.id() == main[0].id()));
 
     // The promo tile and the advertisement are never like the products.
     let ad = select(&doc, "li.ad-slot")[0];
     let got = detect::generalise(&doc, &url, &[main[0], main[1]], &[]).unwrap();
-    assert!(!select(&doc, &got.item_selector).iter().any(|m| m.id() == ad.id()));
+    assert!(
+        !select(&doc, &got.item_selector)
+            .iter()
+            .any(|m| m.id() == ad.id())
+    );
 }
 
 #[test]
@@ -134,7 +161,11 @@ fn snapshots_are_picked_by_node_numbers() {
     let first = &detected.candidates[0];
     assert_eq!(first.item_nodes.len(), first.count);
     for c in &detected.candidates {
-        assert!(!c.item_selector.contains(NODE_ID_ATTR), "{}", c.item_selector);
+        assert!(
+            !c.item_selector.contains(NODE_ID_ATTR),
+            "{}",
+            c.item_selector
+        );
         for f in &c.fields {
             assert!(!f.selector.contains(NODE_ID_ATTR), "{}", f.selector);
             assert_ne!(f.custom_attribute.as_deref(), Some(NODE_ID_ATTR));
@@ -158,7 +189,8 @@ fn snapshots_are_picked_by_node_numbers() {
         .map(|f| format!("{}:{}:{:?}", f.name, f.attribute, f.custom_attribute))
         .collect();
     assert!(
-        all.iter().any(|f| f == "rating:custom:Some(\"data-rating\")"),
+        all.iter()
+            .any(|f| f == "rating:custom:Some(\"data-rating\")"),
         "{all:?}"
     );
 
@@ -186,8 +218,14 @@ fn fields_from_clicked_elements() {
 
     let image = select(&doc, "main li.product img")[0];
     let s = detect::propose_field(&doc, &url, items, image).unwrap();
-    assert_eq!((s.field.name.as_str(), s.field.attribute.as_str()), ("image", "src"));
-    assert_eq!(s.values[1], "https://shop.example/img/p/bold-toaster-kettle.jpg");
+    assert_eq!(
+        (s.field.name.as_str(), s.field.attribute.as_str()),
+        ("image", "src")
+    );
+    assert_eq!(
+        s.values[1],
+        "https://shop.example/img/p/bold-toaster-kettle.jpg"
+    );
 
     // A link's text first, its address as an alternative.
     let name = select(&doc, "main li.product h2")[2];
@@ -210,7 +248,10 @@ fn fields_from_clicked_elements() {
     }))
     .unwrap();
     let got = extract_page(&spec, &html, &url);
-    assert_eq!(serde_json::to_value(&got.items[0].values[0]).unwrap(), s.values[0]);
+    assert_eq!(
+        serde_json::to_value(&got.items[0].values[0]).unwrap(),
+        s.values[0]
+    );
 }
 
 #[test]
@@ -220,7 +261,10 @@ fn refusals_say_what_to_do() {
     let main = select(&doc, "main li.product");
     let one = detect::generalise(&doc, &url, &[main[0]], &[]).unwrap_err();
     assert_eq!(one, DetectError::TooFewExamples(1));
-    assert_eq!(one.to_string(), "pick at least two examples of the items you want (got 1)");
+    assert_eq!(
+        one.to_string(),
+        "pick at least two examples of the items you want (got 1)"
+    );
     // The same element twice is one example.
     assert_eq!(
         detect::generalise(&doc, &url, &[main[0], main[0]], &[]).unwrap_err(),
@@ -232,7 +276,11 @@ fn refusals_say_what_to_do() {
     );
     let price = select(&doc, "main .product__price")[0];
     let err = detect::propose_field(&doc, &url, "li[", price).unwrap_err();
-    assert!(err.to_string().starts_with("the item selector \"li[\" is not valid CSS"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("the item selector \"li[\" is not valid CSS"),
+        "{err}"
+    );
     let logo = select(&doc, "a.logo")[0];
     let err = detect::propose_field(&doc, &url, "#content li.product", logo).unwrap_err();
     assert!(matches!(err, DetectError::NotInItem(_)), "{err}");

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use super::classes::{self, TokenKind};
 use super::page::{self, NONE, PageIndex};
+use super::records;
 
 /// Elements one item may span (a record over two or three consecutive siblings).
 pub(crate) const MAX_SPAN: usize = 3;
@@ -34,7 +35,7 @@ impl ItemNodes {
         }
     }
 
-    fn spanning(parts: &[u32]) -> Self {
+    pub(crate) fn spanning(parts: &[u32]) -> Self {
         let mut nodes = [NONE; MAX_SPAN];
         let len = parts.len().min(MAX_SPAN);
         nodes[..len].copy_from_slice(&parts[..len]);
@@ -84,10 +85,36 @@ struct GroupKey {
 fn never_item(tag: &str) -> bool {
     matches!(
         tag,
-        "script" | "style" | "br" | "hr" | "meta" | "link" | "template" | "noscript" | "wbr"
-            | "source" | "track" | "param" | "col" | "colgroup" | "head" | "title" | "base"
-            | "option" | "optgroup" | "input" | "thead" | "tfoot" | "caption" | "area" | "map"
-            | "svg" | "path" | "g" | "use" | "iframe"
+        "script"
+            | "style"
+            | "br"
+            | "hr"
+            | "meta"
+            | "link"
+            | "template"
+            | "noscript"
+            | "wbr"
+            | "source"
+            | "track"
+            | "param"
+            | "col"
+            | "colgroup"
+            | "head"
+            | "title"
+            | "base"
+            | "option"
+            | "optgroup"
+            | "input"
+            | "thead"
+            | "tfoot"
+            | "caption"
+            | "area"
+            | "map"
+            | "svg"
+            | "path"
+            | "g"
+            | "use"
+            | "iframe"
     )
 }
 
@@ -133,7 +160,7 @@ pub(crate) fn find_groups(page: &PageIndex<'_>) -> Vec<Group> {
             continue;
         }
         let mut taken = vec![false; kids.len()];
-        if let Some((group, used)) = periodic(page, &kids) {
+        if let Some((group, used)) = records::periodic(page, &kids) {
             for (t, u) in taken.iter_mut().zip(used) {
                 *t |= u;
             }
@@ -226,9 +253,9 @@ fn narrow(page: &PageIndex<'_>, mut group: Group) -> Group {
         };
         let first = inner[0];
         let class = primary_class(page, first);
-        let alike = inner.iter().all(|&i| {
-            page.node(i).tag == page.node(first).tag && primary_class(page, i) == class
-        });
+        let alike = inner
+            .iter()
+            .all(|&i| page.node(i).tag == page.node(first).tag && primary_class(page, i) == class);
         if !alike || class.is_none() {
             return group;
         }
@@ -318,7 +345,10 @@ fn drop_header_row(page: &PageIndex<'_>, mut rows: Vec<u32>) -> Vec<u32> {
     let labels = cells
         .iter()
         .all(|&c| page.node(c).links == 0 && (1..=30).contains(&page.node(c).text));
-    let others_linked = rows[1..].iter().filter(|&&r| page.node(r).links > 0).count();
+    let others_linked = rows[1..]
+        .iter()
+        .filter(|&&r| page.node(r).links > 0)
+        .count();
     if all_th || (labels && others_linked * 5 >= (rows.len() - 1) * 4) {
         rows.remove(0);
     }
@@ -432,101 +462,6 @@ fn drop_outliers(page: &PageIndex<'_>, members: Vec<u32>) -> Vec<u32> {
         .collect()
 }
 
-/// A record spread over consecutive siblings: the children follow a period of two or three
-/// different elements (dt/dd, a thread's title row and its details row) at least three times.
-/// Returns the group and which children it took.
-fn periodic(page: &PageIndex<'_>, kids: &[u32]) -> Option<(Group, Vec<bool>)> {
-    let sigs: Vec<u32> = kids.iter().map(|&k| sibling_signature(page, k)).collect();
-    let m = kids.len();
-    let mut best: Option<(usize, usize, usize)> = None; // (k, start, end)
-    for k in 2..=MAX_SPAN {
-        let mut j = 0;
-        while j + k < m {
-            if sigs[j] != sigs[j + k] {
-                j += 1;
-                continue;
-            }
-            let start = j;
-            while j + k < m && sigs[j] == sigs[j + k] {
-                j += 1;
-            }
-            let end = j + k;
-            let len = end - start;
-            if len >= 3 * k && best.is_none_or(|(_, s, e)| len > e - s) {
-                best = Some((k, start, end));
-            }
-        }
-    }
-    let (k, start, end) = best?;
-    let period = &kids[start..start + k];
-    // The elements of a period must differ from each other, or this is a plain list whose
-    // items happen to alternate (odd and even rows, two card styles).
-    // Elements of one kind (same tag and class) that differ only by an optional part (a
-    // picture in every other story) are items of their own; records pair elements of
-    // different kinds (`dt`/`dd`, `tr.thread`/`tr.thread-details`), or of one kind built
-    // very differently.
-    for a in 0..k {
-        for b in a + 1..k {
-            if sigs[start + a] == sigs[start + b] {
-                return None;
-            }
-            let (x, y) = (page.node(period[a]), page.node(period[b]));
-            let same_kind =
-                x.tag == y.tag && primary_class(page, period[a]) == primary_class(page, period[b]);
-            if same_kind
-                && page::similarity(&page.fingerprint(period[a]), &page.fingerprint(period[b]))
-                    >= 0.5
-            {
-                return None;
-            }
-        }
-    }
-    // A record starts with its first element that shows text (a spacer row is its tail).
-    let phase = (0..k)
-        .find(|&t| page.node(period[t]).text > 0)
-        .unwrap_or(0);
-    let mut items = Vec::new();
-    let mut used = vec![false; m];
-    let mut s = start + phase;
-    while s < end {
-        let stop = (s + k).min(end);
-        items.push(ItemNodes::spanning(&kids[s..stop]));
-        for u in &mut used[s..stop] {
-            *u = true;
-        }
-        s += k;
-    }
-    (items.len() >= MIN_ITEMS).then_some((Group { items, span: k }, used))
-}
-
-/// Tag, main class and the first block children's tags and classes: equal for siblings drawn
-/// by one template, different for the two rows of a forum thread. Inline children (a `<code>`
-/// in one definition and not the next) are left out: text varies, templates do not.
-fn sibling_signature(page: &PageIndex<'_>, i: u32) -> u32 {
-    let class_hash = |j: u32| primary_class(page, j).map_or(0, page::tag_hash);
-    let mut h = page::mix(page::tag_hash(page.node(i).tag), class_hash(i));
-    let blocks = page
-        .children(i)
-        .iter()
-        .filter(|&&c| !is_inline(page.node(c).tag))
-        .take(6);
-    for &c in blocks {
-        h = page::mix(h, page::tag_hash(page.node(c).tag));
-        h = page::mix(h, class_hash(c));
-    }
-    h
-}
-
-/// Phrasing elements: they flow inside a text rather than structure an item.
-pub(crate) fn is_inline(tag: &str) -> bool {
-    matches!(
-        tag,
-        "a" | "abbr" | "b" | "bdi" | "bdo" | "br" | "cite" | "code" | "data" | "dfn" | "em" | "i"
-            | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub" | "sup"
-            | "time" | "u" | "var" | "wbr" | "font" | "label"
-    )
-}
-
 /// Hashes of each container's path from the root, computed on demand and remembered.
 pub(crate) struct ChainHashes {
     memo: Vec<u32>,
@@ -534,9 +469,7 @@ pub(crate) struct ChainHashes {
 
 impl ChainHashes {
     pub fn new(len: usize) -> Self {
-        ChainHashes {
-            memo: vec![0; len],
-        }
+        ChainHashes { memo: vec![0; len] }
     }
 
     /// The hash of the path from the root to `i` (tags, stable classes, meaningful ids).
@@ -598,7 +531,9 @@ mod tests {
     #[test]
     fn promo_tiles_and_ads_are_not_items() {
         let card = |n: u32| {
-            format!("<li class='product'><a href='/p{n}'><img src='/i{n}.jpg'><h3>P{n}</h3></a><span class='price'>{n}</span></li>")
+            format!(
+                "<li class='product'><a href='/p{n}'><img src='/i{n}.jpg'><h3>P{n}</h3></a><span class='price'>{n}</span></li>"
+            )
         };
         let mut html = String::from("<ul class='grid'>");
         for n in 0..6 {
@@ -628,7 +563,8 @@ mod tests {
 
     #[test]
     fn records_over_two_siblings() {
-        let html = "<dl><dt>A</dt><dd>alpha</dd><dt>B</dt><dd>beta</dd><dt>C</dt><dd>gamma</dd></dl>";
+        let html =
+            "<dl><dt>A</dt><dd>alpha</dd><dt>B</dt><dd>beta</dd><dt>C</dt><dd>gamma</dd></dl>";
         assert_eq!(groups(html), [("dt.".to_owned(), 3, 2)]);
         // Alternating row classes are one list, not records.
         let rows: String = (0..6)

@@ -22,43 +22,222 @@ pub(crate) enum TokenKind {
 /// Roots of utility classes (Tailwind, Bootstrap): `flex`, `p-4`, `px-2`, `rounded-lg`. A token
 /// is a utility when it equals a root or starts with `root-`.
 const UTILITY_ROOTS: &[&str] = &[
-    "flex", "grid", "block", "inline", "hidden", "contents", "p", "px", "py", "pt", "pb", "pl",
-    "pr", "ps", "pe", "m", "mx", "my", "mt", "mb", "ml", "mr", "ms", "me", "w", "h", "min",
-    "max", "size", "border", "rounded", "shadow", "gap", "space", "justify", "col", "cols", "row",
-    "rows", "leading", "tracking", "opacity", "z", "overflow", "absolute", "relative", "fixed",
-    "sticky", "static", "inset", "transition", "duration", "ease", "delay", "animate",
-    "transform", "scale", "rotate", "translate", "skew", "origin", "cursor", "pointer", "resize",
-    "ring", "outline", "divide", "basis", "grow", "shrink", "float", "clear", "object", "aspect",
-    "truncate", "uppercase", "lowercase", "capitalize", "normal", "italic", "underline", "no",
-    "antialiased", "sr", "not", "visible", "invisible", "container", "d", "align", "fw", "fs",
-    "lh", "g", "gx", "gy", "clearfix", "fade", "show", "collapse", "sm", "md", "lg", "xl", "xxl",
-    "2xl", "break", "whitespace", "decoration", "stroke", "blur", "backdrop", "drop", "mix",
-    "columns", "isolate", "hyphens", "indent", "snap", "scroll", "touch", "will", "accent",
-    "caret", "appearance", "group", "peer", "dark", "pull", "push", "offset", "visually",
-    "position", "vstack", "hstack", "stretched", "ratio", "placeholder", "prose",
+    "flex",
+    "grid",
+    "block",
+    "inline",
+    "hidden",
+    "contents",
+    "p",
+    "px",
+    "py",
+    "pt",
+    "pb",
+    "pl",
+    "pr",
+    "ps",
+    "pe",
+    "m",
+    "mx",
+    "my",
+    "mt",
+    "mb",
+    "ml",
+    "mr",
+    "ms",
+    "me",
+    "w",
+    "h",
+    "min",
+    "max",
+    "size",
+    "border",
+    "rounded",
+    "shadow",
+    "gap",
+    "space",
+    "justify",
+    "col",
+    "cols",
+    "row",
+    "rows",
+    "leading",
+    "tracking",
+    "opacity",
+    "z",
+    "overflow",
+    "absolute",
+    "relative",
+    "fixed",
+    "sticky",
+    "static",
+    "inset",
+    "transition",
+    "duration",
+    "ease",
+    "delay",
+    "animate",
+    "transform",
+    "scale",
+    "rotate",
+    "translate",
+    "skew",
+    "origin",
+    "cursor",
+    "pointer",
+    "resize",
+    "ring",
+    "outline",
+    "divide",
+    "basis",
+    "grow",
+    "shrink",
+    "float",
+    "clear",
+    "object",
+    "aspect",
+    "truncate",
+    "uppercase",
+    "lowercase",
+    "capitalize",
+    "normal",
+    "italic",
+    "underline",
+    "no",
+    "antialiased",
+    "sr",
+    "not",
+    "visible",
+    "invisible",
+    "container",
+    "d",
+    "align",
+    "fw",
+    "fs",
+    "lh",
+    "g",
+    "gx",
+    "gy",
+    "clearfix",
+    "fade",
+    "show",
+    "collapse",
+    "sm",
+    "md",
+    "lg",
+    "xl",
+    "xxl",
+    "2xl",
+    "break",
+    "whitespace",
+    "decoration",
+    "stroke",
+    "blur",
+    "backdrop",
+    "drop",
+    "mix",
+    "columns",
+    "isolate",
+    "hyphens",
+    "indent",
+    "snap",
+    "scroll",
+    "touch",
+    "will",
+    "accent",
+    "caret",
+    "appearance",
+    "group",
+    "peer",
+    "dark",
+    "pull",
+    "push",
+    "offset",
+    "visually",
+    "position",
+    "vstack",
+    "hstack",
+    "stretched",
+    "ratio",
+    "placeholder",
+    "prose",
 ];
 
 /// Roots that are utilities only with a value (`text-lg`, `bg-white`, `list-none`); alone they
 /// are ordinary names (`span.text` holds a quotation's text).
 const UTILITY_PREFIXES: &[&str] = &[
-    "text", "font", "bg", "items", "self", "place", "order", "line", "list", "img",
-    "top", "bottom", "left", "right", "start", "end", "small", "lead", "box", "fill", "filter",
-    "select", "muted",
+    "text", "font", "bg", "items", "self", "place", "order", "line", "list", "img", "top",
+    "bottom", "left", "right", "start", "end", "small", "lead", "box", "fill", "filter", "select",
+    "muted",
 ];
 
 /// Classes that describe a state or a position rather than what an element is.
 const STATE_TOKENS: &[&str] = &[
-    "active", "selected", "current", "odd", "even", "alt", "first", "last", "open", "closed",
-    "expanded", "collapsed", "disabled", "enabled", "loading", "loaded", "lazy", "lazyload",
-    "lazyloaded", "visible", "shown", "in", "out", "highlight", "highlighted", "featured", "new",
-    "sale", "hot", "sold", "soldout", "sold-out", "clearfix", "cf", "focus", "hover", "even-row",
-    "odd-row", "row-odd", "row-even", "sticky", "pinned", "read", "unread", "promoted",
+    "active",
+    "selected",
+    "current",
+    "odd",
+    "even",
+    "alt",
+    "first",
+    "last",
+    "open",
+    "closed",
+    "expanded",
+    "collapsed",
+    "disabled",
+    "enabled",
+    "loading",
+    "loaded",
+    "lazy",
+    "lazyload",
+    "lazyloaded",
+    "visible",
+    "shown",
+    "in",
+    "out",
+    "highlight",
+    "highlighted",
+    "featured",
+    "new",
+    "sale",
+    "hot",
+    "sold",
+    "soldout",
+    "sold-out",
+    "clearfix",
+    "cf",
+    "focus",
+    "hover",
+    "even-row",
+    "odd-row",
+    "row-odd",
+    "row-even",
+    "sticky",
+    "pinned",
+    "read",
+    "unread",
+    "promoted",
 ];
 
 /// Prefixes of class names generated by CSS-in-JS libraries and frameworks.
 const GENERATED_PREFIXES: &[&str] = &[
-    "sc-", "css-", "jsx-", "svelte-", "emotion-", "astro-", "ng-", "tw-", "chakra-", "mui",
-    "Mui", "jss", "makeStyles-", "_ngcontent", "v-", "data-v-",
+    "sc-",
+    "css-",
+    "jsx-",
+    "svelte-",
+    "emotion-",
+    "astro-",
+    "ng-",
+    "tw-",
+    "chakra-",
+    "mui",
+    "Mui",
+    "jss",
+    "makeStyles-",
+    "_ngcontent",
+    "v-",
+    "data-v-",
 ];
 
 /// Classifies one class token.
@@ -139,7 +318,11 @@ fn is_random_word(segment: &str) -> bool {
     if transitions >= 2 {
         return true;
     }
-    let uppers = bytes.iter().skip(1).filter(|b| b.is_ascii_uppercase()).count();
+    let uppers = bytes
+        .iter()
+        .skip(1)
+        .filter(|b| b.is_ascii_uppercase())
+        .count();
     if uppers == 0 {
         return false;
     }
@@ -169,10 +352,7 @@ fn camel_humps(s: &str) -> Vec<&str> {
 pub(crate) fn id_is_meaningful(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 40
-        && id
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -186,7 +366,11 @@ pub(crate) fn is_plain_identifier(token: &str) -> bool {
     match chars.next() {
         Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
         Some('-') => {
-            if !chars.clone().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') {
+            if !chars
+                .clone()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            {
                 return false;
             }
         }
@@ -198,7 +382,9 @@ pub(crate) fn is_plain_identifier(token: &str) -> bool {
 /// The class tokens of an element in the order they are written (scraper's own list is
 /// sorted, but the first class written is usually the one naming the element).
 pub(crate) fn tokens<'a>(el: &'a scraper::node::Element) -> impl Iterator<Item = &'a str> + 'a {
-    el.attr("class").unwrap_or_default().split_ascii_whitespace()
+    el.attr("class")
+        .unwrap_or_default()
+        .split_ascii_whitespace()
 }
 
 /// The meaningful class tokens of an element, in source order, usable in selectors.
@@ -210,8 +396,17 @@ pub(crate) fn meaningful_classes<'a>(
 
 /// Words of classes and ids that mark an advertisement.
 const ADVERT_WORDS: &[&str] = &[
-    "ad", "ads", "advert", "adverts", "advertisement", "advertising", "sponsored", "adslot",
-    "adsbygoogle", "dfp", "adunit",
+    "ad",
+    "ads",
+    "advert",
+    "adverts",
+    "advertisement",
+    "advertising",
+    "sponsored",
+    "adslot",
+    "adsbygoogle",
+    "dfp",
+    "adunit",
 ];
 
 /// Whether an element is an advertisement by its own name (`result--ad`, `ad-slot`,
@@ -252,7 +447,14 @@ mod tests {
 
     #[test]
     fn people_names_are_meaningful() {
-        for t in ["product", "product-card", "price", "card__title", "searchResult", "athing"] {
+        for t in [
+            "product",
+            "product-card",
+            "price",
+            "card__title",
+            "searchResult",
+            "athing",
+        ] {
             assert_eq!(class_kind(t), TokenKind::Meaningful, "{t}");
         }
     }
@@ -315,7 +517,10 @@ mod tests {
 
     #[test]
     fn words_split_every_convention() {
-        assert_eq!(words("productCard__title-main"), ["product", "card", "title", "main"]);
+        assert_eq!(
+            words("productCard__title-main"),
+            ["product", "card", "title", "main"]
+        );
         assert_eq!(words("job_salary"), ["job", "salary"]);
     }
 }

@@ -47,7 +47,9 @@ pub(crate) fn build(
     let root = roots[t0];
     // A `tel:`/`mailto:` target is read by XPath as the text after the scheme.
     let after = match kind {
-        ValueKind::After { attr, prefix } if !prefix.contains('\'') => Some((*attr, prefix.as_str())),
+        ValueKind::After { attr, prefix } if !prefix.contains('\'') => {
+            Some((*attr, prefix.as_str()))
+        }
         ValueKind::After { .. } => return None,
         _ => None,
     };
@@ -124,10 +126,7 @@ fn trials(page: &PageIndex<'_>, chain: &[u32], kind: &ValueKind) -> Vec<(Path, f
             for (p, pcost) in options(page, parent, None).into_iter().take(3) {
                 out.push((
                     Path {
-                        steps: vec![
-                            (Combinator::Descendant, p),
-                            (Combinator::Child, l.clone()),
-                        ],
+                        steps: vec![(Combinator::Descendant, p), (Combinator::Child, l.clone())],
                     },
                     lcost + pcost + 0.3,
                 ));
@@ -135,7 +134,11 @@ fn trials(page: &PageIndex<'_>, chain: &[u32], kind: &ValueKind) -> Vec<(Path, f
         }
         // A named ancestor further up, written as `ancestor last`.
         for (depth, &a) in ancestors.iter().rev().enumerate().skip(1) {
-            for (anc, acost) in options(page, a, None).into_iter().filter(|(c, _)| !c.classes.is_empty()).take(2) {
+            for (anc, acost) in options(page, a, None)
+                .into_iter()
+                .filter(|(c, _)| !c.classes.is_empty())
+                .take(2)
+            {
                 out.push((
                     Path {
                         steps: vec![
@@ -166,7 +169,10 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
     let el = node.el.value();
     let tag = node.tag;
     let mut out = Vec::new();
-    if let Some(prop) = el.attr("itemprop").filter(|v| super::selectors::is_plain_value(v)) {
+    if let Some(prop) = el
+        .attr("itemprop")
+        .filter(|v| super::selectors::is_plain_value(v))
+    {
         out.push((
             Compound::tag(tag).with_attr(AttrTest::Equals("itemprop".into(), prop.to_owned())),
             0.8,
@@ -183,7 +189,12 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
                 0.9,
             ));
         }
-        Some(ValueKind::Attr(name)) if super::selectors::attribute_usable(name) || name == "datetime" || name == "alt" || name == "content" => {
+        Some(ValueKind::Attr(name))
+            if super::selectors::attribute_usable(name)
+                || name == "datetime"
+                || name == "alt"
+                || name == "content" =>
+        {
             out.push((
                 Compound::tag(tag).with_attr(AttrTest::Present(name.clone())),
                 1.2,
@@ -193,9 +204,29 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
     }
     let semantic = matches!(
         tag,
-        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "a" | "img" | "time" | "address" | "p"
-            | "blockquote" | "cite" | "strong" | "em" | "b" | "small" | "dt" | "dd" | "td"
-            | "th" | "figcaption" | "label" | "button"
+        "h1" | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "a"
+            | "img"
+            | "time"
+            | "address"
+            | "p"
+            | "blockquote"
+            | "cite"
+            | "strong"
+            | "em"
+            | "b"
+            | "small"
+            | "dt"
+            | "dd"
+            | "td"
+            | "th"
+            | "figcaption"
+            | "label"
+            | "button"
     );
     out.push((Compound::tag(tag), if semantic { 1.5 } else { 2.0 }));
     let pos = positional(page, i);
@@ -204,8 +235,7 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
     }
     let utility: Vec<&str> = classes::tokens(el)
         .filter(|c| {
-            classes::is_plain_identifier(c)
-                && classes::class_kind(c) == classes::TokenKind::Utility
+            classes::is_plain_identifier(c) && classes::class_kind(c) == classes::TokenKind::Utility
         })
         .take(2)
         .collect();
@@ -259,7 +289,11 @@ impl<'a> Checker<'_, 'a> {
             })
         } else if self.part == 0 {
             let mut css = path.css();
-            if path.steps.first().is_some_and(|(c, _)| *c == Combinator::Child) {
+            if path
+                .steps
+                .first()
+                .is_some_and(|(c, _)| *c == Combinator::Child)
+            {
                 css = format!(":scope > {css}");
             }
             compile_css(&css)?;

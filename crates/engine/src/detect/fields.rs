@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use scraper::{ElementRef, Html};
+use scraper::Html;
 use url::Url;
 
 use super::candidates::{Group, primary_class};
+use super::columns;
 use super::field_selector::{self, FieldSelector};
 use super::naming;
 use super::page::{NONE, PageIndex};
@@ -19,8 +20,6 @@ use crate::extract::{collapse_whitespace, collapsed_text};
 pub(crate) const ITEMS_ANALYSED: usize = 40;
 /// Elements read inside one item (per element of the item).
 const ELEMENTS_PER_ITEM: usize = 300;
-/// Columns proposed at most.
-pub(crate) const MAX_FIELDS: usize = 14;
 /// Attribute values longer than this are data blobs, not values a person reads.
 const MAX_ATTRIBUTE_VALUE: usize = 200;
 
@@ -54,27 +53,28 @@ pub(crate) struct FieldPlan {
 
 /// The values of one column candidate, per analysed item.
 #[derive(Debug, Clone)]
-struct Slot {
-    part: usize,
-    kind: ValueKind,
-    multiple: bool,
+pub(crate) struct Slot {
+    /// Which element of the item (records span several).
+    pub part: usize,
+    pub kind: ValueKind,
+    pub multiple: bool,
     /// Per analysed item: the elements holding the value and the values, in document order.
-    values: Vec<Vec<(u32, String)>>,
+    pub values: Vec<Vec<(u32, String)>>,
     /// Where the column sits in an item, for column order.
-    order: u32,
-    label: Option<String>,
+    pub order: u32,
+    pub label: Option<String>,
 }
 
 impl Slot {
-    fn first(&self, item: usize) -> Option<&(u32, String)> {
+    pub fn first(&self, item: usize) -> Option<&(u32, String)> {
         self.values[item].first()
     }
 
-    fn present(&self) -> usize {
+    pub fn present(&self) -> usize {
         self.values.iter().filter(|v| !v.is_empty()).count()
     }
 
-    fn distinct(&self) -> usize {
+    pub fn distinct(&self) -> usize {
         let mut seen: Vec<&str> = self
             .values
             .iter()
@@ -96,14 +96,14 @@ pub(crate) fn plan_fields(
     let items: Vec<_> = group.items.iter().take(ITEMS_ANALYSED).copied().collect();
     let n = items.len();
     let mut slots = collect(page, &items, group.span, base);
-    let constant_labels = constant_texts(page, &slots, n);
-    slots.retain(|s| keep(s, n) || is_headed_column(page, &items, s));
-    drop_label_containers(page, &mut slots, n);
-    drop_contained_texts(page, &mut slots);
-    drop_repeats(&mut slots);
-    join_complementary(page, &items, &mut slots);
-    attach_labels(page, &mut slots, &constant_labels);
-    choose(&mut slots, n);
+    let constant_labels = columns::constant_texts(page, &slots, n);
+    slots.retain(|s| columns::keep(s, n) || columns::is_headed_column(page, &items, s));
+    columns::drop_label_containers(page, &mut slots, n);
+    columns::drop_contained_texts(page, &mut slots);
+    columns::drop_repeats(&mut slots);
+    columns::join_complementary(page, &items, &mut slots);
+    columns::attach_labels(page, &mut slots, &constant_labels);
+    columns::choose(&mut slots, n);
 
     let roots: Vec<Vec<u32>> = (0..group.span)
         .map(|p| {
@@ -263,7 +263,11 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
             "href" if value.starts_with('#') || lower.starts_with("javascript:") => {}
             // A phone number or an e-mail address is worth more than a URL to it.
             "href" if lower.starts_with("tel:") || lower.starts_with("mailto:") => {
-                let scheme = if lower.starts_with("tel:") { "tel:" } else { "mailto:" };
+                let scheme = if lower.starts_with("tel:") {
+                    "tel:"
+                } else {
+                    "mailto:"
+                };
                 let target = collapse_whitespace(&value[scheme.len()..]);
                 if !target.is_empty() {
                     out.push((
@@ -289,9 +293,10 @@ fn values_of(page: &PageIndex<'_>, i: u32, base: &Url) -> Vec<(ValueKind, String
                     out.push((ValueKind::Src, u));
                 }
             }
-            "content" if el.attr("itemprop").is_some() => {
-                out.push((ValueKind::Attr("content".into()), collapse_whitespace(value)))
-            }
+            "content" if el.attr("itemprop").is_some() => out.push((
+                ValueKind::Attr("content".into()),
+                collapse_whitespace(value),
+            )),
             "datetime" | "alt" => {
                 out.push((ValueKind::Attr(name.into()), collapse_whitespace(value)))
             }
@@ -383,319 +388,6 @@ fn most_common(values: &[usize]) -> usize {
     best.0
 }
 
-/// Short texts that are the same in every item: labels ("Price:", "by"). A link or a button
-/// with constant words ("Email", "Website") is a control, not a label.
-fn constant_texts(page: &PageIndex<'_>, slots: &[Slot], n: usize) -> HashMap<u32, String> {
-    let mut out = HashMap::new();
-    for s in slots {
-        if s.kind == ValueKind::Text && !s.multiple && s.distinct() == 1 && n >= 2 {
-            for v in s.values.iter().flatten() {
-                let tag = page.node(v.0).tag;
-                if v.1.chars().count() <= 40 && !matches!(tag, "a" | "button") {
-                    out.insert(v.0, v.1.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Whether a slot varies enough, and is filled often enough, to be a column.
-fn keep(slot: &Slot, n: usize) -> bool {
-    let present = slot.present();
-    let needed = 2.max(n.div_ceil(7));
-    if present < needed.min(n) {
-        return false;
-    }
-    // The same value in every item is boilerplate (unless there are too few items to tell).
-    !(n >= 3 && slot.distinct() <= 1)
-}
-
-/// A text under a table column's header is data even when every row has the same value
-/// (every team played 30 games); boilerplate has no header.
-fn is_headed_column(
-    page: &PageIndex<'_>,
-    items: &[super::candidates::ItemNodes],
-    slot: &Slot,
-) -> bool {
-    if slot.kind != ValueKind::Text || slot.multiple || slot.present() * 5 < slot.values.len() * 4 {
-        return false;
-    }
-    let Some((t, (node, _))) = slot
-        .values
-        .iter()
-        .enumerate()
-        .find_map(|(t, v)| v.first().map(|x| (t, x)))
-    else {
-        return false;
-    };
-    naming::column_header(page, *node, items[t].parts()[slot.part]).is_some()
-}
-
-/// The own text of an element: its direct text nodes.
-fn own_text(el: ElementRef<'_>) -> String {
-    let raw: String = el
-        .children()
-        .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    collapse_whitespace(&raw)
-}
-
-/// A text column whose own words are the same in every item ("by", "Price:") while other
-/// columns sit inside it is a label around values: the values are the columns.
-fn drop_label_containers(page: &PageIndex<'_>, slots: &mut Vec<Slot>, n: usize) {
-    let mut drop = vec![false; slots.len()];
-    for (a, s) in slots.iter().enumerate() {
-        if s.kind != ValueKind::Text || s.multiple {
-            continue;
-        }
-        let owns: Vec<String> = (0..n)
-            .filter_map(|t| s.first(t).map(|(node, _)| own_text(page.node(*node).el)))
-            .collect();
-        let constant = owns.windows(2).all(|w| w[0] == w[1]);
-        let holds_others = slots.iter().enumerate().any(|(b, o)| {
-            b != a
-                && o.part == s.part
-                && (0..n).any(|t| match (s.first(t), o.first(t)) {
-                    (Some((outer, _)), Some((inner, _))) => outer != inner && page.contains(*outer, *inner),
-                    _ => false,
-                })
-        });
-        if constant && holds_others && owns.len() >= 2 {
-            drop[a] = true;
-        }
-    }
-    let mut i = 0;
-    slots.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
-}
-
-/// A text inside another text column that repeats part of it (the `<b>12</b>` in
-/// "€<b>12</b>.99") adds nothing.
-fn drop_contained_texts(page: &PageIndex<'_>, slots: &mut Vec<Slot>) {
-    let mut drop = vec![false; slots.len()];
-    for (a, outer) in slots.iter().enumerate() {
-        if outer.kind != ValueKind::Text || outer.multiple {
-            continue;
-        }
-        for (b, inner) in slots.iter().enumerate() {
-            if a == b || drop[b] || inner.kind != ValueKind::Text || inner.part != outer.part {
-                continue;
-            }
-            let (mut both, mut contained) = (0, 0);
-            for t in 0..outer.values.len() {
-                if let (Some((o, ov)), Some((i, iv))) = (outer.first(t), inner.first(t)) {
-                    both += 1;
-                    if o != i && page.contains(*o, *i) && ov.contains(iv.as_str()) {
-                        contained += 1;
-                    }
-                }
-            }
-            if both > 0 && contained * 10 >= both * 9 {
-                drop[b] = true;
-            }
-        }
-    }
-    let mut i = 0;
-    slots.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
-}
-
-/// Of two columns with the same values (a card's image link and title link; an image's alt
-/// and the title), the one a person reads first stays.
-fn drop_repeats(slots: &mut Vec<Slot>) {
-    let rank = |k: &ValueKind| match k {
-        ValueKind::Text => 0,
-        ValueKind::Href => 1,
-        ValueKind::Src => 2,
-        ValueKind::Attr(_) | ValueKind::After { .. } => 3,
-    };
-    let mut drop = vec![false; slots.len()];
-    for a in 0..slots.len() {
-        for b in 0..slots.len() {
-            if a == b || drop[a] || drop[b] {
-                continue;
-            }
-            let (x, y) = (&slots[a], &slots[b]);
-            let (mut both, mut equal) = (0, 0);
-            for t in 0..x.values.len() {
-                if let (Some((_, xv)), Some((_, yv))) = (x.first(t), y.first(t)) {
-                    both += 1;
-                    if xv == yv {
-                        equal += 1;
-                    }
-                }
-            }
-            if both == 0 || equal * 10 < both * 9 {
-                continue;
-            }
-            let x_first = (rank(&x.kind), x.present() == 0, x.order)
-                <= (rank(&y.kind), y.present() == 0, y.order);
-            drop[if x_first { b } else { a }] = true;
-        }
-    }
-    let mut i = 0;
-    slots.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
-}
-
-/// The child of `root` that holds `node`, and its position among `root`'s children.
-fn child_of(page: &PageIndex<'_>, root: u32, node: u32) -> Option<(u32, usize)> {
-    let mut at = node;
-    while page.node(at).parent != root {
-        at = page.node(at).parent;
-        if at == NONE {
-            return None;
-        }
-    }
-    let pos = page.children(root).iter().position(|&c| c == at)?;
-    Some((at, pos))
-}
-
-/// Two text columns that never occur in the same item and sit in the same child of the item
-/// (a table cell with a link in some rows and plain text in others) are one column: that
-/// child's text.
-fn join_complementary(
-    page: &PageIndex<'_>,
-    items: &[super::candidates::ItemNodes],
-    slots: &mut Vec<Slot>,
-) {
-    let mut a = 0;
-    while a < slots.len() {
-        let mut joined = false;
-        for b in a + 1..slots.len() {
-            let (x, y) = (&slots[a], &slots[b]);
-            if x.kind != ValueKind::Text
-                || y.kind != ValueKind::Text
-                || x.multiple
-                || y.multiple
-                || x.part != y.part
-            {
-                continue;
-            }
-            let disjoint = (0..x.values.len()).all(|t| x.values[t].is_empty() || y.values[t].is_empty());
-            if !disjoint {
-                continue;
-            }
-            // The same child position of the item in every row that has either.
-            let mut position = None;
-            let mut cells: Vec<Option<u32>> = Vec::with_capacity(x.values.len());
-            let mut same_place = true;
-            for t in 0..x.values.len() {
-                let node = x.first(t).or(y.first(t)).map(|(n, _)| *n);
-                let Some(node) = node else {
-                    cells.push(None);
-                    continue;
-                };
-                let root = items[t].parts()[x.part];
-                match child_of(page, root, node) {
-                    Some((child, pos)) if child != node && position.is_none_or(|p| p == pos) => {
-                        position = Some(pos);
-                        cells.push(Some(child));
-                    }
-                    _ => {
-                        same_place = false;
-                        break;
-                    }
-                }
-            }
-            if !same_place || position.is_none() {
-                continue;
-            }
-            let mut merged = slots[a].clone();
-            merged.order = slots[a].order.min(slots[b].order);
-            merged.values = cells
-                .iter()
-                .map(|c| match c {
-                    Some(child) => {
-                        let text = collapsed_text(page.node(*child).el);
-                        if text.is_empty() { Vec::new() } else { vec![(*child, text)] }
-                    }
-                    None => Vec::new(),
-                })
-                .collect();
-            slots[a] = merged;
-            slots.remove(b);
-            joined = true;
-            break;
-        }
-        if !joined {
-            a += 1;
-        }
-    }
-}
-
-/// Labels for columns: the constant text just before the value, or around it.
-fn attach_labels(page: &PageIndex<'_>, slots: &mut [Slot], constants: &HashMap<u32, String>) {
-    for slot in slots.iter_mut() {
-        let Some(&(node, _)) = slot.values.iter().find_map(|v| v.first()) else {
-            continue;
-        };
-        let mut label = page
-            .prev_sibling(node)
-            .and_then(|prev| constants.get(&prev).cloned());
-        // A link whose words are the same in every item ("Website", "Read more") is named
-        // by them.
-        if label.is_none() && slot.kind == ValueKind::Href {
-            let texts: Vec<String> = slot
-                .values
-                .iter()
-                .filter_map(|v| v.first().map(|(n, _)| collapsed_text(page.node(*n).el)))
-                .collect();
-            if texts.len() >= 2
-                && texts.windows(2).all(|w| w[0] == w[1])
-                && (1..=25).contains(&texts[0].chars().count())
-            {
-                label = Some(texts[0].clone());
-            }
-        }
-        // Words around the value, the same in every item: `<p>Bedrooms: <b>3</b></p>`.
-        if label.is_none() {
-            let owns: Vec<String> = slot
-                .values
-                .iter()
-                .filter_map(|v| v.first())
-                .map(|(n, _)| match page.node(*n).parent {
-                    NONE => String::new(),
-                    p => own_text(page.node(p).el),
-                })
-                .collect();
-            if owns.len() >= 2
-                && owns.windows(2).all(|w| w[0] == w[1])
-                && (1..=30).contains(&owns[0].chars().count())
-            {
-                label = Some(owns[0].clone());
-            }
-        }
-        slot.label = label;
-    }
-}
-
-/// Keeps the best [`MAX_FIELDS`] columns, then puts them in the order they appear.
-fn choose(slots: &mut Vec<Slot>, n: usize) {
-    let weight = |s: &Slot| {
-        let fill = s.present() as f64 / n.max(1) as f64;
-        let kind = match s.kind {
-            ValueKind::Text => 1.0,
-            ValueKind::Href | ValueKind::Src | ValueKind::After { .. } => 0.9,
-            ValueKind::Attr(_) => 0.6,
-        };
-        fill * kind
-    };
-    if slots.len() > MAX_FIELDS {
-        slots.sort_by(|a, b| weight(b).total_cmp(&weight(a)));
-        slots.truncate(MAX_FIELDS);
-    }
-    slots.sort_by_key(|s| s.order);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,7 +429,10 @@ mod tests {
             .map(|r| format!("<li><h3>Book {r}</h3><p class=\"star-rating {r}\"><i></i></p></li>"))
             .collect();
         let cols = columns(&format!("<ul>{items}</ul>"));
-        let rating = cols.iter().find(|c| c.0 == "rating").expect("a rating column");
+        let rating = cols
+            .iter()
+            .find(|c| c.0 == "rating")
+            .expect("a rating column");
         assert_eq!(
             rating.1,
             "substring-after(.//p[contains(concat(' ', normalize-space(@class), ' '), ' star-rating ')]/@class, 'star-rating ')"
@@ -766,7 +461,9 @@ mod tests {
     fn repeats_become_one_list_column_and_copies_go() {
         let items: String = (1..=4)
             .map(|i| {
-                let tags: String = (0..i).map(|t| format!("<span class=\"tag\">t{t}</span>")).collect();
+                let tags: String = (0..i)
+                    .map(|t| format!("<span class=\"tag\">t{t}</span>"))
+                    .collect();
                 format!(
                     "<li><a href=\"/a/{i}\"><img src=\"/i/{i}.jpg\" alt=\"Story {i}\"></a>\
                      <a href=\"/a/{i}\">Story {i}</a>{tags}</li>"
@@ -776,8 +473,15 @@ mod tests {
         let cols = columns(&format!("<ul>{items}</ul>"));
         let kinds: Vec<(&str, &ValueKind)> = cols.iter().map(|c| (c.0.as_str(), &c.2)).collect();
         // One link column (the image's link is the same), no alt (the same as the title).
-        assert_eq!(cols.iter().filter(|c| c.2 == ValueKind::Href).count(), 1, "{kinds:?}");
-        assert!(!cols.iter().any(|c| c.2 == ValueKind::Attr("alt".into())), "{kinds:?}");
+        assert_eq!(
+            cols.iter().filter(|c| c.2 == ValueKind::Href).count(),
+            1,
+            "{kinds:?}"
+        );
+        assert!(
+            !cols.iter().any(|c| c.2 == ValueKind::Attr("alt".into())),
+            "{kinds:?}"
+        );
         let tags = cols.iter().find(|c| c.1.contains("tag")).expect("tags");
         assert_eq!(tags.0, "tags");
     }

@@ -50,7 +50,9 @@ pub enum DetectError {
     InvalidItemSelector { selector: String, message: String },
     #[error("the element is not inside any item matched by {0:?}; pick an element inside an item")]
     NotInItem(String),
-    #[error("the element shows no text, link, image or data; pick the element that holds the value")]
+    #[error(
+        "the element shows no text, link, image or data; pick the element that holds the value"
+    )]
     NoValue,
 }
 
@@ -89,9 +91,14 @@ pub fn generalise(
         return Err(DetectError::ExampleExcluded);
     }
     let wanted = like(&page, &ex, &not);
-    let found = super::item_selector::best(&page, &wanted, &ex, &not).ok_or(DetectError::NoSelector)?;
+    let found =
+        super::item_selector::best(&page, &wanted, &ex, &not).ok_or(DetectError::NoSelector)?;
     let group = Group {
-        items: found.matches.iter().map(|&m| ItemNodes::single(m)).collect(),
+        items: found
+            .matches
+            .iter()
+            .map(|&m| ItemNodes::single(m))
+            .collect(),
         span: 1,
     };
     let base = super::document_base(document, page_url);
@@ -249,8 +256,16 @@ pub fn propose_field(
     }
     let mut proposals = Vec::new();
     for kind in &kinds {
-        if let Some(p) = column(&page, document, page_url, item_selector, &items, item, target, kind)
-        {
+        if let Some(p) = column(
+            &page,
+            document,
+            page_url,
+            item_selector,
+            &items,
+            item,
+            target,
+            kind,
+        ) {
             proposals.push(p);
         }
     }
@@ -283,9 +298,16 @@ fn kinds_of(el: ElementRef<'_>) -> Vec<ValueKind> {
         out.push(ValueKind::Text);
     }
     if e.attr("href").is_some_and(|h| !h.trim().is_empty()) {
-        let lower = e.attr("href").unwrap_or_default().trim().to_ascii_lowercase();
+        let lower = e
+            .attr("href")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         let href = e.attr("href").unwrap_or_default().trim();
-        if let Some(scheme) = ["tel:", "mailto:"].into_iter().find(|s| href.starts_with(s)) {
+        if let Some(scheme) = ["tel:", "mailto:"]
+            .into_iter()
+            .find(|s| href.starts_with(s))
+        {
             out.push(ValueKind::After {
                 attr: "href",
                 prefix: scheme.to_owned(),
@@ -301,8 +323,10 @@ fn kinds_of(el: ElementRef<'_>) -> Vec<ValueKind> {
         if value.trim().is_empty() {
             continue;
         }
-        let wanted = matches!(name, "datetime" | "content" | "alt" | "aria-label" | "title")
-            || (name.starts_with("data-") && super::selectors::attribute_usable(name));
+        let wanted = matches!(
+            name,
+            "datetime" | "content" | "alt" | "aria-label" | "title"
+        ) || (name.starts_with("data-") && super::selectors::attribute_usable(name));
         if wanted {
             out.push(ValueKind::Attr(name.to_owned()));
         }
@@ -343,7 +367,12 @@ fn column(
     let analysed: Vec<u32> = items.iter().copied().take(fields::ITEMS_ANALYSED).collect();
     let targets: Vec<Vec<u32>> = analysed
         .iter()
-        .map(|&root| same_place(root).get(occurrence).map(|&j| vec![j]).unwrap_or_default())
+        .map(|&root| {
+            same_place(root)
+                .get(occurrence)
+                .map(|&j| vec![j])
+                .unwrap_or_default()
+        })
         .collect();
     let (roots, targets) = if analysed.contains(&item) {
         (analysed, targets)

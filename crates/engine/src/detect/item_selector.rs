@@ -10,15 +10,14 @@
 use std::collections::HashMap;
 
 use super::classes::{self, TokenKind};
+use super::contexts;
 use super::page::{NONE, PageIndex};
 use super::selectors::{
     AttrTest, Compound, attribute_usable, compile_css, is_naming_attribute, is_plain_value,
 };
 
-/// Ancestors above the items considered as context.
-const ANCESTOR_LEVELS: usize = 8;
 /// Options kept per kind of part, so the combinations stay few.
-const OPTIONS_PER_PART: usize = 4;
+pub(crate) const OPTIONS_PER_PART: usize = 4;
 
 /// A selector to try, with what it costs a reader (lower is simpler and sturdier).
 #[derive(Debug, Clone)]
@@ -127,7 +126,8 @@ pub(crate) fn best(
             ));
         }
     }
-    best.map(|(_, f)| f).or_else(|| union(page, wanted, must, forbid))
+    best.map(|(_, f)| f)
+        .or_else(|| union(page, wanted, must, forbid))
 }
 
 /// When no one selector keeps the excluded elements out, one exact selector per container,
@@ -182,15 +182,15 @@ impl<'p, 'a> Search<'p, 'a> {
 
     /// Every item compound alone, under its container, under an ancestor, or both.
     fn plain_trials(&self) -> Vec<Trial> {
-        let parents = parent_compounds(self.page, &self.targets);
+        let parents = contexts::parent_compounds(self.page, &self.targets);
         let ancestors = if self.page.deep {
             // A descendant combinator walks every ancestor of every candidate element; on a
             // page nested thousands deep that is quadratic, so only `>` is used there.
             Vec::new()
         } else {
-            ancestor_compounds(self.page, &self.targets)
+            contexts::ancestor_compounds(self.page, &self.targets)
         };
-        let anchored = anchored_path(self.page, &self.targets);
+        let anchored = contexts::anchored_path(self.page, &self.targets);
         let mut out = Vec::new();
         for (b, (item, icost)) in self.bases.iter().enumerate() {
             let item_css = item.css();
@@ -300,9 +300,12 @@ impl<'p, 'a> Search<'p, 'a> {
                 if classes::is_plain_identifier(class)
                     && classes::class_kind(class) != TokenKind::Generated
                     && !target_classes.contains(&class)
-                    && extra
-                        .iter()
-                        .all(|&e| page.node(e).el.value().has_class(class, scraper::CaseSensitivity::CaseSensitive))
+                    && extra.iter().all(|&e| {
+                        page.node(e)
+                            .el
+                            .value()
+                            .has_class(class, scraper::CaseSensitivity::CaseSensitive)
+                    })
                 {
                     out.push(refine(&format!(":not(.{class})"), 2.5));
                 }
@@ -358,15 +361,6 @@ impl<'p, 'a> Search<'p, 'a> {
         }
         out
     }
-}
-
-/// Layout attributes of old pages, stable for as long as the layout is.
-fn is_presentational_attribute(name: &str) -> bool {
-    matches!(
-        name,
-        "border" | "cellpadding" | "cellspacing" | "bgcolor" | "align" | "valign" | "summary"
-            | "lang" | "dir" | "type" | "name" | "aria-label"
-    )
 }
 
 /// Inner selectors worth testing with `:has()`: the tags and meaningful classes inside the
@@ -429,7 +423,9 @@ fn item_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)>
     }
     if meaningful.len() >= 2 {
         out.push((
-            base.clone().with_class(&meaningful[0]).with_class(&meaningful[1]),
+            base.clone()
+                .with_class(&meaningful[0])
+                .with_class(&meaningful[1]),
             1.8,
         ));
     }
@@ -446,7 +442,10 @@ fn item_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)>
     }
     let mut soup = base.clone();
     for kind in [TokenKind::Utility, TokenKind::State, TokenKind::Generated] {
-        for c in common(kind).into_iter().take(3usize.saturating_sub(soup.classes.len())) {
+        for c in common(kind)
+            .into_iter()
+            .take(3usize.saturating_sub(soup.classes.len()))
+        {
             soup.classes.push(c);
         }
     }
@@ -484,178 +483,6 @@ fn common_attributes(page: &PageIndex<'_>, targets: &[u32]) -> Vec<AttrTest> {
     out
 }
 
-/// The container as context: the shared parent, or what all parents share.
-fn parent_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)> {
-    let mut parents: Vec<u32> = targets.iter().map(|&t| page.node(t).parent).collect();
-    parents.sort_unstable();
-    parents.dedup();
-    if parents.contains(&NONE) {
-        return Vec::new();
-    }
-    let mut out = describe(page, &parents);
-    out.truncate(OPTIONS_PER_PART);
-    out
-}
-
-/// Ancestors that contain every target, nearest first, as descendant context.
-fn ancestor_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)> {
-    let Some(&first) = targets.first() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut at = page.node(first).parent;
-    // Skip up to the nearest ancestor holding every target.
-    while at != NONE && !targets.iter().all(|&t| page.contains(at, t)) {
-        at = page.node(at).parent;
-    }
-    let mut level = 0;
-    while at != NONE && level < ANCESTOR_LEVELS {
-        let n = page.node(at);
-        if matches!(n.tag, "html" | "body") {
-            break;
-        }
-        // Position among same-tag siblings, the last resort for containers without names
-        // (the third of four unnamed tables).
-        if level < 3 {
-            let pos = positional(page, at);
-            if pos.nth_of_type.is_some() {
-                out.push((pos, 4.0 + 0.15 * level as f64));
-            }
-        }
-        for (c, cost) in describe(page, &[at]) {
-            // A bare tag far up says little; keep the landmarks.
-            if c.is_bare()
-                && !matches!(
-                    c.tag.as_deref(),
-                    Some("main" | "table" | "ul" | "ol" | "dl" | "tbody" | "section" | "article")
-                )
-            {
-                continue;
-            }
-            out.push((c, cost + 0.15 * level as f64));
-        }
-        at = n.parent;
-        level += 1;
-    }
-    out.sort_by(|a, b| a.1.total_cmp(&b.1));
-    out.truncate(OPTIONS_PER_PART + 2);
-    out
-}
-
-/// The path down to the targets' nearest common container from the closest ancestor that names
-/// itself (an id, `<main>`, `<body>`), every step a child step with its position where siblings
-/// share a tag: `main > div:nth-of-type(3) > table > tbody`. Precise whatever the markup, and
-/// the last resort. Returns the path, the combinator to the items and the cost.
-fn anchored_path(page: &PageIndex<'_>, targets: &[u32]) -> Option<(String, &'static str, f64)> {
-    let first = *targets.first()?;
-    let mut lca = page.node(first).parent;
-    while lca != NONE && !targets.iter().all(|&t| page.contains(lca, t)) {
-        lca = page.node(lca).parent;
-    }
-    if lca == NONE {
-        return None;
-    }
-    let mut steps: Vec<String> = Vec::new();
-    let mut at = lca;
-    loop {
-        let node = page.node(at);
-        if let Some(id) = node.el.value().id().filter(|id| classes::id_is_meaningful(id)) {
-            steps.push(format!("#{id}"));
-            break;
-        }
-        if matches!(node.tag, "main" | "body") || node.parent == NONE {
-            steps.push(node.tag.to_owned());
-            break;
-        }
-        steps.push(positional(page, at).css());
-        at = node.parent;
-        if steps.len() > 12 {
-            return None;
-        }
-    }
-    steps.reverse();
-    let direct = targets.iter().all(|&t| page.node(t).parent == lca);
-    let cost = 5.0 + 0.3 * steps.len() as f64;
-    Some((steps.join(" > "), if direct { " > " } else { " " }, cost))
-}
-
-/// The element as its tag and its position among siblings of that tag.
-fn positional(page: &PageIndex<'_>, i: u32) -> Compound {
-    let node = page.node(i);
-    let mut step = Compound::tag(node.tag);
-    if node.parent != NONE {
-        let same: Vec<u32> = page
-            .children(node.parent)
-            .iter()
-            .copied()
-            .filter(|&s| page.node(s).tag == node.tag)
-            .collect();
-        if same.len() > 1 {
-            step.nth_of_type = same.iter().position(|&s| s == i).map(|p| p as u32 + 1);
-        }
-    }
-    step
-}
-
-/// Compounds that describe all of `nodes` (one element, or parents of one kind).
-fn describe(page: &PageIndex<'_>, nodes: &[u32]) -> Vec<(Compound, f64)> {
-    let first = page.node(nodes[0]);
-    let same_tag = nodes.iter().all(|&n| page.node(n).tag == first.tag);
-    let base = if same_tag {
-        Compound::tag(first.tag)
-    } else {
-        Compound::default()
-    };
-    let mut out = Vec::new();
-    if nodes.len() == 1
-        && let Some(id) = first.el.value().id().filter(|id| classes::id_is_meaningful(id))
-    {
-        out.push((
-            Compound {
-                id: Some(id.to_owned()),
-                ..Compound::default()
-            },
-            0.5,
-        ));
-    }
-    for c in classes::meaningful_classes(first.el.value()) {
-        if nodes.iter().all(|&n| {
-            page.node(n)
-                .el
-                .value()
-                .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-        }) {
-            out.push((base.clone().with_class(c), 1.0));
-        }
-    }
-    for (name, value) in first.el.value().attrs() {
-        // Naming attributes say what a container is; on old table layouts, the presentational
-        // ones (`border="1"`, `cellpadding="4"`) are often all that tells two tables apart.
-        let cost = if is_naming_attribute(name) && attribute_usable(name) {
-            1.2
-        } else if is_presentational_attribute(name) {
-            2.0
-        } else {
-            continue;
-        };
-        if is_plain_value(value)
-            && nodes
-                .iter()
-                .all(|&n| page.node(n).el.value().attr(name) == Some(value))
-        {
-            out.push((
-                base.clone()
-                    .with_attr(AttrTest::Equals(name.to_owned(), value.to_owned())),
-                cost,
-            ));
-        }
-    }
-    if same_tag {
-        out.push((base, 1.5));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,7 +501,10 @@ mod tests {
     fn a_meaningful_class_is_enough() {
         let html = "<ul><li class='item product'>a</li><li class='item product'>b</li></ul>\
                     <ul><li class='other'>c</li></ul>";
-        let css = select(html, |n| n.el.value().has_class("product", scraper::CaseSensitivity::CaseSensitive));
+        let css = select(html, |n| {
+            n.el.value()
+                .has_class("product", scraper::CaseSensitivity::CaseSensitive)
+        });
         assert_eq!(css, "li.item");
     }
 
@@ -685,7 +515,11 @@ mod tests {
         let doc = Html::parse_document(html);
         let page = PageIndex::build(&doc);
         let targets: Vec<u32> = (0..page.len() as u32)
-            .filter(|&i| page.node(i).tag == "li" && page.node(i).depth > 3 && page.node(i).el.text().next() != Some("s"))
+            .filter(|&i| {
+                page.node(i).tag == "li"
+                    && page.node(i).depth > 3
+                    && page.node(i).el.text().next() != Some("s")
+            })
             .collect();
         assert_eq!(targets.len(), 2);
         let css = exact(&page, &targets).unwrap().css;
@@ -702,7 +536,8 @@ mod tests {
     #[test]
     fn utility_soup_is_a_last_resort() {
         let shadow = |n: &super::super::page::Element<'_>| {
-            n.el.value().has_class("shadow", scraper::CaseSensitivity::CaseSensitive)
+            n.el.value()
+                .has_class("shadow", scraper::CaseSensitivity::CaseSensitive)
         };
         // Structure tells the cards apart: no utility class is needed.
         let html = "<div class='grid gap-4'><div class='rounded shadow p-4'>a</div>\

@@ -13,14 +13,19 @@
 //! passes [`JobSpec`](crate::JobSpec) validation, and its sample rows are what
 //! [`extract_document`](crate::extract::extract_document) gives on the same page.
 //!
-//! The parts: [`page`] indexes the page once (bounded on hostile pages), [`candidates`] finds
-//! repeated structures, [`rank`] orders them, [`fields`] chooses columns ([`naming`] names
-//! them, [`field_selector`] writes their selectors), [`item_selector`] writes item selectors
-//! from [`selectors`]' parts avoiding utility and generated class names ([`classes`]),
-//! [`pagination`] finds the next page, [`job`] turns a proposal into a checked job document.
+//! The parts: [`page`] indexes the page once, bounded on hostile pages, with [`regions`]
+//! saying where each element sits; [`candidates`] finds repeated structures ([`records`] those
+//! spanning consecutive siblings) and [`rank`] orders them; [`fields`] reads the values in the
+//! items, [`columns`] turns them into columns, [`naming`] names them and [`field_selector`]
+//! writes their selectors; [`item_selector`] writes item selectors from [`selectors`]' parts and
+//! [`contexts`], avoiding utility and generated class names ([`classes`]); [`pagination`] and
+//! [`page_numbers`] find the next page; [`job`] turns a proposal into a checked job document;
+//! [`generalise`] serves the picker.
 
 mod candidates;
 mod classes;
+mod columns;
+mod contexts;
 mod field_selector;
 mod fields;
 mod generalise;
@@ -28,8 +33,11 @@ mod item_selector;
 mod job;
 mod naming;
 mod page;
+mod page_numbers;
 mod pagination;
 mod rank;
+mod records;
+mod regions;
 mod selectors;
 
 use scraper::{ElementRef, Html};
@@ -284,7 +292,12 @@ fn with_siblings(page: &PageIndex<'_>, group: &Group) -> Option<(Group, item_sel
     }
     let first = group.items.first()?.anchor();
     let parent = page.node(first).parent;
-    if parent == page::NONE || group.items.iter().any(|i| page.node(i.anchor()).parent != parent) {
+    if parent == page::NONE
+        || group
+            .items
+            .iter()
+            .any(|i| page.node(i.anchor()).parent != parent)
+    {
         return None;
     }
     let tag = page.node(first).tag;

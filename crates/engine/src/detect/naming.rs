@@ -10,125 +10,146 @@ use super::fields::ValueKind;
 use super::page::{NONE, PageIndex};
 use crate::extract::collapsed_text;
 
-/// Words that are good column names, and the words people write for them.
-const VOCABULARY: &[(&str, &str)] = &[
-    ("title", "title"),
-    ("heading", "title"),
-    ("headline", "title"),
-    ("subject", "title"),
-    ("topic", "title"),
-    ("name", "name"),
-    ("price", "price"),
-    ("prices", "price"),
-    ("cost", "price"),
-    ("amount", "price"),
-    ("date", "date"),
-    ("posted", "date"),
-    ("published", "date"),
-    ("pubdate", "date"),
-    ("time", "time"),
-    ("timestamp", "time"),
-    ("author", "author"),
-    ("by", "author"),
-    ("byline", "author"),
-    ("writer", "author"),
-    ("user", "user"),
-    ("username", "user"),
-    ("description", "description"),
-    ("desc", "description"),
-    ("summary", "summary"),
-    ("excerpt", "summary"),
-    ("teaser", "summary"),
-    ("snippet", "summary"),
-    ("abstract", "summary"),
-    ("image", "image"),
-    ("img", "image"),
-    ("photo", "image"),
-    ("picture", "image"),
-    ("thumb", "image"),
-    ("thumbnail", "image"),
-    ("url", "url"),
-    ("link", "link"),
-    ("rating", "rating"),
-    ("ratings", "rating"),
-    ("stars", "rating"),
-    ("score", "score"),
-    ("reviews", "reviews"),
-    ("votes", "votes"),
-    ("points", "points"),
-    ("comments", "comments"),
-    ("replies", "replies"),
-    ("answers", "replies"),
-    ("views", "views"),
-    ("location", "location"),
-    ("place", "location"),
-    ("address", "address"),
-    ("city", "city"),
-    ("country", "country"),
-    ("company", "company"),
-    ("employer", "company"),
-    ("organization", "company"),
-    ("salary", "salary"),
-    ("pay", "salary"),
-    ("wage", "salary"),
-    ("category", "category"),
-    ("tags", "tags"),
-    ("tag", "tags"),
-    ("brand", "brand"),
-    ("sku", "sku"),
-    ("phone", "phone"),
-    ("tel", "phone"),
-    ("telephone", "phone"),
-    ("email", "email"),
-    ("mail", "email"),
-    ("website", "website"),
-    ("homepage", "website"),
-    ("venue", "venue"),
-    ("status", "status"),
-    ("type", "type"),
-    ("size", "size"),
-    ("bedrooms", "bedrooms"),
-    ("beds", "bedrooms"),
-    ("bathrooms", "bathrooms"),
-    ("baths", "bathrooms"),
-    ("area", "area"),
-    ("sqft", "area"),
-    ("source", "source"),
-    ("domain", "domain"),
-    ("duration", "duration"),
-    ("start", "start"),
-    ("end", "end"),
-    ("year", "year"),
-    ("stock", "stock"),
-    ("availability", "availability"),
-    ("discount", "discount"),
-    ("distance", "distance"),
-    ("genre", "genre"),
-    ("isbn", "isbn"),
-    ("publisher", "publisher"),
-    ("team", "team"),
-    ("organizer", "organizer"),
-    ("quantity", "quantity"),
-    ("model", "model"),
-    ("color", "color"),
-    ("weight", "weight"),
-    ("symbol", "symbol"),
-    ("ticker", "symbol"),
-    ("change", "change"),
-    ("volume", "volume"),
-    ("term", "term"),
-    ("definition", "definition"),
-    ("id", "id"),
+/// Good column names, each with the words people write for it in class names.
+const VOCABULARY: &[(&str, &[&str])] = &[
+    (
+        "title",
+        &["title", "heading", "headline", "subject", "topic"],
+    ),
+    ("name", &["name"]),
+    ("price", &["price", "prices", "cost", "amount"]),
+    ("date", &["date", "posted", "published", "pubdate"]),
+    ("time", &["time", "timestamp"]),
+    ("author", &["author", "by", "byline", "writer"]),
+    ("user", &["user", "username"]),
+    ("description", &["description", "desc"]),
+    (
+        "summary",
+        &["summary", "excerpt", "teaser", "snippet", "abstract"],
+    ),
+    (
+        "image",
+        &["image", "img", "photo", "picture", "thumb", "thumbnail"],
+    ),
+    ("url", &["url"]),
+    ("link", &["link"]),
+    ("rating", &["rating", "ratings", "stars"]),
+    ("score", &["score"]),
+    ("reviews", &["reviews"]),
+    ("votes", &["votes"]),
+    ("points", &["points"]),
+    ("comments", &["comments"]),
+    ("replies", &["replies", "answers"]),
+    ("views", &["views"]),
+    ("location", &["location", "place"]),
+    ("address", &["address"]),
+    ("city", &["city"]),
+    ("country", &["country"]),
+    ("company", &["company", "employer", "organization"]),
+    ("salary", &["salary", "pay", "wage"]),
+    ("category", &["category"]),
+    ("tags", &["tags", "tag"]),
+    ("brand", &["brand"]),
+    ("sku", &["sku"]),
+    ("phone", &["phone", "tel", "telephone"]),
+    ("email", &["email", "mail"]),
+    ("website", &["website", "homepage"]),
+    ("venue", &["venue"]),
+    ("status", &["status"]),
+    ("type", &["type"]),
+    ("size", &["size"]),
+    ("bedrooms", &["bedrooms", "beds"]),
+    ("bathrooms", &["bathrooms", "baths"]),
+    ("area", &["area", "sqft"]),
+    ("source", &["source"]),
+    ("domain", &["domain"]),
+    ("duration", &["duration"]),
+    ("start", &["start"]),
+    ("end", &["end"]),
+    ("year", &["year"]),
+    ("stock", &["stock"]),
+    ("availability", &["availability"]),
+    ("discount", &["discount"]),
+    ("distance", &["distance"]),
+    ("genre", &["genre"]),
+    ("isbn", &["isbn"]),
+    ("publisher", &["publisher"]),
+    ("team", &["team"]),
+    ("organizer", &["organizer"]),
+    ("quantity", &["quantity"]),
+    ("model", &["model"]),
+    ("color", &["color"]),
+    ("weight", &["weight"]),
+    ("symbol", &["symbol", "ticker"]),
+    ("change", &["change"]),
+    ("volume", &["volume"]),
+    ("term", &["term"]),
+    ("definition", &["definition"]),
+    ("id", &["id"]),
 ];
 
 /// Words of class names that say nothing about a column.
 const GENERIC: &[&str] = &[
-    "item", "items", "card", "list", "entry", "info", "meta", "content", "wrapper", "wrap",
-    "inner", "outer", "box", "block", "body", "details", "detail", "col", "cell", "field",
-    "value", "data", "main", "primary", "secondary", "text", "label", "row", "container",
-    "section", "group", "js", "ui", "c", "is", "has", "the", "a", "of", "and", "top", "bottom",
-    "left", "right", "small", "big", "large", "holder", "area", "part", "element", "el",
-    "component", "module", "widget", "line", "span", "div", "link", "caption",
+    "item",
+    "items",
+    "card",
+    "list",
+    "entry",
+    "info",
+    "meta",
+    "content",
+    "wrapper",
+    "wrap",
+    "inner",
+    "outer",
+    "box",
+    "block",
+    "body",
+    "details",
+    "detail",
+    "col",
+    "cell",
+    "field",
+    "value",
+    "data",
+    "main",
+    "primary",
+    "secondary",
+    "text",
+    "label",
+    "row",
+    "container",
+    "section",
+    "group",
+    "js",
+    "ui",
+    "c",
+    "is",
+    "has",
+    "the",
+    "a",
+    "of",
+    "and",
+    "top",
+    "bottom",
+    "left",
+    "right",
+    "small",
+    "big",
+    "large",
+    "holder",
+    "area",
+    "part",
+    "element",
+    "el",
+    "component",
+    "module",
+    "widget",
+    "line",
+    "span",
+    "div",
+    "link",
+    "caption",
 ];
 
 /// What is known about one column when it is named.
@@ -154,7 +175,10 @@ pub(crate) fn name_column(c: &Column<'_, '_>) -> String {
         return name;
     }
     match c.kind {
-        ValueKind::After { attr: "href", prefix } => {
+        ValueKind::After {
+            attr: "href",
+            prefix,
+        } => {
             return if prefix == "tel:" { "phone" } else { "email" }.into();
         }
         ValueKind::Attr(a) if a.starts_with("data-") => {
@@ -238,7 +262,9 @@ fn microdata_name(c: &Column<'_, '_>) -> Option<String> {
             } else if at != c.element && *c.kind == ValueKind::Text {
                 found = Some(prop);
             }
-            if found.is_some_and(|p| p != "name") || e.attr("itemscope").is_some() && found.is_some() {
+            if found.is_some_and(|p| p != "name")
+                || e.attr("itemscope").is_some() && found.is_some()
+            {
                 break;
             }
         }
@@ -254,11 +280,22 @@ fn microdata_name(c: &Column<'_, '_>) -> Option<String> {
 fn microdata_reads(tag: &str, kind: &ValueKind) -> bool {
     match kind {
         ValueKind::Href => matches!(tag, "a" | "link" | "area"),
-        ValueKind::Src => matches!(tag, "img" | "audio" | "video" | "source" | "embed" | "iframe"),
+        ValueKind::Src => matches!(
+            tag,
+            "img" | "audio" | "video" | "source" | "embed" | "iframe"
+        ),
         ValueKind::Attr(a) => matches!(a.as_str(), "content" | "datetime" | "value"),
         ValueKind::Text => !matches!(
             tag,
-            "a" | "link" | "area" | "img" | "audio" | "video" | "source" | "embed" | "iframe" | "meta"
+            "a" | "link"
+                | "area"
+                | "img"
+                | "audio"
+                | "video"
+                | "source"
+                | "embed"
+                | "iframe"
+                | "meta"
         ),
         ValueKind::After { .. } => false,
     }
@@ -318,7 +355,10 @@ fn class_word(c: &Column<'_, '_>, shape: Option<&str>) -> Option<String> {
 
 /// The usual name for a word, if the vocabulary knows it.
 fn canonical(word: &str) -> Option<&'static str> {
-    VOCABULARY.iter().find(|(k, _)| *k == word).map(|(_, v)| *v)
+    VOCABULARY
+        .iter()
+        .find(|(_, words)| words.contains(&word))
+        .map(|(name, _)| *name)
 }
 
 /// The last word of `words` that the vocabulary knows, as its usual name.
@@ -381,7 +421,10 @@ fn header_row<'a>(table: ElementRef<'a>, item_row: ElementRef<'a>) -> Option<Ele
         let text = collapsed_text(c);
         !text.is_empty()
             && text.chars().count() <= 30
-            && !c.descendants().filter_map(ElementRef::wrap).any(|d| d.value().name() == "a")
+            && !c
+                .descendants()
+                .filter_map(ElementRef::wrap)
+                .any(|d| d.value().name() == "a")
     });
     (first.id() != item_row.id() && labels && cells(first).count() > 1).then_some(first)
 }
@@ -470,7 +513,9 @@ fn looks_like_date(s: &str) -> bool {
 
 fn looks_like_phone(s: &str) -> bool {
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    digits >= 7 && s.chars().all(|c| c.is_ascii_digit() || "+()-. /".contains(c))
+    digits >= 7
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || "+()-. /".contains(c))
 }
 
 /// `Price (€):` → `price`; keeps letters of every script, lowercased, joined by `_`.
@@ -488,7 +533,11 @@ pub(crate) fn slug(s: &str) -> String {
             gap = true;
         }
     }
-    out.chars().take(40).collect::<String>().trim_end_matches('_').to_owned()
+    out.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('_')
+        .to_owned()
 }
 
 /// `name`, or `name_2`, `name_3` … when taken.

@@ -11,9 +11,9 @@ use url::Url;
 
 use super::classes;
 use super::page::{PageIndex, flag};
+use super::page_numbers;
 use super::selectors::{compile_css, is_plain_value};
 use crate::extract::collapsed_text;
-use crate::paginate;
 use crate::spec::SelectorType;
 use crate::xpath::{self, XPath};
 
@@ -33,29 +33,126 @@ pub(crate) enum PaginationPlan {
 
 /// Words for "next page", lowercase, in the languages of most of the web.
 const NEXT_WORDS: &[&str] = &[
-    "next", "next page", "next results", "older", "older posts", "older entries",
-    "older articles", "more", "more results", "show more", "load more", "see more", "weiter",
-    "nächste", "nächste seite", "vorwärts", "mehr", "suivant", "suivante", "page suivante",
-    "siguiente", "página siguiente", "más", "próximo", "próxima", "seguinte", "próxima página",
-    "mais", "successivo", "successiva", "avanti", "prossimo", "pagina successiva", "altri",
-    "volgende", "meer", "nästa", "neste", "næste", "seuraava", "następna", "następny", "dalej",
-    "další", "ďalšia", "ďalej", "következő", "următoarea", "înainte", "sonraki", "ileri",
-    "следующая", "следующая страница", "далее", "вперед", "вперёд", "наступна", "далі",
-    "επόμενη", "次へ", "次", "次のページ", "次ページ", "下一页", "下一頁", "下页", "后页",
-    "다음", "다음 페이지", "التالي", "הבא",
+    "next",
+    "next page",
+    "next results",
+    "older",
+    "older posts",
+    "older entries",
+    "older articles",
+    "more",
+    "more results",
+    "show more",
+    "load more",
+    "see more",
+    "weiter",
+    "nächste",
+    "nächste seite",
+    "vorwärts",
+    "mehr",
+    "suivant",
+    "suivante",
+    "page suivante",
+    "siguiente",
+    "página siguiente",
+    "más",
+    "próximo",
+    "próxima",
+    "seguinte",
+    "próxima página",
+    "mais",
+    "successivo",
+    "successiva",
+    "avanti",
+    "prossimo",
+    "pagina successiva",
+    "altri",
+    "volgende",
+    "meer",
+    "nästa",
+    "neste",
+    "næste",
+    "seuraava",
+    "następna",
+    "następny",
+    "dalej",
+    "další",
+    "ďalšia",
+    "ďalej",
+    "következő",
+    "următoarea",
+    "înainte",
+    "sonraki",
+    "ileri",
+    "следующая",
+    "следующая страница",
+    "далее",
+    "вперед",
+    "вперёд",
+    "наступна",
+    "далі",
+    "επόμενη",
+    "次へ",
+    "次",
+    "次のページ",
+    "次ページ",
+    "下一页",
+    "下一頁",
+    "下页",
+    "后页",
+    "다음",
+    "다음 페이지",
+    "التالي",
+    "הבא",
 ];
 
 /// Words for the other directions, which are never the next page.
 const OTHER_WORDS: &[&str] = &[
-    "prev", "previous", "back", "newer", "first", "last", "zurück", "vorherige", "letzte",
-    "erste", "précédent", "précédente", "dernière", "première", "anterior", "última", "primera",
-    "precedente", "indietro", "ultima", "prima", "vorige", "föregående", "forrige", "edellinen",
-    "poprzednia", "předchozí", "önceki", "предыдущая", "назад", "前へ", "前", "最後", "最初",
-    "上一页", "上一頁", "이전", "السابق", "הקודם",
+    "prev",
+    "previous",
+    "back",
+    "newer",
+    "first",
+    "last",
+    "zurück",
+    "vorherige",
+    "letzte",
+    "erste",
+    "précédent",
+    "précédente",
+    "dernière",
+    "première",
+    "anterior",
+    "última",
+    "primera",
+    "precedente",
+    "indietro",
+    "ultima",
+    "prima",
+    "vorige",
+    "föregående",
+    "forrige",
+    "edellinen",
+    "poprzednia",
+    "předchozí",
+    "önceki",
+    "предыдущая",
+    "назад",
+    "前へ",
+    "前",
+    "最後",
+    "最初",
+    "上一页",
+    "上一頁",
+    "이전",
+    "السابق",
+    "הקודם",
 ];
 
 /// Arrows people use as the only text of a next link.
-const ARROWS: &[&str] = &["›", "»", "→", ">", ">>", "❯", "▶", "⟩", "⇒", "≫", "⟶", "▸", "〉"];
+const ARROWS: &[&str] = &[
+    "›", "»", "→", ">", ">>", "❯", "▶", "⟩", "⇒", "≫", "⟶", "▸", "〉",
+];
 
 /// The best way to the next page, if the page has one. `skip` holds the extents of the list's
 /// items (their links are not pagination).
@@ -67,7 +164,7 @@ pub(crate) fn propose(
     skip: &[(u32, u32)],
 ) -> Option<PaginationPlan> {
     next_link(page, document, page_url, base, skip)
-        .or_else(|| number_pattern(page, page_url, base, skip))
+        .or_else(|| page_numbers::number_pattern(page, page_url, base, skip))
 }
 
 /// `text` lowercased, without arrows and punctuation, spaces collapsed.
@@ -98,7 +195,10 @@ fn label_score(label: &str) -> u32 {
         return 0;
     }
     if NEXT_WORDS.contains(&norm.as_str()) {
-        return if matches!(norm.as_str(), "more" | "mehr" | "plus" | "más" | "mais" | "meer" | "altri") {
+        return if matches!(
+            norm.as_str(),
+            "more" | "mehr" | "plus" | "más" | "mais" | "meer" | "altri"
+        ) {
             40
         } else {
             70
@@ -107,8 +207,17 @@ fn label_score(label: &str) -> u32 {
     // "Next ›", "Next page of results", "Weiter zur nächsten Seite": a next word leads.
     if words.len() <= 5
         && let Some(first) = words.first()
-        && ["next", "older", "weiter", "suivant", "siguiente", "nächste", "successivo", "volgende"]
-            .contains(first)
+        && [
+            "next",
+            "older",
+            "weiter",
+            "suivant",
+            "siguiente",
+            "nächste",
+            "successivo",
+            "volgende",
+        ]
+        .contains(first)
     {
         return 60;
     }
@@ -116,7 +225,7 @@ fn label_score(label: &str) -> u32 {
 }
 
 /// Anchors that may be links to other pages: visible, with a usable href, outside the items.
-fn anchors<'p, 'a>(
+pub(crate) fn anchors<'p, 'a>(
     page: &'p PageIndex<'a>,
     base: &'p Url,
     skip: &'p [(u32, u32)],
@@ -127,7 +236,10 @@ fn anchors<'p, 'a>(
             return None;
         }
         let href = node.el.value().attr("href")?.trim();
-        if href.is_empty() || href.starts_with('#') || href.to_ascii_lowercase().starts_with("javascript:") {
+        if href.is_empty()
+            || href.starts_with('#')
+            || href.to_ascii_lowercase().starts_with("javascript:")
+        {
             return None;
         }
         let url = base.join(href).ok()?;
@@ -136,7 +248,7 @@ fn anchors<'p, 'a>(
     })
 }
 
-fn same_page(a: &Url, b: &Url) -> bool {
+pub(crate) fn same_page(a: &Url, b: &Url) -> bool {
     let mut a = a.clone();
     let mut b = b.clone();
     a.set_fragment(None);
@@ -216,13 +328,20 @@ fn anchor_score(page: &PageIndex<'_>, i: u32, el: ElementRef<'_>) -> u32 {
     }
     let text = collapsed_text(el);
     let by_text = label_score(&text);
-    if by_text == 0 && normalized(&text).split(' ').any(|w| OTHER_WORDS.contains(&w)) {
+    if by_text == 0
+        && normalized(&text)
+            .split(' ')
+            .any(|w| OTHER_WORDS.contains(&w))
+    {
         return 0;
     }
     score = score.max(by_text);
     // `a.next`, `li.next > a`, `.pagination-next`.
     let parent = page.node(i).parent;
-    let mut names: Vec<String> = classes::tokens(e).chain(e.id()).flat_map(classes::words).collect();
+    let mut names: Vec<String> = classes::tokens(e)
+        .chain(e.id())
+        .flat_map(classes::words)
+        .collect();
     if parent != super::page::NONE {
         let p = page.node(parent).el.value();
         names.extend(classes::tokens(p).chain(p.id()).flat_map(classes::words));
@@ -230,7 +349,10 @@ fn anchor_score(page: &PageIndex<'_>, i: u32, el: ElementRef<'_>) -> u32 {
     if names.iter().any(|w| w == "next") {
         score = score.max(60);
     }
-    if names.iter().any(|w| matches!(w.as_str(), "prev" | "previous" | "back")) {
+    if names
+        .iter()
+        .any(|w| matches!(w.as_str(), "prev" | "previous" | "back"))
+    {
         return 0;
     }
     if score > 0 && in_pager(page, i) {
@@ -271,7 +393,9 @@ fn next_selector(
     let node = page.node(i);
     let e = node.el.value();
     let mut css: Vec<String> = Vec::new();
-    if e.attr("rel").is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("next"))) {
+    if e.attr("rel")
+        .is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("next")))
+    {
         css.push("a[rel~=\"next\"]".into());
     }
     for c in classes::tokens(e).filter(|c| classes::is_plain_identifier(c)) {
@@ -358,81 +482,6 @@ fn pager_container(page: &PageIndex<'_>, i: u32) -> Option<String> {
     None
 }
 
-/// Page-number links ("2", "3" …) turned into a `url_pattern`.
-fn number_pattern(
-    page: &PageIndex<'_>,
-    page_url: &Url,
-    base: &Url,
-    skip: &[(u32, u32)],
-) -> Option<PaginationPlan> {
-    let numbered: Vec<(u32, Url)> = anchors(page, base, skip)
-        .filter_map(|(_, el, url)| {
-            let n: u32 = collapsed_text(el).trim().parse().ok()?;
-            (2..=10_000).contains(&n).then_some((n, url))
-        })
-        .collect();
-    let (_, two) = numbered.iter().find(|(n, _)| *n == 2)?;
-    for pattern in patterns_for(two, 2, page_url) {
-        let all_agree = numbered.iter().all(|(n, u)| {
-            paginate::page_url(page_url, &pattern, *n).is_ok_and(|p| same_address(&p, u))
-        });
-        // The page itself must be page 1 of the pattern, or a crawl would start mid-way.
-        let starts_here = !(2..=10).any(|m| {
-            paginate::pattern_url(page_url, &pattern, m).is_ok_and(|p| same_address(&p, page_url))
-        });
-        if all_agree && starts_here {
-            let next = paginate::page_url(page_url, &pattern, 2).ok()?;
-            return Some(PaginationPlan::UrlPattern { pattern, next });
-        }
-    }
-    None
-}
-
-/// Same scheme, host, path and query parameters (in any order).
-fn same_address(a: &Url, b: &Url) -> bool {
-    let pairs = |u: &Url| {
-        let mut p: Vec<(String, String)> = u.query_pairs().into_owned().collect();
-        p.sort();
-        p
-    };
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-        && a.path() == b.path()
-        && pairs(a) == pairs(b)
-}
-
-/// Patterns that turn `n` into `link`: the query parameter holding it (`?page={page}`, which
-/// keeps the start URL's other parameters), or the number's place in the path.
-fn patterns_for(link: &Url, n: u32, page_url: &Url) -> Vec<String> {
-    let number = n.to_string();
-    let mut out = Vec::new();
-    for (name, value) in link.query_pairs() {
-        if value == number && classes::is_plain_identifier(&name.replace('-', "_")) {
-            out.push(format!("?{name}={{page}}"));
-        }
-    }
-    if link.path() != page_url.path() || out.is_empty() {
-        let path = link.path();
-        let mut from = 0;
-        while let Some(at) = path[from..].find(&number) {
-            let start = from + at;
-            let end = start + number.len();
-            let bounded = !path[..start].ends_with(|c: char| c.is_ascii_digit())
-                && !path[end..].starts_with(|c: char| c.is_ascii_digit());
-            if bounded {
-                let mut template = link.clone();
-                template.set_path(&format!("{}{{page}}{}", &path[..start], &path[end..]));
-                // `set_path` percent-encodes the braces; put them back.
-                let text = template.as_str().replace("%7Bpage%7D", "{page}");
-                out.push(text);
-            }
-            from = end;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,9 +524,16 @@ mod tests {
             "https://s.example/blog/",
         );
         match p {
-            Some(PaginationPlan::NextButton { selector, kind, next }) => {
+            Some(PaginationPlan::NextButton {
+                selector,
+                kind,
+                next,
+            }) => {
                 assert_eq!(kind, SelectorType::XPath);
-                assert!(selector.ends_with("//a[normalize-space()='Weiter']"), "{selector}");
+                assert!(
+                    selector.ends_with("//a[normalize-space()='Weiter']"),
+                    "{selector}"
+                );
                 assert_eq!(next.as_str(), "https://s.example/blog/page/2/");
             }
             other => panic!("{other:?}"),

@@ -58,7 +58,8 @@ fn stats(page: &PageIndex<'_>, group: &Group, page_text: f64) -> Stats {
 /// The candidate's own score, before it is compared with the others.
 fn own_score(page: &PageIndex<'_>, group: &Group, s: &Stats) -> f64 {
     let richness = (s.text.min(400.0) + 10.0).sqrt();
-    let mut score = (1.0 + s.items).ln() * richness * (1.0 + 0.5 * s.link_share + 0.5 * s.image_share);
+    let mut score =
+        (1.0 + s.items).ln() * richness * (1.0 + 0.5 * s.link_share + 0.5 * s.image_share);
     score *= 1.0 - 0.85 * s.chrome_share;
     score *= 1.0 - 0.7 * s.aside_share;
     score *= 1.0 + 0.5 * s.main_share;
@@ -173,7 +174,11 @@ pub(crate) fn nesting(page: &PageIndex<'_>, outer: &Group, inner: &Group) -> Opt
             continue;
         }
         inside += 1;
-        inner_text += item.parts().iter().map(|&p| u64::from(page.node(p).text)).sum::<u64>();
+        inner_text += item
+            .parts()
+            .iter()
+            .map(|&p| u64::from(page.node(p).text))
+            .sum::<u64>();
         if holders.last() != Some(&(k - 1)) {
             holders.push(k - 1);
         }
@@ -223,7 +228,10 @@ mod tests {
         let ranked = rank(&page, find_groups(&page));
         let (g, _) = &ranked[0];
         let a = page.node(g.items[0].anchor());
-        let class = crate::detect::classes::tokens(a.el.value()).next().unwrap_or("").to_owned();
+        let class = crate::detect::classes::tokens(a.el.value())
+            .next()
+            .unwrap_or("")
+            .to_owned();
         (format!("{}.{class}", a.tag), g.items.len())
     }
 
@@ -233,7 +241,9 @@ mod tests {
             .map(|n| format!("<li><a href='/s{n}'>Section {n}</a></li>"))
             .collect();
         let side: String = (0..5)
-            .map(|n| format!("<li class='product'><a href='/b{n}'>Best {n}</a><span>€{n}</span></li>"))
+            .map(|n| {
+                format!("<li class='product'><a href='/b{n}'>Best {n}</a><span>€{n}</span></li>")
+            })
             .collect();
         let main: String = (0..12)
             .map(|n| {

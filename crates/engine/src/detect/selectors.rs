@@ -205,8 +205,19 @@ pub(crate) fn attribute_usable(name: &str) -> bool {
         && classes::is_plain_identifier(name)
         && !matches!(
             name,
-            "style" | "class" | "id" | "href" | "src" | "srcset" | "alt" | "title" | "width"
-                | "height" | "data-reactid" | "data-reactroot" | "data-v-app"
+            "style"
+                | "class"
+                | "id"
+                | "href"
+                | "src"
+                | "srcset"
+                | "alt"
+                | "title"
+                | "width"
+                | "height"
+                | "data-reactid"
+                | "data-reactroot"
+                | "data-v-app"
         )
         && !name.starts_with("data-v-")
         && !name.starts_with("on")
@@ -214,8 +225,20 @@ pub(crate) fn attribute_usable(name: &str) -> bool {
 
 /// Attributes whose presence or value names what an element is.
 pub(crate) fn is_naming_attribute(name: &str) -> bool {
-    matches!(name, "itemprop" | "itemtype" | "role" | "rel" | "data-testid" | "data-test"
-        | "data-qa" | "data-cy" | "data-role" | "data-type" | "data-component")
+    matches!(
+        name,
+        "itemprop"
+            | "itemtype"
+            | "role"
+            | "rel"
+            | "data-testid"
+            | "data-test"
+            | "data-qa"
+            | "data-cy"
+            | "data-role"
+            | "data-type"
+            | "data-component"
+    )
 }
 
 /// Compiles CSS, `None` when scraper refuses it.
