@@ -62,7 +62,7 @@ fn shop_page() -> String {
     s.push_str("</ul></aside><main id=\"content\"><h1>All kettles</h1><ul class=\"products\">");
     let mut i = 0;
     while s.len() < 480_000 {
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<li class=\"product{}\" data-id=\"{i}\">\
              <a class=\"product__link\" href=\"/p/product-{i}\"><img class=\"product__image\" src=\"/img/p/{i}.jpg\" \
@@ -72,7 +72,7 @@ fn shop_page() -> String {
              and a 360 degree base. Delivered in {} working days.</p>\
              <div class=\"product__prices\"><span class=\"product__price\">€{}.{:02}</span></div>\
              <div class=\"product__rating\" data-rating=\"{}.{}\"><span class=\"stars\"></span> ({} reviews)</div>\
-             <button class=\"add-to-cart\" data-sku=\"K-{i}\">Add to cart</button></li>\n",
+             <button class=\"add-to-cart\" data-sku=\"K-{i}\">Add to cart</button></li>",
             if i % 7 == 0 { " product--sale" } else { "" },
             1 + i % 3,
             ["matt", "gloss", "steel", "copper"][i % 4],

@@ -220,13 +220,13 @@ pub(crate) fn join_complementary(page: &PageIndex<'_>, items: &[ItemNodes], slot
             let mut position = None;
             let mut cells: Vec<Option<u32>> = Vec::with_capacity(x.values.len());
             let mut same_place = true;
-            for t in 0..x.values.len() {
+            for (t, item) in items.iter().enumerate().take(x.values.len()) {
                 let node = x.first(t).or(y.first(t)).map(|(n, _)| *n);
                 let Some(node) = node else {
                     cells.push(None);
                     continue;
                 };
-                let root = items[t].parts()[x.part];
+                let root = item.parts()[x.part];
                 match child_of(page, root, node) {
                     Some((child, pos)) if child != node && position.is_none_or(|p| p == pos) => {
                         position = Some(pos);

@@ -352,8 +352,10 @@ impl<'p, 'a> Search<'p, 'a> {
                 if positions.len() >= 2 {
                     let step = positions[1] - positions[0];
                     if step > 1 && positions.windows(2).all(|w| w[1] - w[0] == step) {
-                        let mut c = Compound::default();
-                        c.nth_child = Some((step, lo));
+                        let c = Compound {
+                            nth_child: Some((step, lo)),
+                            ..Compound::default()
+                        };
                         out.push(refine(&c.css().replace('*', ""), 6.0));
                     }
                 }

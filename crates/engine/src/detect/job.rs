@@ -116,7 +116,7 @@ pub(crate) fn finish(
         return Err("the item selector gives no rows".into());
     }
     let filled = filled_counts(&items);
-    if filled.iter().any(|&f| f == 0) {
+    if filled.contains(&0) {
         let mut keep = filled.iter().map(|&f| f > 0);
         draft.fields.retain(|_| keep.next().unwrap_or(false));
         if draft.fields.is_empty() {

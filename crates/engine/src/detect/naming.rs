@@ -257,9 +257,9 @@ fn microdata_name(c: &Column<'_, '_>) -> Option<String> {
                 if e.attr("itemscope").is_some() {
                     return Some(words_slug(if inner == "name" { prop } else { inner }));
                 }
-            } else if at == c.element && microdata_reads(node.tag, c.kind) {
-                found = Some(prop);
-            } else if at != c.element && *c.kind == ValueKind::Text {
+            } else if (at == c.element && microdata_reads(node.tag, c.kind))
+                || (at != c.element && *c.kind == ValueKind::Text)
+            {
                 found = Some(prop);
             }
             if found.is_some_and(|p| p != "name")

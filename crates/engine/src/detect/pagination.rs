@@ -292,14 +292,14 @@ fn next_link(
             best = Some((score, *i, url.clone()));
         }
     }
-    if let Some((_, i, url)) = best {
-        if let Some(selector) = next_selector(page, document, i, &url, base) {
-            return Some(PaginationPlan::NextButton {
-                selector: selector.0,
-                kind: selector.1,
-                next: url,
-            });
-        }
+    if let Some((_, i, url)) = best
+        && let Some(selector) = next_selector(page, document, i, &url, base)
+    {
+        return Some(PaginationPlan::NextButton {
+            selector: selector.0,
+            kind: selector.1,
+            next: url,
+        });
     }
     let next = head_next.filter(|u| !same_page(u, page_url))?;
     Some(PaginationPlan::NextButton {
