@@ -440,9 +440,11 @@ mod tests {
 
     #[test]
     fn shell_words() {
+        assert_eq!(shell_word("https://a.example/x"), "https://a.example/x");
+        // `?` is a shell wildcard.
         assert_eq!(
             shell_word("https://a.example/x?y=1"),
-            "https://a.example/x?y=1"
+            "'https://a.example/x?y=1'"
         );
         assert_eq!(
             shell_word("https://a.example/x?y=1&z=2"),
