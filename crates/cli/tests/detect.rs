@@ -11,7 +11,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cli_support::{Scratch, arg, grandma, run};
+use cli_support::{Scratch, arg, grandma, html, run, serve_logged};
 use serde_json::Value;
 
 /// The pages `grandma detect` looks at.
@@ -39,11 +39,6 @@ impl Pages {
 fn pages() -> &'static Pages {
     static PAGES: OnceLock<Pages> = OnceLock::new();
     PAGES.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
-        let recorded = Arc::clone(&log);
         let app = Router::new()
             .route("/shop.html", get(|| async { html(shop()) }))
             .route("/paged/{page}", get(paged))
@@ -56,32 +51,10 @@ fn pages() -> &'static Pages {
             .route(
                 "/empty.html",
                 get(|| async { html("<html><body><p>Nothing to see.</p></body></html>".into()) }),
-            )
-            .layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    let log = Arc::clone(&recorded);
-                    async move {
-                        log.lock().unwrap().push(req.uri().path().to_owned());
-                        next.run(req).await
-                    }
-                },
-            ));
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
+            );
+        let (addr, log) = serve_logged(app);
         Pages { addr, log }
     })
-}
-
-fn html(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
 /// A shop page: six products in the main grid, a menu and a footer of links.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use serde_json::{Value, json};
 
-pub use site::{PAGES, PER_PAGE, WIDE_COLUMNS, site};
+pub use site::{PAGES, PER_PAGE, WIDE_COLUMNS, html, serve_logged, site};
 
 /// `grandma` with a clean environment for what it reads (log filter, backtraces).
 pub fn grandma() -> assert_cmd::Command {

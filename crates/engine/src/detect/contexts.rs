@@ -5,7 +5,9 @@
 use super::classes;
 use super::item_selector::OPTIONS_PER_PART;
 use super::page::{NONE, PageIndex};
-use super::selectors::{AttrTest, Compound, attribute_usable, is_naming_attribute, is_plain_value};
+use super::selectors::{
+    AttrTest, Compound, attribute_usable, is_naming_attribute, is_plain_value, positional,
+};
 
 /// Ancestors above the items considered as context.
 const ANCESTOR_LEVELS: usize = 8;
@@ -113,24 +115,6 @@ pub(crate) fn anchored_path(
     Some((steps.join(" > "), if direct { " > " } else { " " }, cost))
 }
 
-/// The element as its tag and its position among siblings of that tag.
-fn positional(page: &PageIndex<'_>, i: u32) -> Compound {
-    let node = page.node(i);
-    let mut step = Compound::tag(node.tag);
-    if node.parent != NONE {
-        let same: Vec<u32> = page
-            .children(node.parent)
-            .iter()
-            .copied()
-            .filter(|&s| page.node(s).tag == node.tag)
-            .collect();
-        if same.len() > 1 {
-            step.nth_of_type = same.iter().position(|&s| s == i).map(|p| p as u32 + 1);
-        }
-    }
-    step
-}
-
 /// Compounds that describe all of `nodes` (one element, or parents of one kind).
 fn describe(page: &PageIndex<'_>, nodes: &[u32]) -> Vec<(Compound, f64)> {
     let first = page.node(nodes[0]);
@@ -157,12 +141,7 @@ fn describe(page: &PageIndex<'_>, nodes: &[u32]) -> Vec<(Compound, f64)> {
         ));
     }
     for c in classes::meaningful_classes(first.el.value()) {
-        if nodes.iter().all(|&n| {
-            page.node(n)
-                .el
-                .value()
-                .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-        }) {
+        if page.all_have_class(nodes, c) {
             out.push((base.clone().with_class(c), 1.0));
         }
     }

@@ -11,7 +11,7 @@ use scraper::{ElementRef, Html};
 use super::classes;
 use super::fields::ValueKind;
 use super::page::{NONE, PageIndex};
-use super::selectors::{AttrTest, Combinator, Compound, Path, compile_css};
+use super::selectors::{AttrTest, Combinator, Compound, Path, compile_css, positional};
 use crate::extract::collapsed_text;
 use crate::spec::SelectorType;
 use crate::xpath::{self, XPath};
@@ -245,24 +245,6 @@ fn options(page: &PageIndex<'_>, i: u32, kind: Option<&ValueKind>) -> Vec<(Compo
         out.push((c, 4.0));
     }
     out
-}
-
-/// The element as its tag and, when siblings share the tag, its position among them.
-fn positional(page: &PageIndex<'_>, i: u32) -> Compound {
-    let node = page.node(i);
-    let mut step = Compound::tag(node.tag);
-    if node.parent != NONE {
-        let same: Vec<u32> = page
-            .children(node.parent)
-            .iter()
-            .copied()
-            .filter(|&s| page.node(s).tag == node.tag)
-            .collect();
-        if same.len() > 1 {
-            step.nth_of_type = same.iter().position(|&s| s == i).map(|p| p as u32 + 1);
-        }
-    }
-    step
 }
 
 /// Checks trials on the analysed items.

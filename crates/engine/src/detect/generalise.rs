@@ -155,14 +155,7 @@ fn like(page: &PageIndex<'_>, examples: &[u32], excluded: &[u32]) -> Vec<u32> {
     let first = page.node(examples[0]);
     let same_tag = examples.iter().all(|&e| page.node(e).tag == first.tag);
     let shared: Vec<&str> = classes::meaningful_classes(first.el.value())
-        .filter(|c| {
-            examples.iter().all(|&e| {
-                page.node(e)
-                    .el
-                    .value()
-                    .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-            })
-        })
+        .filter(|c| page.all_have_class(examples, c))
         .collect();
     let mut chains = ChainHashes::new(page.len());
     let mut container = |i: u32| match page.node(i).parent {
@@ -181,10 +174,7 @@ fn like(page: &PageIndex<'_>, examples: &[u32], excluded: &[u32]) -> Vec<u32> {
         let alike = (!same_tag || n.tag == first.tag)
             && !page.is_hidden(i)
             && !classes::is_advert(n.el.value())
-            && shared.iter().all(|c| {
-                n.el.value()
-                    .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-            })
+            && shared.iter().all(|c| page.all_have_class(&[i], c))
             && excluded.binary_search(&i).is_err()
             && wanted_containers.contains(&container(i));
         if !alike {

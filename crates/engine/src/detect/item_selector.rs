@@ -46,38 +46,18 @@ struct Search<'p, 'a> {
 /// The simplest selector matching exactly `targets` among the indexed elements.
 pub(crate) fn exact(page: &PageIndex<'_>, targets: &[u32]) -> Option<Found> {
     let mut search = Search::new(page, targets);
-    let trials = search.plain_trials();
-    let mut sorted = trials.clone();
-    sorted.sort_by(|a, b| a.cost.total_cmp(&b.cost));
-    for t in &sorted {
-        if let Some(m) = search.evaluate(t)
-            && m == search.targets
-        {
-            return Some(Found {
-                css: t.css.clone(),
-                matches: m,
-            });
-        }
+    let mut plain = search.plain_trials();
+    if let Some(found) = search.first_exact(&mut plain) {
+        return Some(found);
     }
     // Nothing plain works: exclude the odd ones out from the cheapest supersets.
     let mut refined = Vec::new();
-    for t in sorted.iter().take(12) {
+    for t in plain.iter().take(12) {
         if let Some(m) = search.evaluate(t) {
             refined.extend(search.exclusions(t, &m));
         }
     }
-    refined.sort_by(|a, b| a.cost.total_cmp(&b.cost));
-    for t in &refined {
-        if let Some(m) = search.evaluate(t)
-            && m == search.targets
-        {
-            return Some(Found {
-                css: t.css.clone(),
-                matches: m,
-            });
-        }
-    }
-    None
+    search.first_exact(&mut refined)
 }
 
 /// The selector that best matches `wanted`: it must match every element of `must` and none of
@@ -229,6 +209,18 @@ impl<'p, 'a> Search<'p, 'a> {
             }
         }
         out
+    }
+
+    /// Sorts `trials` by cost and returns the first that matches exactly the targets.
+    fn first_exact(&mut self, trials: &mut [Trial]) -> Option<Found> {
+        trials.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+        trials.iter().find_map(|t| {
+            let m = self.evaluate(t)?;
+            (m == self.targets).then(|| Found {
+                css: t.css.clone(),
+                matches: m,
+            })
+        })
     }
 
     /// The matches of a trial among indexed elements, `None` when it does not compile or does
@@ -406,14 +398,7 @@ fn item_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)>
     let common = |kind: TokenKind| -> Vec<String> {
         classes::tokens(page.node(first).el.value())
             .filter(|c| classes::is_plain_identifier(c) && classes::class_kind(c) == kind)
-            .filter(|c| {
-                targets.iter().all(|&t| {
-                    page.node(t)
-                        .el
-                        .value()
-                        .has_class(c, scraper::CaseSensitivity::CaseSensitive)
-                })
-            })
+            .filter(|c| page.all_have_class(targets, c))
             .map(str::to_owned)
             .collect()
     };

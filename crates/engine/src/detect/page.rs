@@ -174,6 +174,16 @@ impl<'a> PageIndex<'a> {
         &self.child_list[self.child_start[i] as usize..self.child_start[i + 1] as usize]
     }
 
+    /// Whether every element of `nodes` has the class `class`.
+    pub fn all_have_class(&self, nodes: &[u32], class: &str) -> bool {
+        nodes.iter().all(|&n| {
+            self.node(n)
+                .el
+                .value()
+                .has_class(class, scraper::CaseSensitivity::CaseSensitive)
+        })
+    }
+
     /// The element just before `i` under the same parent.
     pub fn prev_sibling(&self, i: u32) -> Option<u32> {
         let parent = self.node(i).parent;

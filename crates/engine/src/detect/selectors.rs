@@ -3,6 +3,7 @@
 
 use super::NODE_ID_ATTR;
 use super::classes;
+use super::page::{NONE, PageIndex};
 
 /// One attribute condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +240,24 @@ pub(crate) fn is_naming_attribute(name: &str) -> bool {
             | "data-type"
             | "data-component"
     )
+}
+
+/// The element as its tag and, when siblings share the tag, its position among them.
+pub(crate) fn positional(page: &PageIndex<'_>, i: u32) -> Compound {
+    let node = page.node(i);
+    let mut step = Compound::tag(node.tag);
+    if node.parent != NONE {
+        let same: Vec<u32> = page
+            .children(node.parent)
+            .iter()
+            .copied()
+            .filter(|&s| page.node(s).tag == node.tag)
+            .collect();
+        if same.len() > 1 {
+            step.nth_of_type = same.iter().position(|&s| s == i).map(|p| p as u32 + 1);
+        }
+    }
+    step
 }
 
 /// Compiles CSS, `None` when scraper refuses it.
