@@ -126,6 +126,14 @@ fn look_alikes_elsewhere_stay_out_unless_picked_and_excluded_ones_never_match() 
     );
     assert_eq!(got.count, 12);
     assert_eq!(got.sample[0]["price"], "€19.00", "{:#?}", got.sample[0]);
+    // The picker's job follows the page's next link like detection's does.
+    assert_eq!(
+        got.pagination,
+        detect::detect(&doc, &url).candidates[0].pagination,
+        "{:#?}",
+        got.pagination
+    );
+    assert!(got.pagination.is_some());
 
     // One example in each: both lists.
     let got = detect::generalise(&doc, &url, &[main[0], side[1]], &[]).unwrap();

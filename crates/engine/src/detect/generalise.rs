@@ -46,6 +46,11 @@ pub enum DetectError {
          that look alike"
     )]
     NoSelector,
+    #[error(
+        "the items were found ({0}) but their job could not be checked on the page: {1}; \
+         pick other examples"
+    )]
+    Unchecked(String, String),
     #[error("the item selector {selector:?} is not valid CSS: {message}")]
     InvalidItemSelector { selector: String, message: String },
     #[error("the element is not inside any item matched by {0:?}; pick an element inside an item")]
@@ -120,8 +125,17 @@ pub fn generalise(
         score: 1.0,
         item_nodes: super::node_ids(&page, &found.matches),
     };
+    // The page's way to the next page, found around these items.
+    let skip: Vec<(u32, u32)> = found
+        .matches
+        .iter()
+        .map(|&m| (m, page.node(m).end))
+        .collect();
+    let pagination = super::pagination::propose(&page, document, page_url, &base, &skip);
     let name = super::job_name(super::page_title(document).as_deref(), page_url);
-    job::finish(document, page_url, &name, &draft, None, 5).map_err(|_| DetectError::NoSelector)
+    let item_selector = draft.item_selector.clone();
+    job::finish(document, page_url, &name, &draft, pagination.as_ref(), 5)
+        .map_err(|e| DetectError::Unchecked(item_selector, e))
 }
 
 /// [`generalise`] with elements named by their [`NODE_ID_ATTR`] numbers.

@@ -13,14 +13,14 @@
 //! passes [`JobSpec`](crate::JobSpec) validation, and its sample rows are what
 //! [`extract_document`](crate::extract::extract_document) gives on the same page.
 //!
-//! The parts: [`page`] indexes the page once, bounded on hostile pages, with [`regions`]
-//! saying where each element sits; [`candidates`] finds repeated structures ([`records`] those
-//! spanning consecutive siblings) and [`rank`] orders them; [`fields`] reads the values in the
-//! items, [`columns`] turns them into columns, [`naming`] names them and [`field_selector`]
-//! writes their selectors; [`item_selector`] writes item selectors from [`selectors`]' parts and
-//! [`contexts`], avoiding utility and generated class names ([`classes`]); [`pagination`] and
-//! [`page_numbers`] find the next page; [`job`] turns a proposal into a checked job document;
-//! [`generalise`] serves the picker.
+//! The parts: `page` indexes the page once, bounded on hostile pages, with `regions`
+//! saying where each element sits; `candidates` finds repeated structures (`records` those
+//! spanning consecutive siblings) and `rank` orders them; `fields` reads the values in the
+//! items, `columns` turns them into columns, `naming` names them and `field_selector`
+//! writes their selectors; `item_selector` writes item selectors from `selectors`' parts and
+//! `contexts`, avoiding utility and generated class names (`classes`); `pagination` and
+//! `page_numbers` find the next page; `job` turns a proposal into a checked job document;
+//! `generalise` serves the picker.
 
 mod candidates;
 mod classes;
