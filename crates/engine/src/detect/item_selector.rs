@@ -420,7 +420,8 @@ fn item_compounds(page: &PageIndex<'_>, targets: &[u32]) -> Vec<(Compound, f64)>
         let cost = match &test {
             AttrTest::Equals(n, _) if is_naming_attribute(n) => 1.0,
             AttrTest::Equals(..) => 1.5,
-            _ => 2.0,
+            // A data attribute every item has, whatever its value: weaker than a name.
+            _ => 2.6,
         };
         out.push((base.clone().with_attr(test), cost));
     }
