@@ -161,6 +161,10 @@ const UTILITY_ROOTS: &[&str] = &[
     "ratio",
     "placeholder",
     "prose",
+    "width",
+    "height",
+    "color",
+    "wb",
 ];
 
 /// Roots that are utilities only with a value (`text-lg`, `bg-white`, `list-none`); alone they
