@@ -5,6 +5,7 @@
 
 mod config_cmd;
 mod db;
+mod detect;
 mod jobfile;
 mod logging;
 mod node;
@@ -51,6 +52,8 @@ enum Command {
     },
     /// Write a commented starter job file.
     Init(starter::InitArgs),
+    /// Find the lists on a page and propose jobs for them.
+    Detect(detect::DetectArgs),
     /// Run the web API and (unless --no-worker) the run workers.
     Serve(serve::ServeArgs),
     /// Run workers only (many worker processes against one PostgreSQL).
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Scrape(args) => scrape::run(args),
         Command::Validate { job } => jobfile::validate_command(&job),
         Command::Init(args) => starter::run(args),
+        Command::Detect(args) => detect::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Worker(args) => worker_cmd::run(args),
         Command::Db(args) => db::run(args),

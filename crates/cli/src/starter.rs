@@ -1,7 +1,7 @@
 //! `grandma init NAME URL`: a commented starter job file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
@@ -31,23 +31,7 @@ pub fn run(args: InitArgs) -> Result<(), Failure> {
     let path = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", slug(&args.name))));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if args.force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let mut file = options.open(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Failure::BadInput(anyhow!(
-                "{} already exists; pass --force to overwrite it",
-                path.display()
-            ))
-        } else {
-            Failure::BadInput(anyhow!("cannot create {}: {e}", path.display()))
-        }
-    })?;
+    let mut file = create_file(&path, args.force)?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
         .map_err(Failure::RunFailed)?;
@@ -57,6 +41,27 @@ pub fn run(args: InitArgs) -> Result<(), Failure> {
         path.display()
     );
     Ok(())
+}
+
+/// Creates a job file: a new one, or with `force` over an existing one.
+pub(crate) fn create_file(path: &Path, force: bool) -> Result<std::fs::File, Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Failure::BadInput(anyhow!(
+                "{} already exists; pass --force to overwrite it",
+                path.display()
+            ))
+        } else {
+            Failure::BadInput(anyhow!("cannot create {}: {e}", path.display()))
+        }
+    })
 }
 
 /// A file-name-safe version of the job name.

@@ -4,12 +4,15 @@
 //! document and its validation ([`spec`]), the network guard ([`guard`]), fetching with retries,
 //! circuit breaking and politeness ([`fetch`], [`robots`], [`politeness`]), extraction with CSS
 //! and XPath 1.0 ([`extract`], [`xpath`]), pagination ([`paginate`]), the crawl loop that emits
-//! events ([`crawl`]) and the streaming exporters ([`export`]).
+//! events ([`crawl`]) and the streaming exporters ([`export`]); and, for people who do not
+//! write selectors, detection of the lists on a page and selectors generalised from clicked
+//! examples ([`detect`]).
 //!
 //! The engine knows nothing of databases or HTTP servers; the store, server and worker crates
 //! build on it.
 
 pub mod crawl;
+pub mod detect;
 pub mod export;
 pub mod extract;
 pub mod fetch;

@@ -1,7 +1,7 @@
 //! Helpers for the end-to-end tests of `grandma`: the fixture site, job files in a scratch
 //! folder, running the binary, and reading every output format back with a real reader.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod site;
 
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use serde_json::{Value, json};
 
-pub use site::{PAGES, PER_PAGE, WIDE_COLUMNS, site};
+pub use site::{PAGES, PER_PAGE, WIDE_COLUMNS, html, serve_logged, site};
 
 /// `grandma` with a clean environment for what it reads (log filter, backtraces).
 pub fn grandma() -> assert_cmd::Command {

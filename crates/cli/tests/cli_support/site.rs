@@ -63,11 +63,6 @@ pub fn site() -> &'static Site {
 }
 
 fn start() -> Site {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fixture site");
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let recorded = Arc::clone(&log);
     let app = Router::new()
         .route("/{tag}/cat/{page}", get(catalogue))
         .route("/{tag}/slow/{page}", get(slow))
@@ -76,16 +71,28 @@ fn start() -> Site {
         .route("/{tag}/big/{page}", get(big))
         .route("/{tag}/tricky", get(tricky))
         .route("/{tag}/wide", get(wide))
-        .route("/{tag}/starter", get(starter))
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                let log = Arc::clone(&recorded);
-                async move {
-                    log.lock().unwrap().push(req.uri().path().to_owned());
-                    next.run(req).await
-                }
-            },
-        ));
+        .route("/{tag}/starter", get(starter));
+    let (addr, log) = serve_logged(app);
+    Site { addr, log }
+}
+
+/// Serves `app` on 127.0.0.1:0 from a runtime on a thread of its own, recording every
+/// request's path in order; returns the address and the record.
+pub fn serve_logged(app: Router) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fixture site");
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let recorded = Arc::clone(&log);
+    let app = app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let log = Arc::clone(&recorded);
+            async move {
+                log.lock().unwrap().push(req.uri().path().to_owned());
+                next.run(req).await
+            }
+        },
+    ));
     std::thread::Builder::new()
         .name("fixture-site".into())
         .spawn(move || {
@@ -100,10 +107,11 @@ fn start() -> Site {
             });
         })
         .unwrap();
-    Site { addr, log }
+    (addr, log)
 }
 
-fn html(body: String) -> Response {
+/// An HTML response.
+pub fn html(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
