@@ -4,9 +4,9 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use grandma_engine::JobSpec;
-use grandma_engine::crawl::unsupported_reason;
+use grandma_engine::fetch::{browser, check_browser};
 use grandma_engine::guard::NetworkGuard;
-use grandma_engine::spec::{MAX_DOCUMENT_BYTES, Pagination};
+use grandma_engine::spec::{FetcherType, MAX_DOCUMENT_BYTES, Pagination};
 
 use crate::Failure;
 
@@ -79,6 +79,13 @@ pub fn validate_command(path: &Path) -> Result<(), Failure> {
                     path.display()
                 )));
             }
+            if let Err(missing) = check_browser(&spec, None) {
+                println!("{}: {missing}", path.display());
+                return Err(Failure::RunFailed(anyhow!(
+                    "1 problem(s) in {}",
+                    path.display()
+                )));
+            }
             let pagination = match &spec.pagination {
                 Pagination::None => "no pagination".to_owned(),
                 Pagination::NextButton { selector } => {
@@ -94,8 +101,13 @@ pub fn validate_command(path: &Path) -> Result<(), Failure> {
                 spec.fields.len(),
                 spec.start_url
             );
-            if let Some(reason) = unsupported_reason(&spec) {
-                println!("{}: note: {reason}", path.display());
+            if spec.fetcher_type == FetcherType::Auto && browser::locate_chromium(None).is_err() {
+                println!(
+                    "{}: note: pages that need JavaScript will not be rendered: Chromium was not \
+                     found (install the `chromium` package or set {})",
+                    path.display(),
+                    browser::CHROMIUM_ENV
+                );
             }
             Ok(())
         }

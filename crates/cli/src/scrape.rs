@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use grandma_engine::crawl::{self, Control, Crawl, PageOutput, PageSink, RunStatus, SinkError};
+use grandma_engine::crawl::{Control, Crawl, PageOutput, PageSink, RunStatus, SinkError};
 use grandma_engine::export::{ExportOptions, Format, ItemWriter};
+use grandma_engine::fetch::{self, BrowserOptions, BrowserPool, needs_browser};
 use grandma_engine::guard::NetworkGuard;
+use grandma_engine::spec::FetcherType;
 use grandma_engine::{Item, JobSpec};
 use tokio_util::sync::CancellationToken;
 
@@ -65,9 +67,12 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
     let spec = jobfile::load_for_run(&args.job)?;
-    if let Some(reason) = crawl::unsupported_reason(&spec) {
-        return Err(Failure::BadInput(anyhow!(reason)));
-    }
+    // A job that needs the browser cannot run without one; `auto` runs over plain HTTP then.
+    let pool = match BrowserPool::new(BrowserOptions::default()) {
+        Ok(pool) => (spec.fetcher_type != FetcherType::Requests).then_some(pool),
+        Err(missing) if needs_browser(&spec) => return Err(Failure::BadInput(missing.into())),
+        Err(_) => None,
+    };
     let format = resolve_format(&args)?;
     let output = output::open(args.output.as_deref(), format).map_err(Failure::BadInput)?;
     let guard = if args.block_private {
@@ -83,7 +88,7 @@ pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
         .build()
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
-    runtime.block_on(scrape(spec, guard, args, format, output))
+    runtime.block_on(scrape(spec, guard, pool, args, format, output))
 }
 
 fn resolve_format(args: &ScrapeArgs) -> Result<Format, Failure> {
@@ -123,6 +128,7 @@ impl PageSink for WriterSink {
 async fn scrape(
     spec: JobSpec,
     guard: NetworkGuard,
+    pool: Option<BrowserPool>,
     args: ScrapeArgs,
     format: Format,
     output: Box<dyn Output>,
@@ -133,7 +139,8 @@ async fn scrape(
         numbers_as_numbers: args.numbers,
     };
     let writer = output.writer(format, columns.clone(), &options)?;
-    let fetcher = crawl::http_fetcher(&spec, guard).map_err(|e| Failure::RunFailed(e.into()))?;
+    let fetcher =
+        fetch::for_job(&spec, guard, pool.as_ref()).map_err(|e| Failure::RunFailed(e.into()))?;
     let spec = Arc::new(spec);
     let progress = Progress::new(&spec, args.quiet);
     let cancel = CancellationToken::new();
@@ -143,7 +150,7 @@ async fn scrape(
         writer,
         preview: Vec::new(),
     };
-    let outcome = Crawl::new(Arc::clone(&spec), Arc::new(fetcher), &progress, cancel)
+    let outcome = Crawl::new(Arc::clone(&spec), fetcher, &progress, cancel)
         .run(&mut sink)
         .await;
     progress.finish();

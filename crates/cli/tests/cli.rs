@@ -1058,27 +1058,127 @@ fn unreadable_job_files_are_bad_input() {
 }
 
 #[test]
-fn a_job_this_version_cannot_run_validates_with_a_note_and_does_not_scrape() {
+fn a_job_that_needs_chromium_is_refused_in_words_when_there_is_none() {
     let site = site();
-    let base = site.base("scroll");
+    let base = site.base("nochromium");
     let s = Scratch::new();
     let job = catalogue_job(&base, "").replace(
         "  type: next_button\n  next_button_selector: a.next",
         "  type: infinite_scroll",
     );
     let job = s.write("scroll.yaml", job);
-    let p = run(["validate", arg(&job)], 0);
-    let reason = "pagination type `infinite_scroll` needs the browser fetcher, which this \
-                  version does not include yet";
-    assert_eq!(
-        p.stdout.lines().nth(1),
-        Some(format!("{}: note: {reason}", job.display()).as_str()),
+    let missing = s.path("no-such-chromium");
+    let reason = format!(
+        "this job needs Chromium: {} (from GRANDMA_CHROMIUM) is not an executable file; install \
+         the `chromium` package or set GRANDMA_CHROMIUM to the browser's path",
+        missing.display()
+    );
+    let output = grandma()
+        .env("GRANDMA_CHROMIUM", &missing)
+        .args(["validate", arg(&job)])
+        .output()
+        .unwrap();
+    let p = Printed::checked(output, 1);
+    assert_eq!(p.stdout, format!("{}: {reason}\n", job.display()));
+    let output = grandma()
+        .env("GRANDMA_CHROMIUM", &missing)
+        .args(["scrape", arg(&job), "-o", arg(&s.path("items.csv"))])
+        .output()
+        .unwrap();
+    let p = Printed::checked(output, 2);
+    assert_eq!(p.error(), reason);
+    assert!(site.hits("nochromium").is_empty(), "nothing is fetched");
+    // `auto` still runs over plain HTTP, and `validate` says what is missing.
+    let auto = s.write("auto.yaml", catalogue_job(&base, "fetcher_type: auto"));
+    let output = grandma()
+        .env("GRANDMA_CHROMIUM", &missing)
+        .args(["validate", arg(&auto)])
+        .output()
+        .unwrap();
+    let p = Printed::checked(output, 0);
+    assert!(
+        p.stdout
+            .contains("note: pages that need JavaScript will not be rendered"),
         "{}",
         p.stdout
     );
-    let p = run(["scrape", arg(&job), "-o", arg(&s.path("items.csv"))], 2);
-    assert_eq!(p.error(), reason);
-    assert!(site.hits("scroll").is_empty(), "nothing is fetched");
+}
+
+#[test]
+fn scrape_runs_browser_and_infinite_scroll_jobs_in_chromium() {
+    let site = site();
+    let base = site.base("inbrowser");
+    let s = Scratch::new();
+    let by_http = s.write("http.yaml", catalogue_job(&base, "fetcher_type: requests"));
+    let p = run(
+        [
+            "scrape",
+            arg(&by_http),
+            "-o",
+            arg(&s.path("http.csv")),
+            "-q",
+        ],
+        0,
+    );
+    assert!(p.stderr.contains("item(s) written"), "{}", p.stderr);
+    let expected = std::fs::read_to_string(s.path("http.csv")).unwrap();
+
+    let in_browser = s.write(
+        "browser.yaml",
+        catalogue_job(&base, "fetcher_type: browser"),
+    );
+    let p = run(["validate", arg(&in_browser)], 0);
+    assert!(p.stdout.contains(": ok:"), "{}", p.stdout);
+    run(
+        [
+            "scrape",
+            arg(&in_browser),
+            "-o",
+            arg(&s.path("browser.csv")),
+            "-q",
+        ],
+        0,
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path("browser.csv")).unwrap(),
+        expected,
+        "the same rows through the browser"
+    );
+
+    // The catalogue does not grow when scrolled: the first page's rows, once.
+    let scroll = catalogue_job(&base, "").replace(
+        "  type: next_button\n  next_button_selector: a.next",
+        "  type: infinite_scroll\n  scroll_wait_ms: 100",
+    );
+    let scroll = s.write("scroll.yaml", scroll);
+    run(
+        [
+            "scrape",
+            arg(&scroll),
+            "-o",
+            arg(&s.path("scroll.csv")),
+            "-q",
+        ],
+        0,
+    );
+    let page_one = s.write(
+        "one.yaml",
+        catalogue_job(&base, "fetcher_type: requests\nmax_pages: 1"),
+    );
+    run(
+        [
+            "scrape",
+            arg(&page_one),
+            "-o",
+            arg(&s.path("one.csv")),
+            "-q",
+        ],
+        0,
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path("scroll.csv")).unwrap(),
+        std::fs::read_to_string(s.path("one.csv")).unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,13 +15,18 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::extract::{self, PageExtract};
-use crate::fetch::{FetchError, FetchOptions, Fetcher, HttpFetcher};
+use crate::fetch::browser::shell::app_shell_sign;
+use crate::fetch::{
+    Escalation, FetchError, FetchOptions, Fetcher, HttpFetcher, Page, needs_browser,
+};
 use crate::guard::NetworkGuard;
 use crate::item::Item;
 use crate::paginate;
 use crate::politeness::Politeness;
 use crate::robots::{RobotsCache, RobotsRules};
 use crate::spec::{FetcherType, JobSpec, Pagination};
+
+mod live;
 
 /// Pages a `url_pattern` job may have when it sets no `max_pages` (the bound of FEATURES §1).
 const PAGE_CEILING: u32 = 10_000;
@@ -90,6 +95,21 @@ pub struct Checkpoint {
     pub total_items: u64,
     pub pages_scraped: u32,
     pub items_dropped: u64,
+    /// For pagination inside one browser page (infinite scroll, a next button that is a
+    /// script): how to get back to where the run was. Absent in checkpoints of other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveCheckpoint>,
+}
+
+/// Where a run stood in a page kept open in the browser.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiveCheckpoint {
+    /// The page to open again: the start URL, or the last page reached by a real link.
+    pub url: Url,
+    /// Scrolls or clicks made on it to reach the next page.
+    pub steps: u32,
+    /// Item elements of the page already handed on (infinite scroll), skipped on resume.
+    pub items_seen: u64,
 }
 
 /// One page's worth of items, handed to the sink in page order.
@@ -156,19 +176,19 @@ pub fn fetch_options(spec: &JobSpec) -> FetchOptions {
     }
 }
 
-/// Why a job cannot run with the plain-HTTP fetcher, if it cannot.
+/// Why a job cannot run without a browser, if it cannot (see [`crate::fetch::for_job`]).
 pub fn unsupported_reason(spec: &JobSpec) -> Option<String> {
     if matches!(spec.pagination, Pagination::InfiniteScroll { .. }) {
         return Some(
-            "pagination type `infinite_scroll` needs the browser fetcher, which this version \
-             does not include yet"
+            "pagination type `infinite_scroll` needs the browser (headless Chromium), which is \
+             not available here"
                 .into(),
         );
     }
     if spec.fetcher_type == FetcherType::Browser {
         return Some(
-            "fetcher_type `browser` needs the browser fetcher, which this version does not \
-             include yet; use `requests` or `auto`"
+            "fetcher_type `browser` needs the browser (headless Chromium), which is not \
+             available here; use `requests` or `auto`"
                 .into(),
         );
     }
@@ -204,6 +224,8 @@ struct State {
     warnings: Vec<String>,
     warnings_omitted: usize,
     seen: HashSet<String>,
+    /// Where a live page stands, saved with the next checkpoint.
+    live: Option<LiveCheckpoint>,
 }
 
 impl State {
@@ -226,6 +248,7 @@ impl State {
             total_items: self.total_items,
             pages_scraped: self.pages_scraped,
             items_dropped: self.items_dropped,
+            live: self.live.clone(),
         }
     }
 }
@@ -239,6 +262,11 @@ enum PageResult {
     /// robots.txt disallows it: skipped, never fetched.
     Disallowed,
     Failed(PageError),
+    /// `auto` switched to the browser on this page, and the pagination continues inside the
+    /// browser page from here (a next button that may be a script). The note says so.
+    Switched {
+        note: Option<String>,
+    },
 }
 
 /// Why a page gave nothing.
@@ -304,11 +332,13 @@ impl<'a> Crawl<'a> {
             warnings: Vec::new(),
             warnings_omitted: 0,
             seen: HashSet::new(),
+            live: None,
         };
         self.events.emit(&Event::Started {
             url: self.spec.start_url.clone(),
         });
-        if let Some(reason) = unsupported_reason(&self.spec) {
+        if needs_browser(&self.spec) && self.fetcher.browser().is_none() {
+            let reason = unsupported_reason(&self.spec).unwrap_or_default();
             return self.finish(state, Some(reason), false);
         }
         // A run resumed after the page that reached max_items has nothing left to do.
@@ -337,16 +367,72 @@ impl<'a> Crawl<'a> {
                     .await
             }
             Pagination::NextButton { .. } => {
-                let (page, url) = match &self.resume {
-                    Some(c) => match &c.next_url {
-                        Some(u) => (c.next_page, u.clone()),
-                        None => return self.finish(state, None, false),
+                let (page, url, clicks) = match &self.resume {
+                    Some(c) => match (&c.next_url, &c.live) {
+                        (Some(u), _) => (c.next_page, u.clone(), 0),
+                        (None, Some(live)) => (c.next_page, live.url.clone(), live.steps),
+                        (None, None) => return self.finish(state, None, false),
                     },
-                    None => (1, self.spec.start_url.clone()),
+                    None => (1, self.spec.start_url.clone(), 0),
                 };
-                pager.chain(page, url, &mut state, sink, &self.cancel).await
+                // A run that was clicking had switched to the browser (`auto`): so does this one.
+                if clicks > 0 && self.fetcher.browser().is_none() {
+                    self.fetcher.render_from_now();
+                }
+                match self.fetcher.browser() {
+                    Some(browser) => {
+                        let at = live::Position {
+                            page,
+                            url,
+                            steps: clicks,
+                        };
+                        pager
+                            .live_chain(browser, at, &mut state, sink, &self.cancel)
+                            .await
+                    }
+                    None if clicks > 0 => {
+                        let reason = "this run was clicking through pages in the browser, \
+                                      which is not available here to resume it";
+                        return self.finish(state, Some(reason.into()), false);
+                    }
+                    None => pager.chain(page, url, &mut state, sink, &self.cancel).await,
+                }
             }
-            Pagination::None | Pagination::InfiniteScroll { .. } => {
+            Pagination::InfiniteScroll {
+                max_scrolls,
+                scroll_wait_ms,
+            } => {
+                let at = match &self.resume {
+                    Some(c) => match &c.live {
+                        Some(live) => live::Position {
+                            page: c.next_page,
+                            url: live.url.clone(),
+                            steps: live.steps,
+                        },
+                        None if c.next_page > 1 => return self.finish(state, None, false),
+                        None => live::Position::start(&self.spec.start_url),
+                    },
+                    None => live::Position::start(&self.spec.start_url),
+                };
+                let seen = self
+                    .resume
+                    .as_ref()
+                    .and_then(|c| c.live.as_ref())
+                    .map_or(0, |l| l.items_seen);
+                // `needs_browser` made sure above that there is one.
+                let Some(browser) = self.fetcher.browser() else {
+                    return self.finish(state, unsupported_reason(&self.spec), false);
+                };
+                let scrolling = live::Scrolling {
+                    max_scrolls: *max_scrolls,
+                    wait: Duration::from_millis(*scroll_wait_ms),
+                    items_seen: seen,
+                };
+                pager
+                    .scroll(browser, at, scrolling, &mut state, sink, &self.cancel)
+                    .await
+            }
+            Pagination::None => {
                 if self.resume.as_ref().is_some_and(|c| c.next_page > 1) {
                     return self.finish(state, None, false);
                 }
@@ -429,13 +515,69 @@ struct Pager<'r> {
 }
 
 impl Pager<'_> {
-    /// Robots, politeness, fetch, and extraction on a blocking thread.
+    /// Robots, politeness, fetch, and extraction on a blocking thread. A page where the item
+    /// selector matched nothing and that looks built by scripts is rendered in the browser
+    /// when the fetcher has one (`auto`), or gets a warning saying why it has no items.
     async fn fetch_page(&self, page: u32, url: Url) -> PageResult {
+        if !self.admit(page, &url).await {
+            return PageResult::Disallowed;
+        }
+        let rendered = self.fetcher.renders_javascript();
+        let fetched = match self.fetcher.fetch(&url).await {
+            Ok(p) => p,
+            Err(e) => return PageResult::Failed(e.into()),
+        };
+        let (final_url, mut extract, body) = match self.extract(fetched, 0).await {
+            Ok(extracted) => extracted,
+            Err(e) => return PageResult::Failed(e),
+        };
+        if extract.matched > 0 || rendered {
+            return PageResult::Extracted { final_url, extract };
+        }
+        let Some(sign) = app_shell_sign(&body) else {
+            return PageResult::Extracted { final_url, extract };
+        };
+        let note = match self.fetcher.render_from_now() {
+            Escalation::Unavailable(why) => {
+                extract.warnings.push(format!(
+                    "the item selector matched nothing, and the page looks built by scripts \
+                     ({sign}); {why}"
+                ));
+                return PageResult::Extracted { final_url, extract };
+            }
+            Escalation::Switched => Some(format!(
+                "the item selector matched nothing over plain HTTP and the page looks built by \
+                 scripts ({sign}); this page and the rest of the run are rendered in the browser"
+            )),
+            // Another page of the run switched first and said so.
+            Escalation::AlreadyRendering => None,
+        };
+        if matches!(self.spec.pagination, Pagination::NextButton { .. }) {
+            return PageResult::Switched { note };
+        }
+        if !self.admit(page, &url).await {
+            return PageResult::Disallowed;
+        }
+        let fetched = match self.fetcher.fetch(&url).await {
+            Ok(p) => p,
+            Err(e) => return PageResult::Failed(e.into()),
+        };
+        match self.extract(fetched, 0).await {
+            Ok((final_url, mut extract, _)) => {
+                extract.warnings.splice(0..0, note);
+                PageResult::Extracted { final_url, extract }
+            }
+            Err(e) => PageResult::Failed(e),
+        }
+    }
+
+    /// robots.txt (false: disallowed), then the host's politeness delay, then `fetching`.
+    async fn admit(&self, page: u32, url: &Url) -> bool {
         let mut crawl_delay = None;
         if self.spec.respect_robots_txt {
-            let rules: Arc<RobotsRules> = self.robots.rules(&url, self.fetcher).await;
-            if !rules.allowed(&url) {
-                return PageResult::Disallowed;
+            let rules: Arc<RobotsRules> = self.robots.rules(url, self.fetcher).await;
+            if !rules.allowed(url) {
+                return false;
             }
             crawl_delay = rules.crawl_delay();
         }
@@ -446,12 +588,18 @@ impl Pager<'_> {
             page,
             url: url.clone(),
         });
-        let fetched = match self.fetcher.fetch(&url).await {
-            Ok(p) => p,
-            Err(e) => return PageResult::Failed(e.into()),
-        };
+        true
+    }
+
+    /// Extracts a fetched page's items (without its first `skip` ones) on a blocking thread;
+    /// gives back the page's final URL and its body with them.
+    async fn extract(
+        &self,
+        fetched: Page,
+        skip: usize,
+    ) -> Result<(Url, PageExtract, String), PageError> {
         let spec = Arc::clone(self.spec);
-        let final_url = fetched.final_url.clone();
+        let final_url = fetched.final_url;
         let base = final_url.clone();
         let body = fetched.body;
         // Parsing is CPU-bound: more parses at once than cores only adds threads fighting for
@@ -461,12 +609,13 @@ impl Pager<'_> {
         let core = cpu_permits().acquire().await;
         match tokio::task::spawn_blocking(move || {
             let _core = core;
-            extract::extract_page(&spec, &body, &base)
+            let extract = extract::extract_page_after(&spec, &body, &base, skip);
+            (extract, body)
         })
         .await
         {
-            Ok(extract) => PageResult::Extracted { final_url, extract },
-            Err(e) => PageResult::Failed(PageError::Extraction(e.to_string())),
+            Ok((extract, body)) => Ok((final_url, extract, body)),
+            Err(e) => Err(PageError::Extraction(e.to_string())),
         }
     }
 
@@ -507,6 +656,9 @@ impl Pager<'_> {
         state.items_dropped += extract.dropped as u64;
         // Nothing follows a page that reached max_items, also after a resume.
         let next_url = if limit_reached { None } else { next.1 };
+        if limit_reached {
+            state.live = None;
+        }
         let checkpoint = state.checkpoint(next.0, next_url);
         let control = sink
             .save(PageOutput {
@@ -571,6 +723,23 @@ impl Pager<'_> {
                 PageResult::Failed(e) => {
                     self.record_failure(state, page, &url, &e);
                     return Stop::Done;
+                }
+                PageResult::Switched { note } => {
+                    if let Some(note) = note {
+                        state.warn(self.events, format!("page {page}: {note}"));
+                    }
+                    // `render_from_now` switched, so the fetcher has its browser now.
+                    return match self.fetcher.browser() {
+                        Some(browser) => {
+                            let at = live::Position {
+                                page,
+                                url,
+                                steps: 0,
+                            };
+                            Box::pin(self.live_chain(browser, at, state, sink, cancel)).await
+                        }
+                        None => Stop::Done,
+                    };
                 }
             };
             state.seen.insert(final_url.as_str().to_owned());
@@ -708,6 +877,8 @@ impl Pager<'_> {
                     );
                     return Stop::Done;
                 }
+                // Only `next_button` pages hand over to the browser this way.
+                PageResult::Switched { .. } => return Stop::Done,
                 // Past the last page: a clean end, unless there is no page at all.
                 PageResult::Failed(e) if e.status() == Some(404) && page > first => {
                     return Stop::Done;

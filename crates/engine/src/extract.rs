@@ -30,12 +30,28 @@ pub struct PageExtract {
 /// Parses `html` and extracts the job's items. `page_url` is the URL the page was fetched
 /// from (after redirects): relative links resolve against it (or the page's `<base href>`).
 pub fn extract_page(spec: &JobSpec, html: &str, page_url: &Url) -> PageExtract {
+    extract_page_after(spec, html, page_url, 0)
+}
+
+/// [`extract_page`] without the first `skip` items (see [`extract_document_after`]).
+pub fn extract_page_after(spec: &JobSpec, html: &str, page_url: &Url, skip: usize) -> PageExtract {
     let document = Html::parse_document(html);
-    extract_document(spec, &document, page_url)
+    extract_document_after(spec, &document, page_url, skip)
 }
 
 /// [`extract_page`] on an already parsed document.
 pub fn extract_document(spec: &JobSpec, document: &Html, page_url: &Url) -> PageExtract {
+    extract_document_after(spec, document, page_url, 0)
+}
+
+/// [`extract_document`] without the first `skip` elements the item selector matches: the items
+/// an infinite list showed before it grew. `matched` still counts every element.
+pub fn extract_document_after(
+    spec: &JobSpec,
+    document: &Html,
+    page_url: &Url,
+    skip: usize,
+) -> PageExtract {
     let doc = xpath::Document::new(document);
     let base = document_base(document, page_url);
     let mut out = PageExtract::default();
@@ -51,7 +67,7 @@ pub fn extract_document(spec: &JobSpec, document: &Html, page_url: &Url) -> Page
     out.matched = items.len();
     out.items.reserve(items.len());
     let mut field_errors = vec![false; spec.fields.len()];
-    'items: for element in items {
+    'items: for element in items.into_iter().skip(skip) {
         let mut values = Vec::with_capacity(spec.fields.len());
         for (i, field) in spec.fields.iter().enumerate() {
             let found = match field_values(field, &doc, element, &base) {

@@ -504,6 +504,7 @@ async fn a_run_resumes_from_its_checkpoint() {
         total_items: 9,
         pages_scraped: 3,
         items_dropped: 0,
+        live: None,
     };
     let r = run_with(spec, Collect::default(), Some(checkpoint)).await;
     assert_eq!(r.outcome.status, RunStatus::Completed);
@@ -522,6 +523,7 @@ async fn a_run_resumes_from_its_checkpoint() {
         total_items: 12,
         pages_scraped: 4,
         items_dropped: 0,
+        live: None,
     };
     let r = run_with(spec, Collect::default(), Some(checkpoint)).await;
     assert_eq!(r.sink.titles(), expected_titles(5..=5));

@@ -35,6 +35,10 @@ fn defaults_follow_the_features_table() {
     assert_eq!(spec.concurrent_requests, 1);
     assert!(!spec.user_agents.is_empty());
     assert!(spec.respect_robots_txt);
+    assert!(
+        !spec.load_media,
+        "the browser blocks images, media and fonts unless asked"
+    );
     let f = &spec.fields[0];
     assert_eq!(f.attribute, Attribute::Text);
     assert!(!f.multiple && !f.required && f.default_value.is_none());
@@ -151,6 +155,17 @@ fn bad_urls() {
         assert!(p[0].starts_with("start_url: "), "{p:?}");
         assert!(p[0].contains(expect), "{url}: {p:?}");
     }
+}
+
+#[test]
+fn load_media_is_a_boolean_that_round_trips() {
+    let spec = JobSpec::from_yaml_str(&format!("{MINIMAL}load_media: true\n")).unwrap();
+    assert!(spec.load_media);
+    assert!(JobSpec::from_value(&spec.to_value()).unwrap().load_media);
+    assert_eq!(
+        problems(&format!("{MINIMAL}load_media: images\n")),
+        vec!["load_media: must be true or false, got text"]
+    );
 }
 
 #[test]

@@ -158,6 +158,7 @@ async fn a_dead_workers_run_resumes_from_its_checkpoint(db: &TestDb) {
         total_items: 3,
         pages_scraped: 1,
         items_dropped: 0,
+        live: None,
     };
     db.store
         .save_page(

@@ -7,16 +7,14 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Client, Response, StatusCode, redirect};
-use tracing::Instrument;
-use tracing::field::Empty;
 use url::Url;
 
+use super::attempts::Attempts;
 use super::breaker::CircuitBreaker;
-use super::metrics;
 use super::retry::{self, Backoff};
 use super::{BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, Page, charset};
 use crate::guard::{GuardError, NetworkGuard};
@@ -114,104 +112,17 @@ impl HttpFetcher {
         &self.options
     }
 
-    /// One fetch in its `fetch` span (the unit a trace shows per page), with its final status.
+    /// Guard, breaker, then attempts with backoff between them (shared with the browser).
     async fn fetch_page(&self, url: &Url) -> Result<Page, FetchError> {
-        let span = tracing::info_span!("fetch", url = %url, status = Empty, attempts = Empty);
-        let result = self.fetch_page_inner(url).instrument(span.clone()).await;
-        match &result {
-            Ok(page) => {
-                span.record("status", page.status);
-                span.record("attempts", page.attempts);
-            }
-            Err(FetchError::Status { status, .. }) => {
-                span.record("status", status);
-            }
-            Err(_) => {}
+        Attempts {
+            guard: &self.guard,
+            breaker: &self.breaker,
+            backoff: &self.backoff,
+            retry_count: self.options.retry_count,
+            timeout: self.options.timeout,
         }
-        result
-    }
-
-    /// Guard, breaker, then attempts with backoff between them.
-    async fn fetch_page_inner(&self, url: &Url) -> Result<Page, FetchError> {
-        let admitted = self
-            .guard
-            .check_url(url)
-            .map_err(FetchError::from)
-            .and_then(|()| {
-                let host = url.host_str().ok_or_else(|| GuardError::NoHost {
-                    url: url.to_string(),
-                })?;
-                self.breaker.admit(host)
-            });
-        let permit = match admitted {
-            Ok(permit) => permit,
-            Err(err) => {
-                metrics::record_refusal(metrics::outcome(&Err(&err)));
-                return Err(err);
-            }
-        };
-        // A half-open circuit gets one probe, not a burst of retries.
-        let max_attempts = if permit.is_trial() {
-            1
-        } else {
-            self.options.retry_count.saturating_add(1)
-        };
-
-        let mut attempt = 0;
-        let result = loop {
-            attempt += 1;
-            let started = Instant::now();
-            let outcome = tokio::time::timeout(self.options.timeout, self.attempt(url))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(FetchError::Timeout {
-                        url: url.clone(),
-                        after: self.options.timeout,
-                    })
-                });
-            metrics::record_attempt(
-                metrics::outcome(&outcome.as_ref().map(|page| page.status)),
-                started.elapsed(),
-            );
-            match outcome {
-                Ok(mut page) => {
-                    page.attempts = attempt;
-                    break Ok(page);
-                }
-                Err(err) if attempt < max_attempts && retry::is_retryable(&err) => {
-                    let retry_after = match &err {
-                        FetchError::Status { retry_after, .. } => *retry_after,
-                        _ => None,
-                    };
-                    let delay = self.backoff.delay(attempt, retry_after);
-                    tracing::warn!(
-                        url = %url,
-                        attempt,
-                        max_attempts,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %err,
-                        "fetch failed, retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                Err(err) => break Err(err),
-            }
-        };
-
-        match &result {
-            Ok(_) => permit.succeeded(),
-            Err(err) if retry::is_retryable(err) => permit.failed(),
-            // The host answered (a 404, a page too large, a redirect loop): it is alive.
-            Err(
-                FetchError::Status { .. }
-                | FetchError::TooLarge { .. }
-                | FetchError::TooManyRedirects
-                | FetchError::BadRedirect { .. },
-            ) => permit.succeeded(),
-            // Refused before sending, or not about the host: no verdict.
-            Err(_) => drop(permit),
-        }
-        result
+        .run(url, || self.attempt(url))
+        .await
     }
 
     /// One attempt: the request, its redirects, and the body.

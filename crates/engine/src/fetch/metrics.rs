@@ -24,6 +24,7 @@ pub(crate) fn outcome(result: &Result<u16, &FetchError>) -> &'static str {
         Err(FetchError::TooLarge { .. }) => "too_large",
         Err(FetchError::CircuitOpen { .. }) => "circuit_open",
         Err(FetchError::TooManyRedirects | FetchError::BadRedirect { .. }) => "bad_redirect",
+        Err(FetchError::Browser(_)) => "browser_error",
         Err(_) => "error",
     }
 }

@@ -1,15 +1,20 @@
-//! Fetching pages: the [`Fetcher`] trait the crawl loop talks to, and the plain-HTTP
-//! implementation [`HttpFetcher`] (reqwest + rustls behind the [network guard](crate::guard)).
-//!
-//! The browser fetcher (headless Chromium) is another implementation of the same trait, which is
-//! why the trait is dyn-compatible and returns a boxed future.
+//! Fetching pages: the [`Fetcher`] trait the crawl loop talks to, and its implementations:
+//! [`HttpFetcher`] (reqwest + rustls behind the [network guard](crate::guard)),
+//! [`BrowserFetcher`] (headless Chromium whose every request goes through a guarded proxy) and
+//! [`AutoFetcher`] (plain HTTP until a page turns out to need JavaScript). [`for_job`] picks the
+//! one a job asks for.
 //!
 //! Submodules hold the parts of one request's life: [`retry`] (which failures are retried and
 //! how long to wait), [`breaker`] (the per-host circuit breaker), [`charset`] (bytes to text),
-//! [`metrics`] (attempts and their durations by outcome).
+//! [`metrics`] (attempts and their durations by outcome); `attempts` runs them in order for
+//! either fetcher.
 
+mod attempts;
+mod auto;
 pub mod breaker;
+pub mod browser;
 pub mod charset;
+mod choose;
 mod http;
 pub mod metrics;
 pub mod retry;
@@ -23,6 +28,9 @@ use url::Url;
 
 use crate::guard::GuardError;
 
+pub use auto::AutoFetcher;
+pub use browser::{BrowserError, BrowserFetcher, BrowserOptions, BrowserPool};
+pub use choose::{check_browser, for_job, needs_browser, page_options};
 pub use http::HttpFetcher;
 
 /// The user agent sent when a job names none: honest about who we are.
@@ -106,6 +114,9 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
+    /// The browser could not load or read the page (or there is no browser).
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
 }
 
 impl FetchError {
@@ -121,19 +132,69 @@ impl FetchError {
 /// A boxed, sendable future: what keeps [`Fetcher`] usable as `dyn Fetcher`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Something that turns a URL into a [`Page`]: plain HTTP today, a browser later.
+/// What asking a fetcher to render pages from now on came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Escalation {
+    /// Pages are rendered in the browser from now on.
+    Switched,
+    /// They already were (another page of the run asked first).
+    AlreadyRendering,
+    /// This fetcher cannot render pages; the reason, in words.
+    Unavailable(String),
+}
+
+/// Something that turns a URL into a [`Page`]: plain HTTP, a browser, or both.
+///
+/// Only `fetch` is required; the rest describe what a browser adds, with defaults that fit a
+/// fetcher without one.
 pub trait Fetcher: Send + Sync {
     fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>>;
-}
 
-impl<T: Fetcher + ?Sized> Fetcher for Arc<T> {
-    fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
-        (**self).fetch(url)
+    /// Fetches a file that is not a page to render (robots.txt): its bytes as served.
+    fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
+        self.fetch(url)
+    }
+
+    /// Whether pages come back with their scripts run.
+    fn renders_javascript(&self) -> bool {
+        false
+    }
+
+    /// For `auto`: render the rest of the run's pages in the browser.
+    fn render_from_now(&self) -> Escalation {
+        Escalation::Unavailable(
+            "the job's fetcher_type is `requests`, which does not run scripts".into(),
+        )
+    }
+
+    /// The browser behind this fetcher while it renders pages: pagination that happens inside
+    /// a page (scrolling, clicking) needs it.
+    fn browser(&self) -> Option<&BrowserFetcher> {
+        None
     }
 }
 
-impl<T: Fetcher + ?Sized> Fetcher for &T {
-    fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
-        (**self).fetch(url)
-    }
+/// A shared or borrowed fetcher is a fetcher: every method goes to the one behind it.
+macro_rules! forward_fetcher {
+    ($($pointer:ty),*) => {$(
+        impl<T: Fetcher + ?Sized> Fetcher for $pointer {
+            fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
+                (**self).fetch(url)
+            }
+            fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
+                (**self).fetch_resource(url)
+            }
+            fn renders_javascript(&self) -> bool {
+                (**self).renders_javascript()
+            }
+            fn render_from_now(&self) -> Escalation {
+                (**self).render_from_now()
+            }
+            fn browser(&self) -> Option<&BrowserFetcher> {
+                (**self).browser()
+            }
+        }
+    )*};
 }
+
+forward_fetcher!(Arc<T>, &T);

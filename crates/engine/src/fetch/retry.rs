@@ -67,6 +67,7 @@ pub fn is_retryable(err: &FetchError) -> bool {
         FetchError::Status { status, .. } => is_retryable_status(*status),
         // A failed lookup may be a passing resolver hiccup; a refused address never changes.
         FetchError::Blocked(GuardError::Dns { .. }) => true,
+        FetchError::Browser(e) => e.is_retryable(),
         _ => false,
     }
 }

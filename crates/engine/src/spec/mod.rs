@@ -143,6 +143,9 @@ pub struct JobSpec {
     /// The longest a run of this job may take, start to end (resumed attempts included); the
     /// server's default applies when absent. A run past it fails, keeping its items.
     pub time_limit_seconds: Option<u32>,
+    /// In the browser, load images, audio/video and fonts; blocked by default (pages render
+    /// faster and fetch less, and the text is the same).
+    pub load_media: bool,
 }
 
 /// The user agents rotated when a job does not name its own: current desktop browsers, so that
@@ -309,6 +312,7 @@ impl JobSpec {
         doc.insert("user_agents".into(), json!(self.user_agents));
         doc.insert("respect_robots_txt".into(), json!(self.respect_robots_txt));
         doc.insert("time_limit_seconds".into(), json!(self.time_limit_seconds));
+        doc.insert("load_media".into(), json!(self.load_media));
         Value::Object(doc)
     }
 }

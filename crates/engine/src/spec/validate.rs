@@ -34,6 +34,7 @@ pub const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "user_agents",
     "respect_robots_txt",
     "time_limit_seconds",
+    "load_media",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -369,6 +370,7 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         .unwrap_or(1) as u32;
     let user_agents = validate_user_agents(&mut p, doc.get("user_agents"));
     let respect_robots_txt = p.boolean(doc, "", "respect_robots_txt", true);
+    let load_media = p.boolean(doc, "", "load_media", false);
     // A week: longer than any run should take, short enough to catch one that never ends.
     let time_limit_seconds = p
         .integer(doc, "", "time_limit_seconds", 1, 604_800)
@@ -401,6 +403,7 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         user_agents,
         respect_robots_txt,
         time_limit_seconds,
+        load_media,
     })
 }
 
