@@ -155,6 +155,12 @@ pub enum PaginationProposal {
     },
 }
 
+/// Parses a page once for [`generalise_nodes`] and [`propose_field_node`], as [`detect_html`]
+/// does for detection.
+pub fn parse_page(html: &str) -> Html {
+    Html::parse_document(html)
+}
+
 /// [`detect_with`] with the default options.
 pub fn detect(document: &Html, page_url: &Url) -> Detection {
     detect_with(document, page_url, &DetectOptions::default())

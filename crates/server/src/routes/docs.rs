@@ -51,6 +51,7 @@ API token (`gs_…`).";
         (name = "Monitoring", description = "Prometheus metrics endpoint"),
         (name = "Schedules", description = "Cron schedules that run jobs automatically"),
         (name = "Webhooks", description = "Webhook subscriptions, signed deliveries and their history"),
+        (name = "Detection", description = "Lists found on a page, and selectors from picked examples"),
     ),
     components(schemas(ErrorOut, ValidationErrorOut, FieldProblem)),
     modifiers(&BearerSecurity),

@@ -2,6 +2,7 @@
 //! What the resources share (paging) is in `page`, below all of them.
 
 pub mod auth;
+pub mod detect;
 pub mod docs;
 pub mod export;
 pub mod health;
@@ -27,6 +28,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(results::router())
         .merge(export::router())
         .merge(preview::router())
+        .merge(detect::router())
         .merge(health::router())
         .merge(webhooks::router())
         .merge(schedules::router())
