@@ -91,6 +91,12 @@ pub enum ApiError {
     /// A rate limit refused the request; `limit` is the bucket's requests per minute.
     #[error("too many requests, retry later")]
     TooManyRequests { limit: u32, retry_after_secs: u64 },
+    /// A bounded resource (password hashing) is saturated; `Retry-After` says when to retry.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// Anything else: logged with its cause, answered with a generic 500.
     #[error("internal error")]
     Internal {
@@ -131,6 +137,7 @@ impl ApiError {
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -144,6 +151,12 @@ impl IntoResponse for ApiError {
                 limit,
                 retry_after_secs,
             } => Some((*limit, *retry_after_secs)),
+            _ => None,
+        };
+        let retry_after = match &self {
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         };
         let mut response = match self {
@@ -180,6 +193,11 @@ impl IntoResponse for ApiError {
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
             headers.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -220,6 +238,10 @@ impl From<AccountError> for ApiError {
             ),
             AccountError::EmailTaken(_) => ApiError::Conflict(EMAIL_TAKEN.into()),
             AccountError::Store(e) => e.into(),
+            busy @ AccountError::Busy { retry_after_secs } => ApiError::Unavailable {
+                detail: busy.to_string(),
+                retry_after_secs,
+            },
             other @ AccountError::Hashing(_) => ApiError::internal(other),
         }
     }

@@ -102,6 +102,7 @@ pub struct ApiTokenCreatedOut {
         (status = 201, description = "Account created", body = UserOut),
         (status = 409, description = "E-mail already registered", body = ErrorOut),
         (status = 422, description = "Invalid e-mail or password", body = ValidationErrorOut),
+        (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all)]
 pub async fn register(
@@ -124,6 +125,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Access token", body = TokenOut),
         (status = 401, description = "Wrong e-mail or password, or inactive account", body = ErrorOut),
+        (status = 503, description = "Every core is checking passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id))]
 pub async fn issue_token(
@@ -134,7 +136,7 @@ pub async fn issue_token(
     let user = match state.store.get_user_by_email(&form.username).await {
         Ok(user) => user,
         Err(StoreError::NotFound) => {
-            password::verify_dummy(Secret(form.password)).await;
+            password::verify_dummy(Secret(form.password)).await?;
             return Err(ApiError::Unauthorized(WRONG));
         }
         Err(e) => return Err(e.into()),

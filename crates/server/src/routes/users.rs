@@ -91,6 +91,7 @@ pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
         (status = 200, description = "Updated", body = UserOut),
         (status = 409, description = "E-mail already registered", body = ErrorOut),
         (status = 422, description = "Invalid values or wrong current password", body = ValidationErrorOut),
+        (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
 pub async fn update_me(

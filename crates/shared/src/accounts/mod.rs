@@ -34,6 +34,9 @@ pub enum AccountError {
     EmailTaken(Email),
     #[error("hashing the password failed: {0}")]
     Hashing(String),
+    /// Every core is hashing passwords already; try again after `retry_after_secs`.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy { retry_after_secs: u64 },
     #[error("database: {0}")]
     Store(#[from] StoreError),
 }
