@@ -287,7 +287,7 @@ impl From<JsonRejection> for ApiError {
 /// serde's type errors quote the value they refused (``invalid type: integer `12345678` ``),
 /// and that value may be a password: keep the field's path and what was expected, drop the
 /// value.
-fn without_values(text: &str) -> String {
+pub(crate) fn without_values(text: &str) -> String {
     let body = text
         .strip_prefix("Failed to deserialize the JSON body into the target type: ")
         .unwrap_or(text);

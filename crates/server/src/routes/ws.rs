@@ -17,8 +17,8 @@
 
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use grandma_store::{
@@ -33,7 +33,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::extract::user_of_credential;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// How long a client has to send its `auth` message when no `token` parameter was given.
@@ -87,7 +87,7 @@ pub struct WsQuery {
 pub async fn ws_result(
     State(state): State<AppState>,
     ApiPath(result_id): ApiPath<Uuid>,
-    Query(query): Query<WsQuery>,
+    ApiQuery(query): ApiQuery<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     sized(upgrade)
@@ -104,7 +104,7 @@ pub async fn ws_result(
     ))]
 pub async fn ws_user(
     State(state): State<AppState>,
-    Query(query): Query<WsQuery>,
+    ApiQuery(query): ApiQuery<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     sized(upgrade).on_upgrade(move |socket| session(state, socket, Target::User, query.token))
