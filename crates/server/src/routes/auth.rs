@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use grandma_shared::accounts::{NewAccount, password};
-use grandma_store::{ApiToken, NewApiToken, Role, Secret, StoreError};
+use grandma_shared::accounts::{NewAccount, check_username, password};
+use grandma_store::{ApiToken, NewApiToken, Role, Secret, StoreError, UserPatch};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterIn {
     pub email: String,
+    /// An optional display name, 1 to 100 characters (the earlier API's `username`).
+    pub username: Option<String>,
     /// At least 8 characters.
     #[schema(format = Password)]
     pub password: String,
@@ -109,12 +111,25 @@ pub async fn register(
     state: axum::extract::State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let username = body
+        .username
+        .as_deref()
+        .map(check_username)
+        .transpose()
+        .map_err(|problem| ApiError::invalid("username", problem))?;
     let account = NewAccount {
         email: &body.email,
         password: Secret(body.password),
         role: Role::User,
     };
-    let user = state.accounts.create(account).await?;
+    let mut user = state.accounts.create(account).await?;
+    if let Some(name) = username {
+        let patch = UserPatch {
+            username: Some(Some(name)),
+            ..Default::default()
+        };
+        user = state.store.update_user(user.user_id, &patch).await?;
+    }
     tracing::info!(user_id = %user.user_id, "registered");
     Ok((StatusCode::CREATED, Json(user.into())))
 }
