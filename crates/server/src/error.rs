@@ -1,7 +1,8 @@
 //! The API's one error type and its one mapping to HTTP.
 //!
-//! Bodies are `{"detail": "…"}`, or for validation `{"detail": [{"path", "message"}, …]}` with
-//! status 422, as the earlier version's clients expect. Internal causes are logged with the place
+//! Bodies are `{"detail": "…"}`, and every 422 is `{"detail": [{"path", "message"}, …]}`
+//! (wrong types and missing fields too, located as well as serde can), as the earlier
+//! version's clients expect. Internal causes are logged with the place
 //! they were created; the client only ever sees a generic message, so nothing a user sent (a
 //! password, say) is echoed back from a failure deep inside.
 
@@ -76,9 +77,6 @@ pub enum ApiError {
     /// Malformed syntax (JSON that does not parse).
     #[error("{0}")]
     BadRequest(String),
-    /// Well-formed but of the wrong shape (wrong types, missing fields, bad query values).
-    #[error("{0}")]
-    Unprocessable(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("the request body is larger than the limit")]
@@ -127,9 +125,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -219,7 +215,7 @@ impl From<StoreError> for ApiError {
                 .to_owned(),
             ),
             StoreError::MissingReference { .. } => {
-                ApiError::Unprocessable("a referenced resource does not exist".into())
+                ApiError::invalid("body", "a referenced resource does not exist")
             }
             other => ApiError::internal(other),
         }
@@ -275,13 +271,41 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
             }
-            StatusCode::UNPROCESSABLE_ENTITY => {
-                ApiError::Unprocessable(without_values(&rejection.body_text()))
-            }
+            StatusCode::UNPROCESSABLE_ENTITY => unprocessable("body", &rejection.body_text()),
             StatusCode::BAD_REQUEST => ApiError::BadRequest(rejection.body_text()),
             _ => ApiError::BadRequest("the request body could not be read".into()),
         }
     }
+}
+
+/// A 422 for a serde error about the `part` of the request (`body`, `query`): located at the
+/// field serde names (`config.enabled`, or the missing field) when it names one.
+pub(crate) fn unprocessable(part: &str, serde_message: &str) -> ApiError {
+    let part = part.trim_end_matches('.');
+    let message = without_values(serde_message);
+    let message = message
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&message);
+    // Located by the path already: the message need not name the body again.
+    let message = message
+        .strip_prefix("the body: ")
+        .filter(|_| part != "body")
+        .unwrap_or(message)
+        .to_owned();
+    let quoted = |marker: &str| {
+        message
+            .split_once(marker)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name.to_owned())
+    };
+    let path = match message.split_once(": wrong type or value") {
+        Some((subject, _)) if subject != "the body" => format!("{part}.{subject}"),
+        _ => match quoted("missing field `").or_else(|| quoted("unknown field `")) {
+            Some(field) => format!("{part}.{field}"),
+            None => part.to_owned(),
+        },
+    };
+    ApiError::Validation(vec![FieldProblem::new(path, message)])
 }
 
 /// serde's type errors quote the value they refused (``invalid type: integer `12345678` ``),
@@ -310,7 +334,7 @@ pub(crate) fn without_values(text: &str) -> String {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Unprocessable(rejection.body_text())
+        unprocessable("query", &rejection.body_text())
     }
 }
 
@@ -322,7 +346,7 @@ impl From<FormRejection> for ApiError {
                 "expected Content-Type: application/x-www-form-urlencoded".into(),
             ),
             // The form's own text may contain the password: say only what was wrong in general.
-            _ => ApiError::Unprocessable("the form must have `username` and `password`".into()),
+            _ => ApiError::invalid("form", "the form must have `username` and `password`"),
         }
     }
 }

@@ -37,9 +37,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !problems.is_empty() {
             return Err(ApiError::Validation(problems));
         }
-        T::deserialize(value)
+        serde_path_to_error::deserialize(value)
             .map(ApiJson)
-            .map_err(|e| ApiError::Unprocessable(crate::error::without_values(&e.to_string())))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let part = if path == "." {
+                    "body".to_owned()
+                } else {
+                    format!("body.{path}")
+                };
+                crate::error::unprocessable(&part, &e.inner().to_string())
+            })
     }
 }
 

@@ -17,7 +17,7 @@ use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
-use crate::routes::page::{DEFAULT_LIMIT, page_type};
+use crate::routes::page::page_type;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -94,7 +94,7 @@ pub struct JobListQuery {
     /// Case-insensitive part of the name.
     pub name: Option<String>,
     /// `created` (newest first, default) or `name`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<JobOrderIn>, inline)]
     pub order: Option<JobOrderIn>,
 }
 
@@ -177,10 +177,7 @@ pub async fn list_jobs(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<JobListQuery>,
 ) -> ApiResult<Json<JobPage>> {
-    let paging = grandma_store::Paging::new(
-        query.limit.unwrap_or(DEFAULT_LIMIT),
-        query.offset.unwrap_or(0),
-    );
+    let paging = crate::routes::page::paging(query.limit, query.offset)?;
     let filter = JobFilter {
         enabled: query.enabled,
         name_contains: query.name.filter(|n| !n.is_empty()),

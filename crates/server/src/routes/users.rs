@@ -163,7 +163,7 @@ pub async fn list_users(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
     current.require_admin()?;
-    let paging = query.paging();
+    let paging = query.paging()?;
     let page = state.store.list_users(paging).await?;
     let page = grandma_store::Page {
         items: page.items.into_iter().map(Into::into).collect(),
