@@ -17,3 +17,4 @@ mod results;
 mod roles;
 mod schedules;
 mod webhooks;
+mod websocket;
