@@ -45,19 +45,19 @@ fn migration_round_trip(dir: &Path, url: &str) {
         .args(["db", "downgrade", "-1", "--database-url", url])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Reverted 0003"))
-        .stdout(predicate::str::contains("Current: 0002"));
+        .stdout(predicate::str::contains("Reverted 0004"))
+        .stdout(predicate::str::contains("Current: 0003"));
     grandma(dir)
         .args(["db", "history", "--database-url", url])
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"\[x\] 0002 .*applied").unwrap())
-        .stdout(predicate::str::is_match(r"\[ \] 0003 .*pending").unwrap());
+        .stdout(predicate::str::is_match(r"\[x\] 0003 .*applied").unwrap())
+        .stdout(predicate::str::is_match(r"\[ \] 0004 .*pending").unwrap());
     grandma(dir)
         .args(["db", "upgrade", "head", "--database-url", url])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Applied 0003"));
+        .stdout(predicate::str::contains("Applied 0004"));
     grandma(dir)
         .args(["db", "upgrade", "--database-url", url])
         .assert()
@@ -67,7 +67,7 @@ fn migration_round_trip(dir: &Path, url: &str) {
         .args(["db", "current", "--database-url", url])
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"Current: 0003 .*\(head\)").unwrap());
+        .stdout(predicate::str::is_match(r"Current: 0004 .*\(head\)").unwrap());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The API's one error type and its one mapping to HTTP.
 //!
-//! Bodies are `{"detail": "…"}`, or for validation `{"detail": [{"path", "message"}, …]}` with
-//! status 422, as the earlier version's clients expect. Internal causes are logged with the place
+//! Bodies are `{"detail": "…"}`, and every 422 is `{"detail": [{"path", "message"}, …]}`
+//! (wrong types and missing fields too, located as well as serde can), as the earlier
+//! version's clients expect. Internal causes are logged with the place
 //! they were created; the client only ever sees a generic message, so nothing a user sent (a
 //! password, say) is echoed back from a failure deep inside.
 
@@ -76,9 +77,6 @@ pub enum ApiError {
     /// Malformed syntax (JSON that does not parse).
     #[error("{0}")]
     BadRequest(String),
-    /// Well-formed but of the wrong shape (wrong types, missing fields, bad query values).
-    #[error("{0}")]
-    Unprocessable(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("the request body is larger than the limit")]
@@ -91,6 +89,12 @@ pub enum ApiError {
     /// A rate limit refused the request; `limit` is the bucket's requests per minute.
     #[error("too many requests, retry later")]
     TooManyRequests { limit: u32, retry_after_secs: u64 },
+    /// A bounded resource (password hashing) is saturated; `Retry-After` says when to retry.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// Anything else: logged with its cause, answered with a generic 500.
     #[error("internal error")]
     Internal {
@@ -121,9 +125,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -131,6 +133,7 @@ impl ApiError {
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -144,6 +147,12 @@ impl IntoResponse for ApiError {
                 limit,
                 retry_after_secs,
             } => Some((*limit, *retry_after_secs)),
+            _ => None,
+        };
+        let retry_after = match &self {
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         };
         let mut response = match self {
@@ -181,6 +190,11 @@ impl IntoResponse for ApiError {
             headers.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
         response
     }
 }
@@ -201,7 +215,7 @@ impl From<StoreError> for ApiError {
                 .to_owned(),
             ),
             StoreError::MissingReference { .. } => {
-                ApiError::Unprocessable("a referenced resource does not exist".into())
+                ApiError::invalid("body", "a referenced resource does not exist")
             }
             other => ApiError::internal(other),
         }
@@ -220,6 +234,10 @@ impl From<AccountError> for ApiError {
             ),
             AccountError::EmailTaken(_) => ApiError::Conflict(EMAIL_TAKEN.into()),
             AccountError::Store(e) => e.into(),
+            busy @ AccountError::Busy { retry_after_secs } => ApiError::Unavailable {
+                detail: busy.to_string(),
+                retry_after_secs,
+            },
             other @ AccountError::Hashing(_) => ApiError::internal(other),
         }
     }
@@ -253,19 +271,47 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ApiError::UnsupportedMediaType("expected Content-Type: application/json".into())
             }
-            StatusCode::UNPROCESSABLE_ENTITY => {
-                ApiError::Unprocessable(without_values(&rejection.body_text()))
-            }
+            StatusCode::UNPROCESSABLE_ENTITY => unprocessable("body", &rejection.body_text()),
             StatusCode::BAD_REQUEST => ApiError::BadRequest(rejection.body_text()),
             _ => ApiError::BadRequest("the request body could not be read".into()),
         }
     }
 }
 
+/// A 422 for a serde error about the `part` of the request (`body`, `query`): located at the
+/// field serde names (`config.enabled`, or the missing field) when it names one.
+pub(crate) fn unprocessable(part: &str, serde_message: &str) -> ApiError {
+    let part = part.trim_end_matches('.');
+    let message = without_values(serde_message);
+    let message = message
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&message);
+    // Located by the path already: the message need not name the body again.
+    let message = message
+        .strip_prefix("the body: ")
+        .filter(|_| part != "body")
+        .unwrap_or(message)
+        .to_owned();
+    let quoted = |marker: &str| {
+        message
+            .split_once(marker)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name.to_owned())
+    };
+    let path = match message.split_once(": wrong type or value") {
+        Some((subject, _)) if subject != "the body" => format!("{part}.{subject}"),
+        _ => match quoted("missing field `").or_else(|| quoted("unknown field `")) {
+            Some(field) => format!("{part}.{field}"),
+            None => part.to_owned(),
+        },
+    };
+    ApiError::Validation(vec![FieldProblem::new(path, message)])
+}
+
 /// serde's type errors quote the value they refused (``invalid type: integer `12345678` ``),
 /// and that value may be a password: keep the field's path and what was expected, drop the
 /// value.
-fn without_values(text: &str) -> String {
+pub(crate) fn without_values(text: &str) -> String {
     let body = text
         .strip_prefix("Failed to deserialize the JSON body into the target type: ")
         .unwrap_or(text);
@@ -288,7 +334,7 @@ fn without_values(text: &str) -> String {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Unprocessable(rejection.body_text())
+        unprocessable("query", &rejection.body_text())
     }
 }
 
@@ -300,7 +346,7 @@ impl From<FormRejection> for ApiError {
                 "expected Content-Type: application/x-www-form-urlencoded".into(),
             ),
             // The form's own text may contain the password: say only what was wrong in general.
-            _ => ApiError::Unprocessable("the form must have `username` and `password`".into()),
+            _ => ApiError::invalid("form", "the form must have `username` and `password`"),
         }
     }
 }

@@ -34,11 +34,12 @@ use crate::routes::{docs, health, jobs, results, users};
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .nest(grandma_shared::webhook::API_PREFIX, routes::api_router())
         // The probes also live at the root, where orchestrators look for them.
         .merge(health::root_router())
         .split_for_parts();
+    docs::complete(&mut openapi);
     // Collections are documented with the earlier version's trailing slash; accept them
     // without it too, since clients differ on this.
     let aliases = Router::new()

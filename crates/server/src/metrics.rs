@@ -42,7 +42,13 @@ async fn scrape(store: &Store, token: Option<&str>, headers: &HeaderMap) -> Resp
     response
 }
 
-/// `GET /metrics` of the API.
+/// Prometheus metrics of this process, in the text exposition format. With
+/// `GRANDMA_METRICS_TOKEN` set, `Authorization: Bearer <that token>` is required.
+#[utoipa::path(get, path = "/metrics", tag = "Monitoring",
+    responses(
+        (status = 200, description = "The metrics", content_type = "text/plain", body = String),
+        (status = 401, description = "A metrics token is configured and was not given", body = crate::error::ErrorOut),
+    ))]
 pub async fn serve_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = state
         .settings

@@ -29,6 +29,7 @@ mod pubsub;
 mod queue;
 mod results;
 mod schedules;
+mod text;
 mod tokens;
 mod types;
 mod users;
@@ -50,6 +51,7 @@ pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
+pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{
     DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret, UnknownVariant,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::db::{Store, after, now};
 use crate::error::{Result, StoreError};
 use crate::results::ResultRow;
+use crate::text::{nul_free, nul_free_item, nul_free_json};
 use crate::types::{RunStatus, WebhookEvent};
 
 /// Items per multi-row insert: 4 values each, well under both databases' parameter limits.
@@ -160,7 +161,8 @@ impl Store {
 
     /// Stores one page: its items (continuing the run's `seq`), the counters and the
     /// checkpoint, in one transaction and only while `worker_id` holds the lease; otherwise
-    /// `LeaseLost` and nothing is written.
+    /// `LeaseLost` and nothing is written. NULs in values and checkpoint are stored as U+FFFD
+    /// ([`crate::NUL_REPLACEMENT`]).
     pub async fn save_page(
         &self,
         result_id: Uuid,
@@ -172,6 +174,8 @@ impl Store {
     ) -> Result<PageSaved> {
         let added =
             i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?;
+        let items: Vec<_> = items.iter().map(nul_free_item).collect();
+        let checkpoint = checkpoint.map(nul_free_json);
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             // The counter update comes first: it checks the lease and, on PostgreSQL, locks the
@@ -190,7 +194,7 @@ impl Store {
             .bind(added)
             .bind(counters.pages_scraped)
             .bind(counters.items_dropped)
-            .bind(checkpoint.map(sqlx::types::Json))
+            .bind(checkpoint.as_deref().map(sqlx::types::Json))
             .fetch_optional(&mut *tx)
             .await?;
             let Some((total_items, cancel_requested)) = updated else {
@@ -222,7 +226,7 @@ impl Store {
                     row.push_bind(result_id)
                         .push_bind(seq)
                         .push_bind(page_number)
-                        .push_bind(sqlx::types::Json(item));
+                        .push_bind(sqlx::types::Json(item.as_ref()));
                     seq += 1;
                 });
                 insert.build().execute(&mut *tx).await?;
@@ -236,7 +240,8 @@ impl Store {
     }
 
     /// Writes the final status of a run the worker holds and releases the lease; with a
-    /// webhook payload, queues the matching deliveries in the same transaction.
+    /// webhook payload, queues the matching deliveries in the same transaction. NULs in the
+    /// error, its details and the warnings are stored as U+FFFD.
     pub async fn finish_run(
         &self,
         result_id: Uuid,
@@ -249,6 +254,10 @@ impl Store {
             ));
         };
         let at = now();
+        let error_message = outcome.error_message.as_deref().map(nul_free);
+        let error_details = outcome.error_details.as_ref().map(nul_free_json);
+        let warnings: Vec<_> = outcome.warnings.iter().map(|w| nul_free(w)).collect();
+        let payload = outcome.webhook_payload.as_ref().map(nul_free_json);
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             let row: Option<ResultRow> = sqlx::query_as(
@@ -262,15 +271,15 @@ impl Store {
             .bind(outcome.status)
             .bind(at)
             .bind(outcome.duration_seconds)
-            .bind(outcome.error_message.as_deref())
-            .bind(outcome.error_details.as_ref().map(sqlx::types::Json))
-            .bind(sqlx::types::Json(&outcome.warnings))
+            .bind(error_message.as_deref())
+            .bind(error_details.as_deref().map(sqlx::types::Json))
+            .bind(sqlx::types::Json(&warnings))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
                 return Err(StoreError::LeaseLost);
             };
-            if let Some(payload) = &outcome.webhook_payload {
+            if let Some(payload) = payload.as_deref() {
                 insert_event_deliveries!(
                     tx,
                     dialect,

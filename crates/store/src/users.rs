@@ -20,6 +20,8 @@ pub struct User {
     pub token_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An optional display name, 1 to 100 characters; never used to log in.
+    pub username: Option<String>,
 }
 
 /// A new account.
@@ -40,6 +42,8 @@ pub struct UserPatch {
     pub role: Option<Role>,
     /// `Some(false)` deactivates and bumps `token_version`.
     pub is_active: Option<bool>,
+    /// `Some(name)` sets the display name, `Some(None)` removes it.
+    pub username: Option<Option<String>>,
 }
 
 /// Lookups compare as [`Email`] stores: trimmed and lower-cased.
@@ -132,7 +136,8 @@ impl Store {
                  role = coalesce($4, role), \
                  is_active = coalesce($5, is_active), \
                  token_version = token_version + $6, \
-                 updated_at = $7 \
+                 updated_at = $7, \
+                 username = case when $8 then $9 else username end \
                  where user_id = $1 returning *",
             )
             .bind(user_id)
@@ -142,6 +147,8 @@ impl Store {
             .bind(patch.is_active)
             .bind(bump)
             .bind(at)
+            .bind(patch.username.is_some())
+            .bind(patch.username.clone().flatten())
             .fetch_one(&mut *tx)
             .await?;
             // What ends a user's sessions (a new password, deactivation) must end their API

@@ -63,12 +63,13 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// Defaults: a fresh worker id, 2 slots, a 60 s lease, a 1 s poll.
+    /// Defaults: a fresh worker id, 2 slots, a 15 s lease (renewed every 5 s, so a killed
+    /// process's runs resume within about 15 s), a 1 s poll.
     pub fn new(guard: NetworkGuard) -> Self {
         WorkerConfig {
             worker_id: default_worker_id(),
             concurrency: 2,
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(15),
             poll_interval: Duration::from_secs(1),
             guard,
             max_attempts: 3,

@@ -24,6 +24,7 @@ both_backends!(
     shutdown_releases_a_running_run,
     a_run_past_its_time_limit_fails_and_keeps_its_items,
     a_browser_job_renders_its_pages_in_chromium,
+    a_killed_servers_run_resumes_within_15_seconds,
 );
 
 async fn a_run_completes_end_to_end(db: &TestDb) {
@@ -405,5 +406,44 @@ async fn a_browser_job_renders_its_pages_in_chromium(db: &TestDb) {
         "{:?}",
         done.warnings
     );
+    pool.stop().await;
+}
+
+/// A process killed with `kill -9` leaves its run leased with the settings' default lease and
+/// stops heartbeating; another worker resumes the run within about 15 s.
+async fn a_killed_servers_run_resumes_within_15_seconds(db: &TestDb) {
+    let site = Fixture::start().await;
+    let user = owner(&db.store).await;
+    let settings = grandma_shared::Settings::for_database("sqlite://unused.db", "unused");
+    let lease = WorkerConfig::from_settings(&settings).lease;
+    let run = queue_run(&db.store, &user, job_config(&site.url("/site/page-1.html"))).await;
+    // The killed process: it claimed the run with the default lease, then vanished.
+    let killed_at = tokio::time::Instant::now();
+    db.store
+        .claim_run("killed-server", lease, 3)
+        .await
+        .unwrap()
+        .expect("a run to claim");
+
+    let pool = Pool::start(db.another_store().await, test_config("survivor", 1));
+    wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {
+        r.lease_owner.as_deref() == Some("survivor") || r.status.is_terminal()
+    })
+    .await;
+    let waited = killed_at.elapsed();
+    eprintln!(
+        "resumed {:.1} s after the kill (lease {lease:?})",
+        waited.as_secs_f64()
+    );
+    assert!(
+        waited <= Duration::from_secs(16),
+        "resumed only after {waited:?}"
+    );
+    let done = wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {
+        r.status.is_terminal()
+    })
+    .await;
+    assert_eq!(done.status, RunStatus::Completed, "{done:#?}");
+    assert_eq!(titles(&db.store, run.result_id).await, expected_titles());
     pool.stop().await;
 }

@@ -1,10 +1,12 @@
 //! The middleware stack, outermost first:
-//! RequestID → Prometheus → GZip → RateLimit → CORS.
+//! RequestID → Prometheus → GZip → RateLimit → CORS → Content-Length.
 //!
 //! The request ID comes first so that everything after it, a 429 included, carries it; the
 //! metrics see every answer, compressed or refused; compression wraps the rate limiter's and
-//! the handlers' bodies alike; CORS is innermost, next to the routes.
+//! the handlers' bodies alike; CORS wraps the routes and the early 413 of a declared body over
+//! the limit, so a browser app can read that refusal too.
 
+pub mod content_length;
 pub mod cors;
 pub mod metrics;
 pub mod rate_limit;
@@ -69,6 +71,10 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     settings: &HttpSettings,
     limiter: Arc<RateLimiter>,
 ) -> Router<S> {
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        settings.max_body_bytes,
+        content_length::layer,
+    ));
     // One policy for the CORS layer and for the rate limiter's 429s, which it never sees.
     let cors = cors::CorsPolicy::from_settings(settings).map(Arc::new);
     let router = match &cors {

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use grandma_shared::accounts::{NewAccount, password};
-use grandma_store::{ApiToken, NewApiToken, Role, Secret, StoreError};
+use grandma_shared::accounts::{NewAccount, check_username, password};
+use grandma_store::{ApiToken, NewApiToken, Role, Secret, StoreError, UserPatch};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use utoipa::ToSchema;
@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterIn {
     pub email: String,
+    /// An optional display name, 1 to 100 characters (the earlier API's `username`).
+    pub username: Option<String>,
     /// At least 8 characters.
     #[schema(format = Password)]
     pub password: String,
@@ -102,18 +104,32 @@ pub struct ApiTokenCreatedOut {
         (status = 201, description = "Account created", body = UserOut),
         (status = 409, description = "E-mail already registered", body = ErrorOut),
         (status = 422, description = "Invalid e-mail or password", body = ValidationErrorOut),
+        (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all)]
 pub async fn register(
     state: axum::extract::State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> ApiResult<(StatusCode, Json<UserOut>)> {
+    let username = body
+        .username
+        .as_deref()
+        .map(check_username)
+        .transpose()
+        .map_err(|problem| ApiError::invalid("username", problem))?;
     let account = NewAccount {
         email: &body.email,
         password: Secret(body.password),
         role: Role::User,
     };
-    let user = state.accounts.create(account).await?;
+    let mut user = state.accounts.create(account).await?;
+    if let Some(name) = username {
+        let patch = UserPatch {
+            username: Some(Some(name)),
+            ..Default::default()
+        };
+        user = state.store.update_user(user.user_id, &patch).await?;
+    }
     tracing::info!(user_id = %user.user_id, "registered");
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -124,6 +140,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Access token", body = TokenOut),
         (status = 401, description = "Wrong e-mail or password, or inactive account", body = ErrorOut),
+        (status = 503, description = "Every core is checking passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id))]
 pub async fn issue_token(
@@ -134,7 +151,7 @@ pub async fn issue_token(
     let user = match state.store.get_user_by_email(&form.username).await {
         Ok(user) => user,
         Err(StoreError::NotFound) => {
-            password::verify_dummy(Secret(form.password)).await;
+            password::verify_dummy(Secret(form.password)).await?;
             return Err(ApiError::Unauthorized(WRONG));
         }
         Err(e) => return Err(e.into()),

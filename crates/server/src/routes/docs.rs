@@ -38,7 +38,7 @@ API token (`gs_…`).";
     info(
         title = "GrandmaScraper API",
         description = DESCRIPTION,
-        contact(name = "GrandmaScraper maintainers", url = "https://github.com/grandmascraper/grandmascraper"),
+        contact(name = "GrandmaScraper maintainers"),
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
@@ -53,10 +53,104 @@ API token (`gs_…`).";
         (name = "Webhooks", description = "Webhook subscriptions, signed deliveries and their history"),
         (name = "Detection", description = "Lists found on a page, and selectors from picked examples"),
     ),
+    paths(crate::metrics::serve_metrics),
     components(schemas(ErrorOut, ValidationErrorOut, FieldProblem)),
     modifiers(&BearerSecurity),
 )]
 pub struct ApiDoc;
+
+/// Completes the document of the whole router (its operations are only known once every
+/// route is merged) with [`CommonErrors`].
+pub fn complete(openapi: &mut OpenApiDoc) {
+    CommonErrors.modify(openapi);
+}
+
+/// Documents the answers every operation can give whatever its handler says: 401 for an
+/// operation that needs a token, 400 (malformed JSON), 413, 415 and 422 for one with a JSON
+/// body, 422 for one with query parameters. Each 422 is the one `ValidationErrorOut` shape.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+        let response = |description: &str, schema: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name(schema))),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = operation.request_body.is_some();
+                let json_body = matches!(
+                    &operation.request_body,
+                    Some(RefOr::T(b)) if b.content.contains_key("application/json")
+                );
+                let has_query = operation.parameters.iter().flatten().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
+                );
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str, schema: &str| {
+                    // The handler's own, more precise description wins, with the one shape.
+                    let entry = responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| response(description, schema));
+                    if status == "422" {
+                        *entry = response(description_of(entry, description), schema);
+                    }
+                };
+                if secured {
+                    add(
+                        "401",
+                        "Missing, invalid, expired or revoked token",
+                        "ErrorOut",
+                    );
+                }
+                if json_body {
+                    add("400", "The body is not well-formed JSON", "ErrorOut");
+                    add("415", "The body is not `application/json`", "ErrorOut");
+                }
+                if has_body {
+                    add("413", "The body is larger than the limit", "ErrorOut");
+                }
+                if has_body || has_query {
+                    add(
+                        "422",
+                        "Invalid values, wrong types, unknown fields or control characters, \
+                         each located by its path",
+                        "ValidationErrorOut",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The description of a documented response, or `fallback`.
+fn description_of<'a>(
+    response: &'a utoipa::openapi::RefOr<utoipa::openapi::Response>,
+    fallback: &'a str,
+) -> &'a str {
+    match response {
+        utoipa::openapi::RefOr::T(r) => &r.description,
+        utoipa::openapi::RefOr::Ref(_) => fallback,
+    }
+}
 
 /// Declares the `bearer` scheme the operations refer to.
 struct BearerSecurity;

@@ -87,12 +87,12 @@ pub async fn export_result(
         "xlsx" => Format::Xlsx,
         _ => return Err(ApiError::NotFound),
     };
-    let run = state.store.get_run(current.scope(), id).await?;
-    let selected = select_columns(&run.columns, query.fields.as_deref(), query.omit.as_deref())?;
     let offset = query.offset.unwrap_or(0);
     if offset < 0 {
-        return Err(ApiError::invalid("offset", "must be 0 or more"));
+        return Err(ApiError::invalid("query.offset", "must be 0 or more"));
     }
+    let run = state.store.get_run(current.scope(), id).await?;
+    let selected = select_columns(&run.columns, query.fields.as_deref(), query.omit.as_deref())?;
     if query.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::invalid("limit", "must be 0 or more"));
     }

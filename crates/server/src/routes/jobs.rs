@@ -16,10 +16,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
+use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
-use crate::routes::page::{DEFAULT_LIMIT, page_type};
+use crate::routes::page::page_type;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,10 +29,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(run_job))
 }
 
-/// A job to create or replace. `name` and `description` come from the document.
+/// A job to create or replace. `name` and `description` may be given at the top level (the
+/// earlier API's shape), in the document, or in both with the same value.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobCreateIn {
+    /// The job's name; the document's `name` when that is missing.
+    pub name: Option<String>,
+    /// The job's description; the document's `description` when that is missing.
+    pub description: Option<String>,
     /// The job document, the same as a job file.
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
@@ -91,7 +96,7 @@ pub struct JobListQuery {
     /// Case-insensitive part of the name.
     pub name: Option<String>,
     /// `created` (newest first, default) or `name`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<JobOrderIn>, inline)]
     pub order: Option<JobOrderIn>,
 }
 
@@ -106,8 +111,32 @@ pub struct RunQueuedOut {
 
 /// Validates a job document and checks its start URL against the server's network guard.
 /// Returns the row to store: name and description from the document, the document normalised.
+/// A top-level `name` or `description` fills the document's when that is missing; given in
+/// both places with different values, it is a 422 naming the field.
 fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
-    let spec = JobSpec::from_value(&body.config)?;
+    let mut config = body.config;
+    if let Some(document) = config.as_object_mut() {
+        let mut problems = Vec::new();
+        for (key, given) in [("name", body.name), ("description", body.description)] {
+            let Some(given) = given else { continue };
+            match document.get(key) {
+                None | Some(serde_json::Value::Null) => {
+                    document.insert(key.to_owned(), serde_json::Value::String(given));
+                }
+                Some(serde_json::Value::String(inner)) if *inner == given => {}
+                Some(_) => problems.push(FieldProblem::new(
+                    key,
+                    format!(
+                        "differs from config.{key}: give the {key} once, or the same in both places"
+                    ),
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::Validation(problems));
+        }
+    }
+    let spec = JobSpec::from_value(&config)?;
     if let Err(e) = state.settings.network_guard().check_url(&spec.start_url) {
         return Err(ApiError::invalid("config.start_url", e.to_string()));
     }
@@ -159,10 +188,7 @@ pub async fn list_jobs(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<JobListQuery>,
 ) -> ApiResult<Json<JobPage>> {
-    let paging = grandma_store::Paging::new(
-        query.limit.unwrap_or(DEFAULT_LIMIT),
-        query.offset.unwrap_or(0),
-    );
+    let paging = crate::routes::page::paging(query.limit, query.offset)?;
     let filter = JobFilter {
         enabled: query.enabled,
         name_contains: query.name.filter(|n| !n.is_empty()),

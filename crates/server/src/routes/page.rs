@@ -5,6 +5,8 @@ use grandma_store::Paging;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::error::{ApiError, ApiResult};
+
 /// Default page size of listings.
 pub const DEFAULT_LIMIT: i64 = 50;
 
@@ -19,12 +21,19 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub fn paging(self) -> Paging {
-        Paging::new(
-            self.limit.unwrap_or(DEFAULT_LIMIT),
-            self.offset.unwrap_or(0),
-        )
+    pub fn paging(self) -> ApiResult<Paging> {
+        paging(self.limit, self.offset)
     }
+}
+
+/// The paging of every listing: `limit` is clamped to 1..1000 (default 50); a negative
+/// `offset` is a 422, as in exports.
+pub fn paging(limit: Option<i64>, offset: Option<i64>) -> ApiResult<Paging> {
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid("query.offset", "must be 0 or more"));
+    }
+    Ok(Paging::new(limit.unwrap_or(DEFAULT_LIMIT), offset))
 }
 
 /// Declares a page type `{items, total, limit, offset}` for one item type (named types document

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::page::{DEFAULT_LIMIT, PageQuery, page_type};
+use crate::routes::page::{PageQuery, page_type};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -114,10 +114,7 @@ pub async fn list_results(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<ResultListQuery>,
 ) -> ApiResult<Json<ResultPage>> {
-    let paging = grandma_store::Paging::new(
-        query.limit.unwrap_or(DEFAULT_LIMIT),
-        query.offset.unwrap_or(0),
-    );
+    let paging = crate::routes::page::paging(query.limit, query.offset)?;
     let filter = RunFilter {
         job_id: query.job_id,
         status: query.status,
@@ -214,7 +211,7 @@ pub async fn list_items(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<ItemPage>> {
-    let paging = query.paging();
+    let paging = query.paging()?;
     let run = state.store.get_run(current.scope(), id).await?;
     let page = state.store.list_items(current.scope(), id, paging).await?;
     Ok(Json(ItemPage {

@@ -194,8 +194,8 @@ pub async fn list_schedules(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<SchedulePage>> {
+    let paging = query.paging()?;
     state.store.get_job(current.scope(), id).await?;
-    let paging = query.paging();
     let page = state
         .store
         .list_schedules(current.scope(), Some(id), paging)

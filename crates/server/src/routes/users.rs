@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use grandma_shared::accounts::{check_password, password};
+use grandma_shared::accounts::{check_password, check_username, password};
 use grandma_store::{Email, Role, Secret, User, UserPatch};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserOut {
     pub id: Uuid,
     pub email: String,
+    /// The optional display name (1 to 100 characters); logging in uses the e-mail address.
+    pub username: Option<String>,
     pub role: Role,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
@@ -42,6 +44,7 @@ impl From<User> for UserOut {
         UserOut {
             id: u.user_id,
             email: u.email,
+            username: u.username,
             role: u.role,
             is_active: u.is_active,
             created_at: u.created_at,
@@ -58,6 +61,8 @@ page_type!(UserPage, UserOut);
 #[serde(deny_unknown_fields)]
 pub struct MeUpdateIn {
     pub email: Option<String>,
+    /// A new display name, 1 to 100 characters.
+    pub username: Option<String>,
     #[schema(format = Password)]
     pub password: Option<String>,
     #[schema(format = Password)]
@@ -83,7 +88,7 @@ pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
     Json(current.user.into())
 }
 
-/// Changes the caller's e-mail address or password. Allowed for read-only users too: it is
+/// Changes the caller's e-mail address, display name or password. Allowed for read-only users too: it is
 /// their own account, not the data they may only read.
 #[utoipa::path(put, path = "/users/me", tag = "Users", security(("bearer" = [])),
     request_body = MeUpdateIn,
@@ -91,6 +96,7 @@ pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
         (status = 200, description = "Updated", body = UserOut),
         (status = 409, description = "E-mail already registered", body = ErrorOut),
         (status = 422, description = "Invalid values or wrong current password", body = ValidationErrorOut),
+        (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
 pub async fn update_me(
@@ -107,6 +113,12 @@ pub async fn update_me(
         }),
         ..Default::default()
     };
+    if let Some(name) = body.username {
+        match check_username(&name) {
+            Ok(name) => patch.username = Some(Some(name)),
+            Err(problem) => problems.push(FieldProblem::new("username", problem)),
+        }
+    }
     if let Some(new_password) = body.password {
         if let Err(problem) = check_password(&new_password) {
             problems.push(FieldProblem::new("password", problem));
@@ -151,7 +163,7 @@ pub async fn list_users(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
     current.require_admin()?;
-    let paging = query.paging();
+    let paging = query.paging()?;
     let page = state.store.list_users(paging).await?;
     let page = grandma_store::Page {
         items: page.items.into_iter().map(Into::into).collect(),

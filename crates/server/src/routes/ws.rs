@@ -10,6 +10,8 @@
 //! snapshot of the stored state, so a client that connects late is not blind and misses
 //! nothing in between. Messages: `progress`, `completion`, and `pong` for a `ping`.
 //!
+//! A client message over 16 KiB closes the connection with 1009 (message too big).
+//!
 //! Slow clients never slow a run: events reach a connection through its own bounded position
 //! in the broadcast channel; a client that falls behind it, or whose socket accepts no write
 //! for [`WRITE_TIMEOUT`], is closed (1013, try again later). Each connection has a send and a
@@ -17,8 +19,8 @@
 
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use grandma_store::{
@@ -33,7 +35,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::extract::user_of_credential;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// How long a client has to send its `auth` message when no `token` parameter was given.
@@ -42,8 +44,13 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs of a user in the `/ws/user` snapshot, at most.
 const SNAPSHOT_RUNS: i64 = 100;
-/// Client messages are tiny (`auth`, `ping`); larger ones end the connection.
-const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// Client messages are tiny (`auth`, `ping`); a larger one closes the connection with 1009
+/// (message too big).
+pub const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// What the socket reads at most for one message or frame. Above [`MAX_CLIENT_MESSAGE`], so a
+/// message too big is read whole and answered with a clean 1009 close; one above this fails in
+/// the library, and is answered with 1009 as well as the connection allows.
+const READ_LIMIT: usize = 4 * MAX_CLIENT_MESSAGE;
 /// Per-connection socket buffers. The library's default (128 KiB each way) would make an idle
 /// client cost a quarter of a megabyte; events are a few hundred bytes.
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -53,8 +60,8 @@ fn sized(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(0)
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .max_message_size(READ_LIMIT)
+        .max_frame_size(READ_LIMIT)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,7 +94,7 @@ pub struct WsQuery {
 pub async fn ws_result(
     State(state): State<AppState>,
     ApiPath(result_id): ApiPath<Uuid>,
-    Query(query): Query<WsQuery>,
+    ApiQuery(query): ApiQuery<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     sized(upgrade)
@@ -104,7 +111,7 @@ pub async fn ws_result(
     ))]
 pub async fn ws_user(
     State(state): State<AppState>,
-    Query(query): Query<WsQuery>,
+    ApiQuery(query): ApiQuery<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     sized(upgrade).on_upgrade(move |socket| session(state, socket, Target::User, query.token))
@@ -125,11 +132,32 @@ enum ClientMessage {
     Ping,
 }
 
+/// What the receive task asks of the send task, which owns the socket's writing half.
+#[derive(Debug, Clone, Copy)]
+enum Control {
+    Pong,
+    /// The client sent a message over [`MAX_CLIENT_MESSAGE`]: close with 1009.
+    TooBig,
+}
+
+const TOO_BIG: &str = "message too big: client messages are at most 16 KiB";
+
+/// Whether a received message, or the error reading one, is a message over the limit.
+fn too_big(message: &Result<Message, axum::Error>) -> bool {
+    match message {
+        Ok(Message::Text(text)) => text.len() > MAX_CLIENT_MESSAGE,
+        Ok(Message::Binary(bytes)) => bytes.len() > MAX_CLIENT_MESSAGE,
+        Ok(_) => false,
+        // The library's capacity error, seen through axum's opaque error type.
+        Err(e) => e.to_string().contains("Message too long"),
+    }
+}
+
 async fn session(state: AppState, socket: WebSocket, target: Target, token: Option<String>) {
     let (mut sink, mut stream) = socket.split();
     let user = match authenticate(&state, &mut stream, token).await {
         Ok(user) => user,
-        Err(reason) => return close(&mut sink, close_code::POLICY, reason).await,
+        Err((code, reason)) => return close(&mut sink, code, reason).await,
     };
     // Subscribe before reading the snapshot, so nothing falls between the two.
     let mut events = state.pubsub.subscribe();
@@ -156,8 +184,8 @@ async fn session(state: AppState, socket: WebSocket, target: Target, token: Opti
             && owner.is_none_or(|id| event.owner_id() == id)
     };
 
-    // The receive task asks the send task for pongs through a small queue.
-    let (pong_tx, mut pong_rx) = mpsc::channel::<()>(8);
+    // The receive task asks the send task for pongs (and a 1009 close) through a small queue.
+    let (pong_tx, mut pong_rx) = mpsc::channel::<Control>(8);
     let mut send_task = tokio::spawn(async move {
         for row in &snapshot {
             if send(&mut sink, client_text(&RunEvent::snapshot(row)))
@@ -183,7 +211,11 @@ async fn session(state: AppState, socket: WebSocket, target: Target, token: Opti
                     }
                 },
                 pong = pong_rx.recv() => match pong {
-                    Some(()) => r#"{"type":"pong"}"#.to_owned(),
+                    Some(Control::Pong) => r#"{"type":"pong"}"#.to_owned(),
+                    Some(Control::TooBig) => {
+                        close(&mut sink, close_code::SIZE, TOO_BIG).await;
+                        return;
+                    }
                     None => return,
                 },
             };
@@ -193,11 +225,17 @@ async fn session(state: AppState, socket: WebSocket, target: Target, token: Opti
         }
     });
     let mut recv_task = tokio::spawn(async move {
-        while let Some(Ok(message)) = stream.next().await {
+        while let Some(message) = stream.next().await {
+            if too_big(&message) {
+                // The send task closes with 1009 and ends the session.
+                let _ = pong_tx.send(Control::TooBig).await;
+                std::future::pending::<()>().await;
+            }
+            let Ok(message) = message else { return };
             match message {
                 Message::Text(text) => {
                     if let Ok(ClientMessage::Ping) = serde_json::from_str(text.as_str())
-                        && pong_tx.try_send(()).is_err()
+                        && pong_tx.try_send(Control::Pong).is_err()
                     {
                         // A client flooding pings without reading the answers.
                         return;
@@ -214,36 +252,41 @@ async fn session(state: AppState, socket: WebSocket, target: Target, token: Opti
     }
 }
 
-/// The user of the `token` parameter, or of the first message when there is none.
+/// The user of the `token` parameter, or of the first message when there is none; else the
+/// close code and reason.
 async fn authenticate(
     state: &AppState,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     token: Option<String>,
-) -> Result<User, &'static str> {
+) -> Result<User, (u16, &'static str)> {
+    let policy = |reason| (close_code::POLICY, reason);
     let token = match token {
         Some(token) => token,
         None => {
             let first = tokio::time::timeout(AUTH_TIMEOUT, stream.next())
                 .await
-                .map_err(|_| "authentication timed out")?;
+                .map_err(|_| policy("authentication timed out"))?;
+            if first.as_ref().is_some_and(too_big) {
+                return Err((close_code::SIZE, TOO_BIG));
+            }
             match first {
                 Some(Ok(Message::Text(text))) => {
                     match serde_json::from_str::<ClientMessage>(text.as_str()) {
                         Ok(ClientMessage::Auth { token }) => token,
                         _ => {
-                            return Err(
+                            return Err(policy(
                                 "the first message must be {\"type\":\"auth\",\"token\":…}",
-                            );
+                            ));
                         }
                     }
                 }
-                _ => return Err("authentication required"),
+                _ => return Err(policy("authentication required")),
             }
         }
     };
     user_of_credential(state, &token)
         .await
-        .map_err(|_| "invalid or expired credentials")
+        .map_err(|_| policy("invalid or expired credentials"))
 }
 
 /// The rows a new connection starts from: the run (owner or admin only), or the user's

@@ -12,7 +12,8 @@ api_test!(
     register_login_and_me,
     password_change_invalidates_tokens,
     deactivated_user_is_rejected,
-    api_tokens_create_use_revoke
+    api_tokens_create_use_revoke,
+    display_names_as_in_the_earlier_api
 );
 backend_test!(tokens_expire, initial_admin_is_created_once);
 
@@ -189,4 +190,57 @@ async fn initial_admin_is_created_once(backend: Backend) {
     let users = app.get("/users/", &token, 200).await;
     assert_eq!(users["total"], 1);
     app.finish().await;
+}
+
+/// The earlier API's `username`: an optional display name on register, `/users/me` and
+/// `PUT /users/me`, 1 to 100 characters; logging in still takes the e-mail address.
+async fn display_names_as_in_the_earlier_api(app: &TestApp) {
+    let created = app
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "grace@example.com", "username": " Grace H. ", "password": PASSWORD})),
+            201,
+        )
+        .await;
+    assert_eq!(created["username"], "Grace H.");
+    for bad in [json!(""), json!("   "), json!("x".repeat(101))] {
+        let body = app
+            .call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({"email": "other@example.com", "username": bad, "password": PASSWORD})),
+                422,
+            )
+            .await;
+        assert_eq!(body["detail"][0]["path"], "username", "{body}");
+    }
+    let token = app.login("grace@example.com").await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert_eq!(me["username"], "Grace H.");
+    let me = app
+        .put(
+            "/users/me",
+            &token,
+            json!({"username": "x".repeat(100)}),
+            200,
+        )
+        .await;
+    assert_eq!(me["username"], "x".repeat(100));
+    let body = app
+        .put(
+            "/users/me",
+            &token,
+            json!({"username": "x".repeat(101)}),
+            422,
+        )
+        .await;
+    assert_eq!(body["detail"][0]["path"], "username");
+    // Without one, the name is null.
+    app.register("nameless@example.com").await;
+    let token = app.login("nameless@example.com").await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert!(me["username"].is_null(), "{me}");
 }

@@ -6,7 +6,10 @@ use serde_json::json;
 
 use crate::common::{TestApp, job_config};
 
-api_test!(malformed_requests);
+api_test!(
+    malformed_requests,
+    declared_length_over_the_limit_is_refused_at_once
+);
 backend_test!(oversized_bodies);
 
 async fn malformed_requests(app: &TestApp) {
@@ -96,4 +99,53 @@ async fn oversized_bodies(backend: Backend) {
     )
     .await;
     app.finish().await;
+}
+
+/// A client that declares a huge body and sends none of it gets its 413 at once: the server
+/// does not wait for bytes it would refuse anyway.
+async fn declared_length_over_the_limit_is_refused_at_once(app: &TestApp) {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(
+            b"POST /api/v1/auth/register HTTP/1.1\r\nHost: localhost\r\n\
+              Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("an answer without sending the body")
+            .unwrap();
+        assert!(n > 0, "connection closed without an answer");
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let elapsed = started.elapsed();
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "answered after {elapsed:?}"
+    );
+
+    // A declared length within the limit is read as before.
+    let response = app
+        .client
+        .post(app.api("/auth/register"))
+        .header("content-type", "application/json")
+        .body(r#"{"email": "small@example.com", "password": "long enough"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }

@@ -1,8 +1,14 @@
 //! The documentation endpoints: Swagger UI, ReDoc (served offline) and the OpenAPI document.
 
-use crate::common::TestApp;
+use grandma_store::Role;
+use serde_json::{Value, json};
 
-api_test!(documentation_is_served);
+use crate::common::{TestApp, job_config};
+
+api_test!(
+    documentation_is_served,
+    the_document_describes_what_the_server_does
+);
 
 async fn documentation_is_served(app: &TestApp) {
     let spec: serde_json::Value = app
@@ -119,4 +125,132 @@ async fn documentation_is_served(app: &TestApp) {
         js.bytes().await.unwrap().len() > 100_000,
         "the ReDoc bundle is embedded"
     );
+}
+
+/// The OpenAPI document tells the truth: the metrics, every 401, 400 and 422 with one 422 shape,
+/// enums for fixed query values, no link to a repository that does not exist; and the server
+/// does what it says (negative offsets, top-level arrays, wrong types: one 422 shape).
+async fn the_document_describes_what_the_server_does(app: &TestApp) {
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["info"]["contact"]["url"].is_null(), "{}", spec["info"]);
+    assert!(!spec["info"].to_string().contains("github.com"));
+    assert_eq!(
+        spec["paths"]["/metrics"]["get"]["tags"],
+        json!(["Monitoring"])
+    );
+
+    let validation = "#/components/schemas/ValidationErrorOut";
+    let mut offsets = Vec::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (verb, op) in operations.as_object().unwrap() {
+            let what = format!("{verb} {path}");
+            let responses = &op["responses"];
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.get("401").is_some(), "{what}: no 401");
+            }
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
+                assert!(responses.get("400").is_some(), "{what}: no 400");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.get("422").is_some(), "{what}: no 422");
+            }
+            if let Some(r) = responses.get("422") {
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"], validation,
+                    "{what}"
+                );
+            }
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            if verb == "get" && parameters.iter().any(|p| p["name"] == "offset") {
+                let id = grandma_store::Uuid::now_v7().to_string();
+                let concrete: Vec<String> = path
+                    .split('/')
+                    .map(|s| match s {
+                        "{format}" => "csv".to_owned(),
+                        s if s.starts_with('{') => id.clone(),
+                        s => s.to_owned(),
+                    })
+                    .collect();
+                offsets.push(concrete.join("/"));
+            }
+        }
+    }
+    let schema_of = |path: &str, name: &str| -> Value {
+        let parameter = spec["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone();
+        let schema = &parameter["schema"];
+        let reference = schema["$ref"]
+            .as_str()
+            .or_else(|| schema["oneOf"][0]["$ref"].as_str())
+            .or_else(|| schema["anyOf"][0]["$ref"].as_str());
+        match reference {
+            Some(r) => spec["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+            None => schema.clone(),
+        }
+    };
+    assert_eq!(
+        schema_of("/api/v1/jobs/", "order")["enum"],
+        json!(["created", "name"]),
+        "{} {}",
+        spec["paths"]["/api/v1/jobs/"]["get"]["parameters"],
+        spec["components"]["schemas"]["JobOrderIn"]
+    );
+    assert!(schema_of("/api/v1/results/", "status")["enum"].is_array());
+
+    // Negative offsets are a 422 on every listing, in the one shape.
+    let (_, token) = app.user("truth@example.com", Role::Admin).await;
+    assert!(offsets.len() >= 5, "{offsets:?}");
+    for path in &offsets {
+        let path = path.trim_start_matches("/api/v1");
+        let body = app.get(&format!("{path}?offset=-1"), &token, 422).await;
+        assert_eq!(body["detail"][0]["path"], "query.offset", "{path}: {body}");
+    }
+    // A top-level array, a wrong type, a bad query value: 422 with a list of problems.
+    let body = app
+        .post("/jobs/", &token, json!([job_config("A")]), 422)
+        .await;
+    assert_eq!(body["detail"][0]["path"], "body", "{body}");
+    let body = app
+        .post(
+            "/jobs/",
+            &token,
+            json!({"config": {}, "enabled": "yes"}),
+            422,
+        )
+        .await;
+    assert_eq!(body["detail"][0]["path"], "body.enabled", "{body}");
+    let body = app.get("/jobs/?order=sideways", &token, 422).await;
+    assert!(
+        body["detail"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("query"),
+        "{body}"
+    );
+    let body = app
+        .call(
+            reqwest::Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"password": "long enough"})),
+            422,
+        )
+        .await;
+    assert_eq!(body["detail"][0]["path"], "body.email", "{body}");
 }

@@ -8,7 +8,9 @@ use crate::common::{TestApp, job_config};
 api_test!(
     invalid_documents_list_every_problem,
     listing_pages_and_filters,
-    update_delete_and_run
+    update_delete_and_run,
+    earlier_shape_with_top_level_name,
+    malformed_json_is_400_whatever_comes_first
 );
 
 async fn invalid_documents_list_every_problem(app: &TestApp) {
@@ -160,4 +162,98 @@ async fn update_delete_and_run(app: &TestApp) {
     app.get(&format!("/results/{result_id}"), &token, 404).await;
     app.post(&format!("/jobs/{id}/run"), &token, json!({}), 404)
         .await;
+}
+
+/// The earlier API's `{name, description?, config, enabled?}` keeps working.
+async fn earlier_shape_with_top_level_name(app: &TestApp) {
+    let (_, token) = app.user("compat@example.com", Role::User).await;
+    let mut config = job_config("ignored");
+    let document = config.as_object_mut().unwrap();
+    document.remove("name");
+    document.remove("description");
+    let created = app
+        .post(
+            "/jobs/",
+            &token,
+            json!({"name": "Old", "description": "old style", "config": config, "enabled": false}),
+            201,
+        )
+        .await;
+    assert_eq!(created["name"], "Old");
+    assert_eq!(created["description"], "old style");
+    assert_eq!(created["config"]["name"], "Old");
+    assert_eq!(created["config"]["description"], "old style");
+    assert_eq!(created["enabled"], false);
+    let id = created["id"].as_str().unwrap();
+
+    // Both places with the same value: fine; with different values: 422 naming the field.
+    let same = job_config("Same");
+    let updated = app
+        .put(
+            &format!("/jobs/{id}"),
+            &token,
+            json!({"name": "Same", "config": same}),
+            200,
+        )
+        .await;
+    assert_eq!(updated["name"], "Same");
+    let body = app
+        .put(
+            &format!("/jobs/{id}"),
+            &token,
+            json!({"name": "Other", "description": "Different", "config": same}),
+            422,
+        )
+        .await;
+    let problems = body["detail"].as_array().expect("a list of problems");
+    assert_eq!(problems.len(), 2, "{body}");
+    assert_eq!(problems[0]["path"], "name");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("config.name")
+    );
+    assert_eq!(problems[1]["path"], "description");
+    let body = app
+        .post(
+            "/jobs/",
+            &token,
+            json!({"name": "Other", "config": same}),
+            422,
+        )
+        .await;
+    assert_eq!(body["detail"][0]["path"], "name");
+    // Nothing changed.
+    let job = app.get(&format!("/jobs/{id}"), &token, 200).await;
+    assert_eq!(job["name"], "Same");
+}
+
+/// A syntax error is a 400 even when an unknown field comes before it.
+async fn malformed_json_is_400_whatever_comes_first(app: &TestApp) {
+    let (_, token) = app.user("syntax@example.com", Role::User).await;
+    for body in [
+        r#"{"bogus": 1, "config": "#,
+        r#"{"bogus": 1, "config": {]}"#,
+        r#"{"enabled": "yes", "config": {"#,
+    ] {
+        let response = app
+            .client
+            .post(app.api("/jobs/"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+    }
+    // Well-formed with an unknown field: 422.
+    app.post(
+        "/jobs/",
+        &token,
+        json!({"bogus": 1, "config": job_config("X")}),
+        422,
+    )
+    .await;
 }

@@ -15,6 +15,20 @@ use grandma_store::{Constraint, Email, NewUser, Role, Secret, Store, StoreError,
 
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password};
 
+/// The longest display name, in characters.
+pub const MAX_USERNAME_CHARS: usize = 100;
+
+/// A display name as stored (trimmed), or the problem with it: 1 to 100 characters.
+pub fn check_username(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_USERNAME_CHARS {
+        Err(format!("must have 1 to {MAX_USERNAME_CHARS} characters"))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
 /// One problem with the account asked for, located by the field it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountProblem {
@@ -34,6 +48,9 @@ pub enum AccountError {
     EmailTaken(Email),
     #[error("hashing the password failed: {0}")]
     Hashing(String),
+    /// Every core is hashing passwords already; try again after `retry_after_secs`.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy { retry_after_secs: u64 },
     #[error("database: {0}")]
     Store(#[from] StoreError),
 }

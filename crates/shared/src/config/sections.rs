@@ -114,7 +114,7 @@ settings_section! {
         pub concurrency: usize = 2,
         /// How long a worker's claim on a run lasts without a heartbeat, 5–3600
         #[env("GRANDMA_LEASE_SECONDS")]
-        pub lease_seconds: u64 = 60,
+        pub lease_seconds: u64 = 15,
         /// Claims of a run whose worker died before the run is failed, 1–1000
         #[env("GRANDMA_MAX_ATTEMPTS")]
         pub max_attempts: u32 = 3,

@@ -17,7 +17,8 @@ async fn migration_round_trip(backend: Backend) {
         vec![
             (1, "core", false),
             (2, "webhooks", false),
-            (3, "request ids", false)
+            (3, "request ids", false),
+            (4, "display names", false)
         ]
     );
 
@@ -30,7 +31,7 @@ async fn migration_round_trip(backend: Backend) {
     assert!(!store.schema_ready().await.unwrap());
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3]
+        vec![2, 3, 4]
     );
     assert!(
         store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
@@ -49,7 +50,20 @@ async fn migration_round_trip(backend: Backend) {
     let has_column = |schema: &crate::catalog::Schema, table: &str, column: &str| {
         schema.tables[table].iter().any(|c| c.name == column)
     };
-    assert!(has_column(&head, "result", "request_id"));
+    assert!(has_column(&head, "app_user", "username"));
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
+        vec![4]
+    );
+    let down = read_schema(backend, db.url()).await;
+    assert!(!has_column(&down, "app_user", "username"));
+    assert!(has_column(&down, "result", "request_id"));
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![4]);
+    assert_eq!(read_schema(backend, db.url()).await, head);
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
+        vec![4]
+    );
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
         vec![3]
@@ -57,13 +71,16 @@ async fn migration_round_trip(backend: Backend) {
     let down = read_schema(backend, db.url()).await;
     assert!(!has_column(&down, "result", "request_id"));
     assert!(!has_column(&down, "webhook_delivery", "request_id"));
-    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![3]);
+    assert_eq!(
+        store.upgrade(UpgradeTarget::Head).await.unwrap(),
+        vec![3, 4]
+    );
     assert_eq!(read_schema(backend, db.url()).await, head);
 
-    // Two steps down removes the webhook tables too.
+    // Three steps down removes the webhook tables too.
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
-        vec![3, 2]
+        store.downgrade(DowngradeTarget::Steps(3)).await.unwrap(),
+        vec![4, 3, 2]
     );
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
@@ -74,23 +91,27 @@ async fn migration_round_trip(backend: Backend) {
     let history = store.history().await.unwrap();
     assert_eq!(
         history.iter().map(|h| h.applied).collect::<Vec<_>>(),
-        vec![true, false, false]
+        vec![true, false, false, false]
     );
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3]
+        vec![2, 3, 4]
     );
     assert_eq!(
         read_schema(backend, db.url()).await,
         head,
         "same schema after the round trip"
     );
-    assert_eq!(store.get_user(alice.user_id).await.unwrap(), alice);
+    // Read through a new pool: SQLite connections that prepared statements over `app_user`
+    // before its columns changed describe the old columns.
+    let fresh = db.another_store().await;
+    assert_eq!(fresh.get_user(alice.user_id).await.unwrap(), alice);
+    fresh.close().await;
 
     // downgrade base leaves no tables (only sqlx's bookkeeping).
     assert_eq!(
         store.downgrade(DowngradeTarget::Base).await.unwrap(),
-        vec![3, 2, 1]
+        vec![4, 3, 2, 1]
     );
     let empty = read_schema(backend, db.url()).await;
     assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
@@ -139,7 +160,7 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3],
+        vec![1, 2, 3, 4],
         "each version applied by exactly one server"
     );
     assert!(db.store.schema_ready().await.unwrap());

@@ -14,6 +14,7 @@ store_test!(
     expired_lease_is_reclaimed_and_the_old_worker_writes_nothing,
     cancel_pending_and_running,
     release_keeps_the_checkpoint,
+    scraped_nul_is_stored_as_the_replacement_character,
 );
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -583,4 +584,73 @@ async fn release_keeps_the_checkpoint(db: &TestDb) {
     let ended = store.release_run(run.result_id, "w2").await.unwrap();
     assert_eq!(ended.status, RunStatus::Cancelled);
     assert!(ended.completed_at.is_some());
+}
+
+/// A page may serve NUL, which PostgreSQL cannot store: the run goes on, and both databases
+/// store it as U+FFFD.
+async fn scraped_nul_is_stored_as_the_replacement_character(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "nul@example.com", Role::User).await;
+    let job = store
+        .create_job(alice.user_id, &job_in("nul", &["title", "tags"]))
+        .await
+        .unwrap();
+    let run = store
+        .enqueue_run(
+            Scope::Owner(alice.user_id),
+            job.job_id,
+            &grandma_store::NewRun::default(),
+        )
+        .await
+        .unwrap();
+    store.claim_next("w1", LEASE).await.unwrap().expect("a run");
+    let item = Item::new(vec![
+        FieldValue::Text("a\0b".into()),
+        FieldValue::List(vec!["\0".into(), "c\u{1}d".into()]),
+    ]);
+    let checkpoint = serde_json::json!({"pending_urls": ["https://e.com/?q=\u{0}"]});
+    store
+        .save_page(
+            run.result_id,
+            "w1",
+            1,
+            &[item],
+            RunCounters {
+                pages_scraped: 1,
+                items_dropped: 0,
+            },
+            Some(&checkpoint),
+        )
+        .await
+        .expect("a page with NUL is stored");
+    let stored = store
+        .list_items(Scope::All, run.result_id, Paging::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.items[0].data,
+        Item::new(vec![
+            FieldValue::Text("a\u{FFFD}b".into()),
+            FieldValue::List(vec!["\u{FFFD}".into(), "c\u{1}d".into()]),
+        ])
+    );
+    let finished = store
+        .finish_run(
+            run.result_id,
+            "w1",
+            &RunOutcome {
+                error_message: Some("bad \0 byte".into()),
+                error_details: Some(serde_json::json!({"text": "\0"})),
+                warnings: vec!["title \0".into()],
+                ..outcome(RunStatus::Failed)
+            },
+        )
+        .await
+        .expect("a failure message with NUL is stored");
+    assert_eq!(finished.error_message.as_deref(), Some("bad \u{FFFD} byte"));
+    assert_eq!(finished.warnings, vec!["title \u{FFFD}".to_owned()]);
+    assert_eq!(
+        finished.checkpoint,
+        Some(serde_json::json!({"pending_urls": ["https://e.com/?q=\u{FFFD}"]}))
+    );
 }

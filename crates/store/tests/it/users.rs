@@ -2,7 +2,7 @@ use grandma_store::{Constraint, NewApiToken, Paging, Role, Secret, StoreError, U
 
 use crate::common::{TestDb, user};
 
-store_test!(users_crud, api_tokens);
+store_test!(users_crud, api_tokens, display_names);
 
 async fn users_crud(db: &TestDb) {
     let store = &db.store;
@@ -260,4 +260,34 @@ async fn api_tokens(db: &TestDb) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The optional display name: absent by default, set, kept by other changes, removed.
+async fn display_names(db: &TestDb) {
+    let store = &db.store;
+    let ada = user(store, "ada@example.com", Role::User).await;
+    assert_eq!(ada.username, None);
+    let set = |name: Option<&str>| UserPatch {
+        username: Some(name.map(str::to_owned)),
+        ..UserPatch::default()
+    };
+    let ada = store
+        .update_user(ada.user_id, &set(Some("Ada L.")))
+        .await
+        .unwrap();
+    assert_eq!(ada.username.as_deref(), Some("Ada L."));
+    let ada = store
+        .update_user(
+            ada.user_id,
+            &UserPatch {
+                role: Some(Role::Readonly),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ada.username.as_deref(), Some("Ada L."), "kept");
+    assert_eq!(store.get_user(ada.user_id).await.unwrap(), ada);
+    let ada = store.update_user(ada.user_id, &set(None)).await.unwrap();
+    assert_eq!(ada.username, None);
 }

@@ -13,7 +13,6 @@ use super::types::{DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryPa
 use crate::auth::CurrentUser;
 use crate::error::{ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::page::DEFAULT_LIMIT;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -39,10 +38,7 @@ pub async fn list_deliveries(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<DeliveryListQuery>,
 ) -> ApiResult<Json<DeliveryPage>> {
-    let paging = grandma_store::Paging::new(
-        query.limit.unwrap_or(DEFAULT_LIMIT),
-        query.offset.unwrap_or(0),
-    );
+    let paging = crate::routes::page::paging(query.limit, query.offset)?;
     let filter = DeliveryFilter {
         status: query.status,
         event: query.event,

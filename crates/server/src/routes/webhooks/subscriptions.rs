@@ -18,7 +18,6 @@ use super::types::{
 use crate::auth::CurrentUser;
 use crate::error::{ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::page::DEFAULT_LIMIT;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -94,10 +93,7 @@ pub async fn list_webhooks(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<WebhookListQuery>,
 ) -> ApiResult<Json<WebhookPage>> {
-    let paging = grandma_store::Paging::new(
-        query.limit.unwrap_or(DEFAULT_LIMIT),
-        query.offset.unwrap_or(0),
-    );
+    let paging = crate::routes::page::paging(query.limit, query.offset)?;
     let page = state
         .store
         .list_webhooks(current.scope(), query.enabled, paging)

@@ -1,0 +1,2 @@
+-- Reverts 0004_display_names.
+alter table app_user drop column username;
