@@ -34,6 +34,9 @@ const PAGE_CEILING: u32 = 10_000;
 const MAX_CONSECUTIVE_FAILURES: u32 = 3;
 /// Warnings kept for the run's record; past this they are counted, not stored.
 const MAX_WARNINGS: usize = 200;
+/// Longest a page's extraction may take (parsing aside) before the rest of its items are left
+/// out with a warning. A real page takes milliseconds; a hostile one must not hold a core.
+pub const PAGE_EXTRACTION_TIME: Duration = Duration::from_secs(10);
 
 /// Progress of a run (FEATURES §2), plus warnings.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +205,7 @@ pub struct Crawl<'a> {
     events: &'a dyn EventSink,
     cancel: CancellationToken,
     resume: Option<Checkpoint>,
+    limits: extract::PageLimits,
 }
 
 impl std::fmt::Debug for Crawl<'_> {
@@ -277,13 +281,17 @@ enum PageError {
     /// Extraction panicked: a bug of ours, reported for this page rather than ending the run.
     #[error("extraction failed: {0}")]
     Extraction(String),
+    /// The run was cancelled while the page was being extracted: nothing of it is delivered,
+    /// so a resumed run extracts the whole page again.
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 impl PageError {
     fn status(&self) -> Option<u16> {
         match self {
             PageError::Fetch(e) => e.status(),
-            PageError::Extraction(_) => None,
+            PageError::Extraction(_) | PageError::Cancelled => None,
         }
     }
 }
@@ -310,7 +318,15 @@ impl<'a> Crawl<'a> {
             events,
             cancel,
             resume: None,
+            limits: extract::PageLimits::default(),
         }
+    }
+
+    /// Holds every page to `limits` instead of the defaults.
+    #[must_use]
+    pub fn with_page_limits(mut self, limits: extract::PageLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Continues a run from a checkpoint saved with an earlier page.
@@ -358,6 +374,8 @@ impl<'a> Crawl<'a> {
                 Duration::from_millis(self.spec.max_delay_ms),
             ),
             robots: RobotsCache::new(),
+            cancel: self.cancel.clone(),
+            limits: self.limits,
         };
         let stop = match &self.spec.pagination {
             Pagination::UrlPattern { pattern } => {
@@ -512,6 +530,9 @@ struct Pager<'r> {
     events: &'r dyn EventSink,
     politeness: Politeness,
     robots: RobotsCache,
+    /// The run's cancellation, which also stops a page's extraction midway.
+    cancel: CancellationToken,
+    limits: extract::PageLimits,
 }
 
 impl Pager<'_> {
@@ -607,13 +628,20 @@ impl Pager<'_> {
         // with the parse and is given back the moment it ends, not when this future is next
         // polled (the pages of a run share one task, which may be busy delivering).
         let core = cpu_permits().acquire().await;
+        let budget =
+            extract::Budget::for_time(PAGE_EXTRACTION_TIME).with_cancel(self.cancel.clone());
+        let limits = self.limits;
         match tokio::task::spawn_blocking(move || {
             let _core = core;
-            let extract = extract::extract_page_after(&spec, &body, &base, skip);
+            let extract =
+                extract::extract_page_after_within(&spec, &body, &base, skip, &limits, &budget);
             (extract, body)
         })
         .await
         {
+            Ok((extract, _)) if extract.stopped == Some(extract::Stopped::Cancelled) => {
+                Err(PageError::Cancelled)
+            }
             Ok((extract, body)) => Ok((final_url, extract, body)),
             Err(e) => Err(PageError::Extraction(e.to_string())),
         }

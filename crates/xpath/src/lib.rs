@@ -104,11 +104,33 @@ impl XPath {
         self.evaluate_node(doc, XNode::Tree(context))
     }
 
+    /// Like [`XPath::evaluate`], asking `stop` every few dozen nodes of work whether to give
+    /// up; when it answers true the result is an error for which
+    /// [`XPathError::is_stopped`] holds. This bounds an expression's cost on a hostile page by
+    /// a deadline or a cancellation.
+    pub fn evaluate_until<'a>(
+        &self,
+        doc: &Document<'a>,
+        context: NodeRef<'a, Node>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Value<'a>, XPathError> {
+        self.run(doc, XNode::Tree(context), Some(stop))
+    }
+
     /// Like [`XPath::evaluate`], with any node (including an attribute) as context.
     pub fn evaluate_node<'a>(
         &self,
         doc: &Document<'a>,
         context: XNode<'a>,
+    ) -> Result<Value<'a>, XPathError> {
+        self.run(doc, context, None)
+    }
+
+    fn run<'a>(
+        &self,
+        doc: &Document<'a>,
+        context: XNode<'a>,
+        stop: Option<&dyn Fn() -> bool>,
     ) -> Result<Value<'a>, XPathError> {
         let tree = match context {
             XNode::Tree(n) | XNode::Attribute { element: n, .. } => n.tree(),
@@ -124,7 +146,12 @@ impl XPath {
             position: 1,
             size: 1,
         };
-        Evaluator { doc }.eval(&self.expr, &ctx)
+        Evaluator {
+            doc,
+            stop,
+            ticks: std::cell::Cell::new(0),
+        }
+        .eval(&self.expr, &ctx)
     }
 }
 

@@ -5,11 +5,17 @@
 //! start URL) through the engine's fetcher behind the server's strict network guard, so a
 //! preview cannot be used to reach internal addresses.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{fetch_options, unsupported_reason};
-use grandma_engine::extract::extract_page;
+use grandma_engine::extract::{Budget, PageLimits, extract_page_within};
 use grandma_engine::fetch::{FetchError, Fetcher, HttpFetcher};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -27,6 +33,43 @@ use crate::state::AppState;
 pub const PREVIEW_ITEMS: usize = 20;
 /// A fetch for a preview waits at most this long per attempt: a person is waiting.
 const MAX_PREVIEW_SECONDS: u64 = 20;
+/// Previews one user may have running at once; more are refused with 429.
+pub const PREVIEWS_PER_USER: usize = 2;
+/// Longest a preview's extraction may take before the rest of the page is left out.
+const PREVIEW_EXTRACTION_TIME: Duration = Duration::from_secs(10);
+
+/// Previews running per user, process-wide (user ids are unique across servers).
+fn running() -> &'static Mutex<HashMap<uuid::Uuid, usize>> {
+    static RUNNING: OnceLock<Mutex<HashMap<uuid::Uuid, usize>>> = OnceLock::new();
+    RUNNING.get_or_init(Mutex::default)
+}
+
+/// One of a user's preview slots, given back when dropped (also when the client leaves).
+struct Slot(uuid::Uuid);
+
+impl Slot {
+    fn take(user: uuid::Uuid) -> Option<Slot> {
+        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(user).or_default();
+        if *count >= PREVIEWS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(Slot(user))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.0) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.0);
+            }
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(preview))
@@ -76,6 +119,7 @@ pub struct PreviewOut {
     responses(
         (status = 200, description = "What the document extracts", body = PreviewOut),
         (status = 422, description = "Invalid document, or a URL the network guard refuses", body = ValidationErrorOut),
+        (status = 429, description = "The user already has as many previews running as allowed", body = ErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
@@ -83,7 +127,27 @@ pub async fn preview(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiJson(body): ApiJson<PreviewIn>,
-) -> ApiResult<Json<PreviewOut>> {
+) -> Response {
+    let Some(slot) = Slot::take(current.user.user_id) else {
+        let body = ErrorOut {
+            detail: format!(
+                "you already have {PREVIEWS_PER_USER} previews running; wait for one of them to \
+                 finish, then try again"
+            ),
+            request_id: crate::middleware::request_id::current(),
+        };
+        let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    let answer = run(state, body).await;
+    drop(slot);
+    answer.into_response()
+}
+
+async fn run(state: AppState, body: PreviewIn) -> ApiResult<Json<PreviewOut>> {
     let spec = JobSpec::from_value(&body.config)?;
     let url = match &body.url {
         Some(text) => Url::parse(text).map_err(|e| ApiError::invalid("url", e.to_string()))?,
@@ -109,9 +173,13 @@ pub async fn preview(
         }
     };
     let columns = spec.columns();
-    // Parsing and selecting is CPU work: keep it off the async executor.
+    // Parsing and selecting is CPU work: keep it off the async executor. When the client
+    // leaves, this future is dropped, and with it the guard that cancels the extraction.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let budget = Budget::for_time(PREVIEW_EXTRACTION_TIME).with_cancel(cancel);
     let (extract, page_url) = tokio::task::spawn_blocking(move || {
-        let extract = extract_page(&spec, &html, &page_url);
+        let extract = extract_page_within(&spec, &html, &page_url, &PageLimits::default(), &budget);
         (extract, page_url)
     })
     .await
