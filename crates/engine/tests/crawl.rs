@@ -18,8 +18,14 @@ use tokio_util::sync::CancellationToken;
 
 const ROBOTS: &str = "User-agent: *\nDisallow: /private/\n";
 
-/// A job over the fixture catalogue; `extra` is YAML appended at the top level.
+/// A job over the fixture catalogue; `extra` is YAML appended at the top level (a
+/// `retry_count` there replaces the default one).
 fn job(start: &str, extra: &str) -> Arc<JobSpec> {
+    let retries = if extra.contains("retry_count:") {
+        ""
+    } else {
+        "retry_count: 3"
+    };
     let yaml = format!(
         r#"
 name: fixture catalogue
@@ -33,7 +39,7 @@ fields:
   - {{name: tags, selector: span.tag, multiple: true}}
 min_delay_ms: 0
 max_delay_ms: 0
-retry_count: 3
+{retries}
 {extra}
 "#
     );
