@@ -220,7 +220,8 @@ fn cancelling_a_run_stops_the_extraction_of_its_page() {
         .unwrap();
     let cancel = CancellationToken::new();
     let (cancelled_at, outcome, saved) = runtime.block_on(async {
-        let html = nested_page(STOP_DEPTH);
+        // Quick to parse, slow to extract: each item counts every span before it.
+        let html = format!("<body>{}</body>", "<div><span>w</span></div>".repeat(20_000));
         let app = axum::Router::new().route(
             "/",
             axum::routing::get(move || {
@@ -233,7 +234,7 @@ fn cancelling_a_run_stops_the_extraction_of_its_page() {
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let yaml = format!(
-            "name: hostile\nstart_url: http://{addr}/\nitem_selector: div\nfields:\n  - {{name: f, selector: span}}\nmin_delay_ms: 0\nmax_delay_ms: 0\nrespect_robots_txt: false\n"
+            "name: hostile\nstart_url: http://{addr}/\nitem_selector: div\nfields:\n  - {{name: f, selector: 'count(preceding::span)', selector_type: xpath}}\nmin_delay_ms: 0\nmax_delay_ms: 0\nrespect_robots_txt: false\n"
         );
         let spec = Arc::new(JobSpec::from_yaml_str(&yaml).unwrap());
         let guard = NetworkGuard::strict().allow_networks(["127.0.0.1/32".parse().unwrap()]);
@@ -247,8 +248,7 @@ fn cancelling_a_run_stops_the_extraction_of_its_page() {
             }
             events.lock().unwrap().push(e.clone());
         };
-        let crawl = Crawl::new(spec, Arc::new(fetcher), &record, cancel.clone())
-            .with_page_limits(uncapped());
+        let crawl = Crawl::new(spec, Arc::new(fetcher), &record, cancel.clone());
         let canceller = {
             let cancel = cancel.clone();
             async move {
