@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ego_tree::NodeRef;
+use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -396,7 +397,12 @@ impl<'a> Eval<'_, 'a> {
             })?,
             Selector::XPath(x) => {
                 if let xpath::Value::Nodes(nodes) = self.xpath(x, context)? {
-                    out.extend(nodes.iter().filter_map(XNode::element));
+                    out.extend(
+                        nodes
+                            .iter()
+                            .filter(|n| !in_template(n))
+                            .filter_map(XNode::element),
+                    );
                 }
             }
         }
@@ -413,10 +419,23 @@ impl<'a> Eval<'_, 'a> {
     ) -> Result<(), Failure> {
         let scope = ElementRef::wrap(context);
         let mut seen = 0usize;
-        for node in context.descendants().skip(1) {
+        // A template's contents are not part of the page a person sees: never matched.
+        let mut inside_template: Option<ego_tree::NodeId> = None;
+        for edge in context.traverse().skip(1) {
+            let node = match edge {
+                Edge::Open(node) if inside_template.is_none() => node,
+                Edge::Close(node) if inside_template == Some(node.id()) => {
+                    inside_template = None;
+                    continue;
+                }
+                _ => continue,
+            };
             let Some(el) = ElementRef::wrap(node) else {
                 continue;
             };
+            if el.value().name() == "template" {
+                inside_template = Some(node.id());
+            }
             seen += 1;
             if seen.is_multiple_of(NODES_PER_CHECK)
                 && let Some(why) = self.budget.spent()
@@ -463,7 +482,7 @@ impl<'a> Eval<'_, 'a> {
             })?,
             Selector::XPath(x) => match self.xpath(x, *item)? {
                 xpath::Value::Nodes(nodes) => {
-                    for node in nodes {
+                    for node in nodes.into_iter().filter(|n| !in_template(n)) {
                         let v = match node.element() {
                             Some(el) => element_value(el, &field.attribute, base),
                             None => node_value(&node, &field.attribute, base),
@@ -494,7 +513,7 @@ impl<'a> Eval<'_, 'a> {
         let href = match selector {
             Selector::XPath(x) => match self.xpath(x, root)? {
                 xpath::Value::Nodes(nodes) => {
-                    let Some(node) = nodes.into_iter().next() else {
+                    let Some(node) = nodes.into_iter().find(|n| !in_template(n)) else {
                         return Ok(None);
                     };
                     match node.element() {
@@ -534,8 +553,8 @@ fn element_value(el: ElementRef<'_>, attribute: &Attribute, base: &Url) -> Optio
         Attribute::Html => el.inner_html().trim().to_owned(),
         Attribute::Href => resolve(el.value().attr("href")?, base),
         Attribute::Src => resolve(el.value().attr("src")?, base),
-        Attribute::Value => el.value().attr("value")?.trim().to_owned(),
-        Attribute::Custom(name) => el.value().attr(name)?.trim().to_owned(),
+        Attribute::Value => collapse_whitespace(el.value().attr("value")?),
+        Attribute::Custom(name) => collapse_whitespace(el.value().attr(name)?),
     };
     (!v.is_empty()).then_some(v)
 }
@@ -568,13 +587,104 @@ fn resolve(href: &str, base: &Url) -> String {
     }
 }
 
-/// The element's text with runs of whitespace collapsed to one space and trimmed, built in one
-/// pass over its text nodes.
+/// Whether a node lies inside a `<template>`, whose contents a browser does not show.
+fn in_template(node: &XNode<'_>) -> bool {
+    let tree = match node {
+        XNode::Tree(n) | XNode::Attribute { element: n, .. } => *n,
+    };
+    tree.ancestors().any(|a| {
+        a.value()
+            .as_element()
+            .is_some_and(|e| e.name() == "template")
+    })
+}
+
+/// Elements whose content a person never sees as text.
+fn is_hidden(name: &str) -> bool {
+    matches!(name, "script" | "style" | "noscript" | "template")
+}
+
+/// Elements that start and end a line or a block, or a cell: their boundaries separate words.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "br"
+            | "caption"
+            | "dd"
+            | "details"
+            | "dialog"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "legend"
+            | "li"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "option"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "td"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "tr"
+            | "ul"
+    )
+}
+
+/// The element's text as a person reads it, in one pass: the text inside `script`, `style`,
+/// `noscript` and `template` left out, `<br>` and the boundaries of block elements and table
+/// cells a space, runs of whitespace collapsed to one space and trimmed.
 pub fn collapsed_text(el: ElementRef<'_>) -> String {
     let mut out = String::new();
     let mut pending_space = false;
-    for text in el.text() {
-        push_collapsed(&mut out, text, &mut pending_space);
+    let mut hidden: Option<ego_tree::NodeId> = None;
+    for edge in el.traverse() {
+        match edge {
+            Edge::Open(node) if hidden.is_none() => match node.value() {
+                Node::Text(text) => push_collapsed(&mut out, text, &mut pending_space),
+                Node::Element(e) if node.id() != el.id() && is_hidden(e.name()) => {
+                    hidden = Some(node.id());
+                }
+                Node::Element(e) if is_block(e.name()) => pending_space = true,
+                _ => {}
+            },
+            Edge::Close(node) if hidden == Some(node.id()) => hidden = None,
+            Edge::Close(node)
+                if hidden.is_none()
+                    && node
+                        .value()
+                        .as_element()
+                        .is_some_and(|e| is_block(e.name())) =>
+            {
+                pending_space = true;
+            }
+            _ => {}
+        }
     }
     out
 }
