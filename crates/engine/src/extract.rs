@@ -481,6 +481,17 @@ impl<'a> Eval<'_, 'a> {
                 true
             })?,
             Selector::XPath(x) => match self.xpath(x, *item)? {
+                // `string(.//a/@href)` gives what `.//a/@href` gives: the first node's value,
+                // made absolute by the same rule.
+                xpath::Value::String(_) if x.string_argument().is_some() => {
+                    let inner = x.string_argument().expect("checked above");
+                    if let xpath::Value::Nodes(nodes) = self.xpath(&inner, *item)?
+                        && let Some(node) = nodes.into_iter().find(|n| !in_template(n))
+                        && let Some(v) = node_value(&node, &field.attribute, base)
+                    {
+                        out.push(v);
+                    }
+                }
                 xpath::Value::Nodes(nodes) => {
                     for node in nodes.into_iter().filter(|n| !in_template(n)) {
                         let v = match node.element() {
@@ -496,7 +507,10 @@ impl<'a> Eval<'_, 'a> {
                     }
                 }
                 other => {
-                    let s = collapse_whitespace(&other.to_string_value());
+                    let s = match field.attribute {
+                        Attribute::Href | Attribute::Src => resolve(&other.to_string_value(), base),
+                        _ => collapse_whitespace(&other.to_string_value()),
+                    };
                     if !s.is_empty() {
                         out.push(s);
                     }

@@ -80,3 +80,38 @@ fn html_keeps_attributes_in_source_order() {
     let html = values(page, "//body", "xpath", "./div", ", attribute: html");
     assert_eq!(html, [r#"<a zeta="1" href="/x" alpha="3">x</a>"#]);
 }
+
+#[test]
+fn one_url_rule_for_nodes_and_strings() {
+    let page = "<div class=i><a href=\"/x\" title=\"/t\">x</a></div>";
+    let absolute = ["http://127.0.0.1/x"];
+    assert_eq!(values(page, "//div", "xpath", ".//a/@href", ""), absolute);
+    assert_eq!(
+        values(page, "//div", "xpath", "string(.//a/@href)", ""),
+        absolute
+    );
+    assert_eq!(values(page, "//div", "xpath", "//a/@href", ""), absolute);
+    assert_eq!(
+        values(page, "//div", "xpath", "string(//a/@href)", ""),
+        absolute
+    );
+    // Other attributes and computed strings are made absolute when the field asks for a URL.
+    assert_eq!(
+        values(page, "//div", "xpath", "string(.//a/@title)", ""),
+        ["/t"]
+    );
+    assert_eq!(
+        values(
+            page,
+            "//div",
+            "xpath",
+            "concat(.//a/@title, '')",
+            ", attribute: href"
+        ),
+        ["http://127.0.0.1/t"]
+    );
+    assert_eq!(
+        values(page, "//div", "xpath", "concat(.//a/@href, '')", ""),
+        ["/x"]
+    );
+}

@@ -84,6 +84,27 @@ impl XPath {
         })
     }
 
+    /// For an expression `string(E)` where `E` is a node-set, `E` alone: the string is the
+    /// string-value of `E`'s first node, so a caller can look at that node (an `href`
+    /// attribute, say) instead of only its text.
+    pub fn string_argument(&self) -> Option<XPath> {
+        match &self.expr {
+            ast::Expr::Call {
+                func: functions::Func::String,
+                args,
+                ..
+            } => match args.as_slice() {
+                [arg] if arg.ty() == ast::Ty::NodeSet => Some(XPath {
+                    source: self.source.clone(),
+                    mode: self.mode,
+                    expr: arg.clone(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
