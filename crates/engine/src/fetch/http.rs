@@ -15,6 +15,7 @@ use url::Url;
 
 use super::attempts::Attempts;
 use super::breaker::CircuitBreaker;
+use super::cookies::CookieJar;
 use super::retry::{self, Backoff};
 use super::{BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, Page, charset};
 use crate::guard::{GuardError, NetworkGuard};
@@ -47,6 +48,8 @@ pub struct HttpFetcher {
     next_agent: AtomicUsize,
     backoff: Backoff,
     breaker: CircuitBreaker,
+    /// The cookies sites set, sent back to them: one jar per fetcher, and a fetcher per run.
+    cookies: CookieJar,
 }
 
 impl HttpFetcher {
@@ -82,6 +85,7 @@ impl HttpFetcher {
             next_agent: AtomicUsize::new(0),
             backoff: Backoff::default(),
             breaker: CircuitBreaker::default(),
+            cookies: CookieJar::default(),
         })
     }
 
@@ -131,14 +135,19 @@ impl HttpFetcher {
         let mut current = url.clone();
         let mut redirects = 0;
         loop {
-            let response = self
+            let mut request = self
                 .client
                 .get(current.clone())
                 .header(header::USER_AGENT, agent.clone())
-                .header(header::ACCEPT, HeaderValue::from_static(ACCEPT))
+                .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+            if let Some(cookies) = self.cookies.header(&current) {
+                request = request.header(header::COOKIE, cookies);
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| self.map_error(e, &current))?;
+            self.cookies.store(&current, response.headers());
             let status = response.status();
 
             if status.is_redirection()

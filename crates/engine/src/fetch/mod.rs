@@ -15,6 +15,7 @@ pub mod breaker;
 pub mod browser;
 pub mod charset;
 mod choose;
+pub mod cookies;
 mod http;
 pub mod metrics;
 pub mod retry;
