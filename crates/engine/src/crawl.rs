@@ -17,7 +17,8 @@ use url::Url;
 use crate::extract::{self, PageExtract};
 use crate::fetch::browser::shell::app_shell_sign;
 use crate::fetch::{
-    Escalation, FetchError, FetchOptions, Fetcher, HttpFetcher, Page, needs_browser,
+    BoxFuture, Escalation, FetchError, FetchOptions, Fetcher, HopGate, HttpFetcher, Page,
+    needs_browser,
 };
 use crate::guard::NetworkGuard;
 use crate::item::Item;
@@ -523,6 +524,20 @@ fn cpu_permits() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// A redirect to another site is a request to that site: its robots.txt and its politeness
+/// apply, as for a page the crawl asks for itself.
+impl HopGate for Pager<'_> {
+    fn admit<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<(), FetchError>> {
+        Box::pin(async move {
+            if self.polite(url).await {
+                Ok(())
+            } else {
+                Err(FetchError::Disallowed { url: url.clone() })
+            }
+        })
+    }
+}
+
 /// The per-run machinery shared by the pagination strategies.
 struct Pager<'r> {
     spec: &'r Arc<JobSpec>,
@@ -544,8 +559,9 @@ impl Pager<'_> {
             return PageResult::Disallowed;
         }
         let rendered = self.fetcher.renders_javascript();
-        let fetched = match self.fetcher.fetch(&url).await {
+        let fetched = match self.fetcher.fetch_through(&url, self).await {
             Ok(p) => p,
+            Err(FetchError::Disallowed { .. }) => return PageResult::Disallowed,
             Err(e) => return PageResult::Failed(e.into()),
         };
         let (final_url, mut extract, body) = match self.extract(fetched, 0).await {
@@ -579,8 +595,9 @@ impl Pager<'_> {
         if !self.admit(page, &url).await {
             return PageResult::Disallowed;
         }
-        let fetched = match self.fetcher.fetch(&url).await {
+        let fetched = match self.fetcher.fetch_through(&url, self).await {
             Ok(p) => p,
+            Err(FetchError::Disallowed { .. }) => return PageResult::Disallowed,
             Err(e) => return PageResult::Failed(e.into()),
         };
         match self.extract(fetched, 0).await {
@@ -594,6 +611,18 @@ impl Pager<'_> {
 
     /// robots.txt (false: disallowed), then the host's politeness delay, then `fetching`.
     async fn admit(&self, page: u32, url: &Url) -> bool {
+        if !self.polite(url).await {
+            return false;
+        }
+        self.events.emit(&Event::Fetching {
+            page,
+            url: url.clone(),
+        });
+        true
+    }
+
+    /// The site's robots.txt (false: disallowed), then its politeness delay.
+    async fn polite(&self, url: &Url) -> bool {
         let mut crawl_delay = None;
         if self.spec.respect_robots_txt {
             let rules: Arc<RobotsRules> = self.robots.rules(url, self.fetcher).await;
@@ -605,10 +634,6 @@ impl Pager<'_> {
         self.politeness
             .wait_turn(url.host_str().unwrap_or_default(), crawl_delay)
             .await;
-        self.events.emit(&Event::Fetching {
-            page,
-            url: url.clone(),
-        });
         true
     }
 
