@@ -255,6 +255,16 @@ fn extract_within(
     let mut out = PageExtract::default();
     let ev = Eval { doc: &doc, budget };
 
+    let notes = std::iter::once(("item_selector", &spec.item_selector.compiled)).chain(
+        spec.fields
+            .iter()
+            .map(|f| (f.name.as_str(), &f.selector.compiled)),
+    );
+    for (name, selector) in notes {
+        if let Some(note) = selector.note() {
+            out.warnings.push(format!("{name}: {note}"));
+        }
+    }
     let items = match ev.select(&spec.item_selector.compiled, doc.root()) {
         Ok(items) => items,
         Err(Failure::Stopped(why)) => {
@@ -413,7 +423,7 @@ impl<'a> Eval<'_, 'a> {
     /// `found` until it returns false; asks the budget every few hundred elements.
     fn css(
         &self,
-        css: &scraper::Selector,
+        css: &crate::selector::css::Css,
         context: NodeRef<'a, Node>,
         mut found: impl FnMut(ElementRef<'a>) -> bool,
     ) -> Result<(), Failure> {
