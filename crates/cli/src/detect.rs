@@ -2,8 +2,9 @@
 //! fields, next page and first rows; `--write FILE` saves one as a commented job file ready
 //! for `grandma scrape`.
 //!
-//! SOURCE is an http(s) URL (fetched like `grandma scrape` fetches: the same fetcher, private
-//! addresses allowed unless `--block-private`), a local HTML file, or `-` for HTML on standard
+//! SOURCE is an http(s) URL (fetched like `grandma scrape` fetches: the same fetchers, private
+//! addresses allowed unless `--block-private`, rendered in Chromium with `--browser` or when
+//! plain HTTP shows a page built by scripts), a local HTML file, or `-` for HTML on standard
 //! input (then `--url` says where the page lives, for its links and the job's `start_url`).
 
 use std::io::{Read, Write};
@@ -12,9 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use grandma_engine::detect::{self, Candidate, Detection, PaginationProposal};
-use grandma_engine::fetch::{FetchOptions, Fetcher, HttpFetcher, charset};
+use grandma_engine::fetch::browser::PageOptions;
+use grandma_engine::fetch::{self, BrowserOptions, BrowserPool, FetchOptions, charset};
 use grandma_engine::guard::NetworkGuard;
-use grandma_engine::spec::DEFAULT_USER_AGENTS;
+use grandma_engine::spec::{DEFAULT_USER_AGENTS, FetcherType};
+use grandma_engine::survey;
 use grandma_engine::{Item, JobSpec};
 use serde_json::Value;
 use url::Url;
@@ -63,6 +66,11 @@ pub struct DetectArgs {
     /// With --block-private, still allow this network (CIDR, e.g. 10.1.0.0/16); repeatable.
     #[arg(long = "allow-network", value_name = "CIDR")]
     allow_networks: Vec<ipnet::IpNet>,
+
+    /// Render the page in headless Chromium before looking (without it, a page that plain HTTP
+    /// shows empty and that looks built by scripts is rendered when Chromium is installed).
+    #[arg(long)]
+    browser: bool,
 }
 
 /// A page to look at: its HTML and where it lives.
@@ -77,12 +85,14 @@ pub fn run(args: DetectArgs) -> Result<(), Failure> {
             "--pick counts from 1 (the likeliest list)"
         )));
     }
-    let source = load(&args)?;
     let options = detect::DetectOptions {
         max_candidates: args.limit.max(args.pick).max(1),
         ..detect::DetectOptions::default()
     };
-    let found = detect::detect_html(&source.html, &source.url, &options);
+    let found = match load(&args)? {
+        Some(source) => detect::detect_html(&source.html, &source.url, &options),
+        None => fetch(&args, options)?,
+    };
     for w in &found.warnings {
         eprintln!("warning: {w}");
     }
@@ -95,8 +105,8 @@ pub fn run(args: DetectArgs) -> Result<(), Failure> {
     let Some(path) = &args.write else {
         return if found.candidates.is_empty() && !args.json {
             Err(Failure::RunFailed(anyhow!(
-                "no list found on {}; if the page builds its content with JavaScript, the HTML \
-                 fetched here does not have it yet",
+                "no list found on {}; if the page builds its content with JavaScript, try \
+                 --browser",
                 found.url
             )))
         } else {
@@ -112,8 +122,8 @@ pub fn run(args: DetectArgs) -> Result<(), Failure> {
     write_job(path, &found, candidate, args.pick, args.force)
 }
 
-/// Reads the page from the web, a file or standard input.
-fn load(args: &DetectArgs) -> Result<Source, Failure> {
+/// Reads the page from a file or standard input; `None` for a URL, which [`fetch`] looks at.
+fn load(args: &DetectArgs) -> Result<Option<Source>, Failure> {
     let lower = args.source.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         if args.url.is_some() {
@@ -122,7 +132,12 @@ fn load(args: &DetectArgs) -> Result<Source, Failure> {
                 args.source
             )));
         }
-        return fetch(args);
+        return Ok(None);
+    }
+    if args.browser {
+        return Err(Failure::BadInput(anyhow!(
+            "--browser renders a page fetched from an http(s) address; a file is read as it is"
+        )));
     }
     if lower.contains("://") {
         return Err(Failure::BadInput(anyhow!(
@@ -142,10 +157,10 @@ fn load(args: &DetectArgs) -> Result<Source, Failure> {
             .map_err(|e| Failure::BadInput(anyhow!("cannot read {}: {e}", path.display())))?;
         read_limited(file, &path.display().to_string())?
     };
-    Ok(Source {
+    Ok(Some(Source {
         html: charset::decode(bytes, None),
         url,
-    })
+    }))
 }
 
 /// An absolute http(s) URL with a host: what a job's start_url must be.
@@ -172,8 +187,10 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
-/// Fetches the page with the engine's HTTP fetcher, behind the CLI's network policy.
-fn fetch(args: &DetectArgs) -> Result<Source, Failure> {
+/// Fetches the page behind the CLI's network policy and detects its lists: in Chromium with
+/// `--browser`, else over plain HTTP, rendered in Chromium (when there is one) if it turns out
+/// to be built by scripts.
+fn fetch(args: &DetectArgs, detect_options: detect::DetectOptions) -> Result<Detection, Failure> {
     let url = page_url(&args.source).map_err(Failure::BadInput)?;
     let guard = if args.block_private {
         NetworkGuard::strict().allow_networks(args.allow_networks.iter().copied())
@@ -183,32 +200,34 @@ fn fetch(args: &DetectArgs) -> Result<Source, Failure> {
     guard
         .check_url(&url)
         .map_err(|e| Failure::BadInput(anyhow!("{url}: {e}")))?;
+    let pool = match BrowserPool::new(BrowserOptions::default()) {
+        Ok(pool) => Some(pool),
+        Err(missing) if args.browser => {
+            return Err(Failure::BadInput(anyhow!("--browser: {missing}")));
+        }
+        Err(_) => None,
+    };
+    let kind = match args.browser {
+        true => FetcherType::Browser,
+        false => FetcherType::Auto,
+    };
     let options = FetchOptions {
         retry_count: 1,
         user_agents: DEFAULT_USER_AGENTS.iter().map(|s| s.to_string()).collect(),
         ..FetchOptions::default()
     };
-    let fetcher = HttpFetcher::new(guard, options).map_err(|e| Failure::RunFailed(e.into()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
-    let page = runtime
-        .block_on(fetcher.fetch(&url))
-        .map_err(|e| Failure::RunFailed(e.into()))?;
-    if let Some(ct) = &page.content_type {
-        let lower = ct.to_ascii_lowercase();
-        if !lower.contains("html") && !lower.contains("xml") {
-            return Err(Failure::RunFailed(anyhow!(
-                "{} is not an HTML page (its content type is {ct})",
-                page.final_url
-            )));
-        }
-    }
-    Ok(Source {
-        html: page.body,
-        url: page.final_url,
+    runtime.block_on(async {
+        let fetcher = fetch::for_pages(kind, guard, options, PageOptions::default(), pool.as_ref())
+            .map_err(|e| Failure::RunFailed(e.into()))?;
+        survey::fetch_and_detect(fetcher.as_ref(), &url, detect_options)
+            .await
+            .map_err(|e| Failure::RunFailed(e.into()))
     })
 }
 

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use grandma_engine::fetch::browser::{BrowserPool, ChromiumMissing};
 use grandma_server::AppState;
 use grandma_server::state::connect_store;
 use grandma_shared::Settings;
@@ -97,6 +98,8 @@ struct Node {
     workers: Option<WorkerConfig>,
     /// The API's listener, or a worker process's `/metrics` listener.
     listener: Option<TcpListener>,
+    /// The process's headless Chromium, or why there is none.
+    browser: Result<BrowserPool, ChromiumMissing>,
 }
 
 impl Node {
@@ -117,18 +120,25 @@ impl Node {
         // Publishes progress to every API node and, on PostgreSQL, wakes the workers on
         // `NOTIFY` when a run is queued anywhere.
         let pubsub = PubSub::start(&store, Arc::clone(&wakeup));
+        // One browser for the whole process: the API's previews and every worker's runs.
+        let browser = BrowserPool::new(settings.browser.options());
+        if let Err(missing) = &browser {
+            tracing::warn!(%missing, "no browser: jobs that need one are refused");
+        }
         let workers = roles.workers.then(|| WorkerConfig {
             events: Some(pubsub.clone()),
+            browser: browser.clone(),
             ..WorkerConfig::from_settings(&settings)
         });
         let api = match roles.api {
             true => {
-                let state = AppState::with_pubsub(
+                let mut state = AppState::with_pubsub(
                     store.clone(),
                     settings.clone(),
                     pubsub.clone(),
                     Arc::clone(&wakeup),
                 );
+                state.browser = browser.clone();
                 state
                     .ensure_initial_admin()
                     .await
@@ -160,6 +170,7 @@ impl Node {
             api,
             workers,
             listener,
+            browser,
         })
     }
 
@@ -174,6 +185,7 @@ impl Node {
             api,
             workers,
             listener,
+            browser: _,
         } = self;
         let id = match &workers {
             Some(config) => config.worker_id.clone(),
@@ -223,7 +235,13 @@ impl Node {
         // The effective settings, secrets hidden, for whoever reads the logs later.
         tracing::info!(settings = %self.settings.summary().join("; "), "settings");
         let address = self.listener.as_ref().and_then(|l| l.local_addr().ok());
-        print_banner(&self.settings, self.roles, self.workers.as_ref(), address);
+        print_banner(
+            &self.settings,
+            self.roles,
+            self.workers.as_ref(),
+            address,
+            &self.browser,
+        );
     }
 }
 
@@ -294,7 +312,15 @@ fn print_banner(
     roles: Roles,
     worker: Option<&WorkerConfig>,
     address: Option<SocketAddr>,
+    browser: &Result<BrowserPool, ChromiumMissing>,
 ) {
+    let browser = match browser {
+        Ok(pool) => format!(
+            "{} (started when a page needs it)",
+            pool.executable().display()
+        ),
+        Err(_) => "none: jobs that need Chromium are refused (see /health)".to_owned(),
+    };
     let database = describe_database(&settings.database_url());
     if !roles.api {
         if let Some(config) = worker {
@@ -302,6 +328,7 @@ fn print_banner(
                 "GrandmaScraper worker {} ({} at a time) on {database}",
                 config.worker_id, config.concurrency
             );
+            println!("browser: {browser}");
         }
         if let Some(address) = address {
             println!("metrics on http://{address}/metrics");
@@ -315,6 +342,7 @@ fn print_banner(
     println!("  Health:     {url}/health");
     println!("  Database:   {database}");
     println!("  Data dir:   {}", settings.data_dir.display());
+    println!("  Browser:    {browser}");
     println!(
         "  Workers:    {}",
         match worker {

@@ -48,6 +48,7 @@ fn pages() -> &'static Pages {
                     ([(header::CONTENT_TYPE, "application/json")], "{\"a\": 1}").into_response()
                 }),
             )
+            .route("/scripted.html", get(|| async { html(scripted()) }))
             .route(
                 "/empty.html",
                 get(|| async { html("<html><body><p>Nothing to see.</p></body></html>".into()) }),
@@ -77,6 +78,19 @@ fn shop() -> String {
          <nav><ul>{menu}</ul></nav><main><h1>Teapots</h1><ul class=\"grid\">{products}</ul></main>\
          <footer><ul>{menu}</ul></footer></body></html>"
     )
+}
+
+/// The shop's six products, written into an empty page by a script.
+fn scripted() -> String {
+    "<!DOCTYPE html><html><head><title>Teapots</title></head><body><ul id=\"grid\"></ul>\
+     <script>const grid = document.getElementById('grid');\
+     for (let i = 1; i <= 6; i++) {\
+       const li = document.createElement('li'); li.className = 'product';\
+       li.innerHTML = `<a href=\"/p/${i}.html\"><h2>Teapot model ${i}</h2></a>` +\
+         `<span class=\"price\">€${i}4.50</span>`;\
+       grid.appendChild(li);\
+     }</script></body></html>"
+        .to_owned()
 }
 
 /// Two pages of posts joined by a next link.
@@ -304,4 +318,50 @@ fn bad_input_is_refused_in_words() {
         .output()
         .unwrap();
     cli_support::Printed::checked(out, 1);
+}
+
+/// A page built by a script: plain HTTP sees no list, so detection renders it in Chromium (and
+/// says so); `--browser` renders it at once. Either way the six products are found, and
+/// without a browser the error says what to install.
+#[test]
+fn pages_built_by_scripts_are_rendered() {
+    let url = pages().url("/scripted.html");
+    for args in [
+        vec!["detect", &url, "--json"],
+        vec!["detect", &url, "--json", "--browser"],
+    ] {
+        let found = json_of(&run(args.clone(), 0).stdout);
+        let best = &found["candidates"][0];
+        assert_eq!(best["count"], 6, "{args:?}: {found}");
+        let titles: Vec<&str> = best["sample"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|row| row["title"].as_str())
+            .collect();
+        assert_eq!(titles[..2], ["Teapot model 1", "Teapot model 2"], "{found}");
+        let rendered_note = found["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("rendered in the browser"));
+        assert_eq!(rendered_note, !args.contains(&"--browser"), "{found}");
+    }
+
+    let out = grandma()
+        .args(["detect", &url, "--browser"])
+        .env("GRANDMA_CHROMIUM", "/nonexistent/chromium")
+        .output()
+        .unwrap();
+    let p = cli_support::Printed::checked(out, 2);
+    assert!(p.error().contains("`chromium` package"), "{}", p.stderr);
+
+    let s = Scratch::new();
+    let page = s.write("page.html", scripted());
+    let p = run(["detect", arg(&page), "--browser"], 2);
+    assert!(
+        p.error().contains("--browser renders a page fetched"),
+        "{}",
+        p.stderr
+    );
 }

@@ -24,6 +24,7 @@ pub mod politeness;
 pub mod robots;
 pub mod selector;
 pub mod spec;
+pub mod survey;
 
 pub use item::{FieldValue, Item};
 pub use spec::JobSpec;

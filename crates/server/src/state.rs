@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use grandma_engine::fetch::browser::{BrowserPool, ChromiumMissing};
 use grandma_shared::Settings;
 use grandma_shared::accounts::{AccountError, Accounts, FirstAdmin};
 use grandma_store::Store;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub pubsub: grandma_store::PubSub,
     /// Token buckets per client IP and per user.
     pub rate_limiter: Arc<RateLimiter>,
+    /// The process's headless Chromium (previews of browser jobs, `/health`), shared with its
+    /// workers; the error says why there is none.
+    pub browser: Result<BrowserPool, ChromiumMissing>,
     pub(crate) jwt: Arc<JwtKeys>,
 }
 
@@ -62,6 +66,7 @@ impl AppState {
             settings.http.trusted_proxies.to_vec(),
         ));
         AppState {
+            browser: BrowserPool::new(settings.browser.options()),
             accounts: Accounts::new(store.clone()),
             store,
             rate_limiter,

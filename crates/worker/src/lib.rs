@@ -19,6 +19,8 @@ mod sink;
 use std::sync::Arc;
 use std::time::Duration;
 
+use grandma_engine::fetch::BrowserOptions;
+use grandma_engine::fetch::browser::{BrowserPool, ChromiumMissing};
 use grandma_engine::guard::NetworkGuard;
 use grandma_shared::Settings;
 use grandma_store::{PubSub, Store};
@@ -55,6 +57,9 @@ pub struct WorkerConfig {
     /// The time limit of runs whose job sets none (`time_limit_seconds` in the job document
     /// wins); `None` lets them run as long as they take.
     pub default_time_limit: Option<Duration>,
+    /// The process's headless Chromium, shared by its runs; the error says why there is none
+    /// (runs of jobs that need it then fail with that message, `auto` runs over plain HTTP).
+    pub browser: Result<BrowserPool, ChromiumMissing>,
 }
 
 impl WorkerConfig {
@@ -69,6 +74,7 @@ impl WorkerConfig {
             max_attempts: 3,
             events: None,
             default_time_limit: None,
+            browser: BrowserPool::new(BrowserOptions::default()),
         }
     }
 
@@ -81,6 +87,7 @@ impl WorkerConfig {
             poll_interval: Duration::from_millis(worker.poll_interval_ms.max(1)),
             max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
             default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
+            browser: BrowserPool::new(settings.browser.options()),
             ..WorkerConfig::new(settings.network_guard())
         }
     }

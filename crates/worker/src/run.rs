@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
-use grandma_engine::fetch::Fetcher;
+use grandma_engine::fetch::{self, Fetcher};
 use grandma_shared::webhook::{RunEnd, WebhookPayload};
 use grandma_store::{
     Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,
@@ -216,10 +216,13 @@ impl RunTask<'_> {
                 Some(json!({ "problems": problems })),
             )
         })?;
-        if let Some(reason) = crawl::unsupported_reason(&spec) {
-            return Err(fail(reason, None));
+        let browser = self.ctx.config.browser.as_ref();
+        if let Err(missing) = browser
+            && fetch::needs_browser(&spec)
+        {
+            return Err(fail(missing.to_string(), None));
         }
-        let fetcher = crawl::http_fetcher(&spec, self.ctx.config.guard.clone())
+        let fetcher = fetch::for_job(&spec, self.ctx.config.guard.clone(), browser.ok())
             .map_err(|e| fail(format!("could not set up fetching: {e}"), None))?;
         let resume = match &self.run.checkpoint {
             None => None,
@@ -238,7 +241,7 @@ impl RunTask<'_> {
         Ok(Prepared {
             job_name: job.name,
             spec: Arc::new(spec),
-            fetcher: Arc::new(fetcher),
+            fetcher,
             resume,
         })
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use grandma_engine::crawl::Checkpoint;
+use grandma_engine::fetch::browser::ChromiumMissing;
 use grandma_store::{CancelOutcome, FieldValue, Item, RunCounters, RunStatus, Scope};
 use grandma_worker::{WORKER_HEARTBEAT_INTERVAL, WorkerConfig, WorkerError, run_workers};
 
@@ -22,6 +23,7 @@ both_backends!(
     a_dead_workers_run_resumes_from_its_checkpoint,
     shutdown_releases_a_running_run,
     a_run_past_its_time_limit_fails_and_keeps_its_items,
+    a_browser_job_renders_its_pages_in_chromium,
 );
 
 async fn a_run_completes_end_to_end(db: &TestDb) {
@@ -81,7 +83,10 @@ async fn failures_are_recorded_with_their_reason(db: &TestDb) {
     let mut private = job_config("http://10.1.2.3/");
     private["timeout_seconds"] = 2.into();
     let guarded = queue_run(&db.store, &user, private).await;
-    let pool = Pool::start(db.store.clone(), test_config("worker-fail", 2));
+    // This process has no browser: the browser job fails with the reason and what to do.
+    let mut config = test_config("worker-fail", 2);
+    config.browser = Err(ChromiumMissing::NotFound);
+    let pool = Pool::start(db.store.clone(), config);
 
     let run = wait_for_status(&db.store, broken.result_id, RunStatus::Failed).await;
     let error = run.error_message.unwrap();
@@ -97,7 +102,11 @@ async fn failures_are_recorded_with_their_reason(db: &TestDb) {
     );
 
     let run = wait_for_status(&db.store, unsupported.result_id, RunStatus::Failed).await;
-    assert!(run.error_message.unwrap().contains("browser"));
+    let error = run.error_message.unwrap();
+    assert!(
+        error.contains("needs Chromium") && error.contains("GRANDMA_CHROMIUM"),
+        "{error}"
+    );
 
     let run = wait_for_status(&db.store, guarded.result_id, RunStatus::Failed).await;
     let error = run.error_message.unwrap();
@@ -354,5 +363,47 @@ async fn a_run_past_its_time_limit_fails_and_keeps_its_items(db: &TestDb) {
         Some("the run exceeded its time limit of 2 s")
     );
     assert_eq!(done.total_items, 3);
+    pool.stop().await;
+}
+
+/// A list built by a script: the worker renders it in the process's Chromium for `browser` and
+/// `auto`, while plain HTTP (`requests`) sees an empty page and says why.
+async fn a_browser_job_renders_its_pages_in_chromium(db: &TestDb) {
+    let site = Fixture::start().await;
+    let user = owner(&db.store).await;
+    let job = |fetcher: &str| {
+        let mut config = job_config(&site.url("/js/list.html"));
+        config["fetcher_type"] = fetcher.into();
+        config["pagination"] = serde_json::json!({"type": "none"});
+        config
+    };
+    let browser = queue_run(&db.store, &user, job("browser")).await;
+    let auto = queue_run(&db.store, &user, job("auto")).await;
+    let requests = queue_run(&db.store, &user, job("requests")).await;
+    let pool = Pool::start(db.store.clone(), test_config("worker-browser", 2));
+    pool.wakeup.notify_one();
+
+    let expected: Vec<String> = (0..PER_PAGE).map(|i| format!("js-{i}")).collect();
+    for run in [&browser, &auto] {
+        let done = wait_for(&db.store, run.result_id, Duration::from_secs(90), |r| {
+            r.status.is_terminal()
+        })
+        .await;
+        assert_eq!(done.status, RunStatus::Completed, "{done:#?}");
+        assert_eq!(titles(&db.store, run.result_id).await, expected);
+    }
+    let done = wait_for(
+        &db.store,
+        requests.result_id,
+        Duration::from_secs(30),
+        |r| r.status.is_terminal(),
+    )
+    .await;
+    assert_eq!(done.total_items, 0, "{done:#?}");
+    assert!(
+        done.warnings.iter().any(|w| w.contains("matched nothing")),
+        "{:?}",
+        done.warnings
+    );
     pool.stop().await;
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::browser::{
     BrowserError, BrowserFetcher, BrowserPool, ChromiumMissing, PageOptions, locate_chromium,
 };
-use super::{AutoFetcher, FetchError, Fetcher, HttpFetcher};
+use super::{AutoFetcher, FetchError, FetchOptions, Fetcher, HttpFetcher};
 use crate::guard::NetworkGuard;
 use crate::spec::{FetcherType, JobSpec, Pagination};
 
@@ -53,19 +53,30 @@ pub fn for_job(
     guard: NetworkGuard,
     pool: Option<&BrowserPool>,
 ) -> Result<Arc<dyn Fetcher>, FetchError> {
+    let kind = match needs_browser(spec) {
+        true => FetcherType::Browser,
+        false => spec.fetcher_type,
+    };
     let options = crate::crawl::fetch_options(spec);
-    if needs_browser(spec) {
-        let pool = pool.ok_or_else(|| {
-            BrowserError::NotAvailable("no browser was started for this program".into())
-        })?;
-        return Ok(Arc::new(BrowserFetcher::new(
-            pool,
-            guard,
-            options,
-            page_options(spec),
-        )?));
-    }
-    match spec.fetcher_type {
+    for_pages(kind, guard, options, page_options(spec), pool)
+}
+
+/// [`for_job`] for pages looked at outside a job (detection): `kind` as a job's
+/// `fetcher_type`, `page` what the browser waits for.
+pub fn for_pages(
+    kind: FetcherType,
+    guard: NetworkGuard,
+    options: FetchOptions,
+    page: PageOptions,
+    pool: Option<&BrowserPool>,
+) -> Result<Arc<dyn Fetcher>, FetchError> {
+    match kind {
+        FetcherType::Browser => {
+            let pool = pool.ok_or_else(|| {
+                BrowserError::NotAvailable("no browser was started for this program".into())
+            })?;
+            Ok(Arc::new(BrowserFetcher::new(pool, guard, options, page)?))
+        }
         FetcherType::Auto => {
             let http = HttpFetcher::new(guard.clone(), options)?;
             let pool = pool.cloned().ok_or_else(|| {
@@ -73,16 +84,8 @@ pub fn for_job(
                  GRANDMA_CHROMIUM)"
                     .to_owned()
             });
-            Ok(Arc::new(AutoFetcher::new(
-                http,
-                pool,
-                guard,
-                page_options(spec),
-            )))
+            Ok(Arc::new(AutoFetcher::new(http, pool, guard, page)))
         }
-        // `browser` was handled above.
-        FetcherType::Requests | FetcherType::Browser => {
-            Ok(Arc::new(HttpFetcher::new(guard, options)?))
-        }
+        FetcherType::Requests => Ok(Arc::new(HttpFetcher::new(guard, options)?)),
     }
 }

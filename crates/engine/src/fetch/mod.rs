@@ -31,7 +31,7 @@ use crate::guard::GuardError;
 
 pub use auto::AutoFetcher;
 pub use browser::{BrowserError, BrowserFetcher, BrowserOptions, BrowserPool};
-pub use choose::{check_browser, for_job, needs_browser, page_options};
+pub use choose::{check_browser, for_job, for_pages, needs_browser, page_options};
 pub use http::HttpFetcher;
 
 /// The user agent sent when a job names none: honest about who we are.

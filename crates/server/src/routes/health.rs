@@ -77,6 +77,22 @@ pub struct ComponentsOut {
     pub workers: WorkersOut,
     pub queue: QueueOut,
     pub disk: DiskOut,
+    pub browser: BrowserOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrowserOut {
+    /// `healthy` when Chromium was found, `degraded` when it was not (jobs that need it are
+    /// refused; `auto` jobs run over plain HTTP).
+    pub status: &'static str,
+    /// Why there is no browser, in words.
+    pub message: Option<String>,
+    /// Whether the browser process is running now (it starts when a page first needs it).
+    pub running: bool,
+    /// Browser processes started so far; more than one means it was restarted.
+    pub launches: u64,
+    pub tabs: usize,
+    pub tabs_in_use: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,8 +125,8 @@ pub struct ProbeOut {
     pub status: &'static str,
 }
 
-/// Component health. A failing database is `unhealthy` (503); slow answers, low disk, or runs
-/// waiting with no worker alive are `degraded` (200, so a load balancer keeps the node).
+/// Component health. A failing database is `unhealthy` (503); slow answers, low disk, no
+/// Chromium, or runs waiting with no worker alive are `degraded` (200, so a load balancer keeps the node).
 #[utoipa::path(get, path = "/health", tag = "Health",
     responses(
         (status = 200, description = "Healthy or degraded", body = HealthOut),
@@ -150,11 +166,13 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOu
         (None, None)
     };
     let free_bytes = free_disk_bytes(&state.settings.data_dir);
+    let browser = browser_health(&state).await;
 
     let status = if ping.is_err() {
         "unhealthy"
     } else if database.status != "healthy"
         || free_bytes.is_some_and(|f| f < LOW_DISK_BYTES)
+        || browser.status != "healthy"
         // Work is waiting and nobody will do it.
         || (depth.unwrap_or(0) > 0 && workers == Some(0))
     {
@@ -176,9 +194,35 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOu
             },
             queue: QueueOut { depth },
             disk: DiskOut { free_bytes },
+            browser,
         },
     };
     (code, Json(body))
+}
+
+/// The browser component: found or not, and what the pool is doing. Looking starts nothing.
+async fn browser_health(state: &AppState) -> BrowserOut {
+    match &state.browser {
+        Ok(pool) => {
+            let status = pool.status().await;
+            BrowserOut {
+                status: "healthy",
+                message: None,
+                running: status.running,
+                launches: status.launches,
+                tabs: status.tabs,
+                tabs_in_use: status.tabs_in_use,
+            }
+        }
+        Err(missing) => BrowserOut {
+            status: "degraded",
+            message: Some(missing.to_string()),
+            running: false,
+            launches: 0,
+            tabs: 0,
+            tabs_in_use: 0,
+        },
+    }
 }
 
 /// Ready to serve: the database answers and every migration of this build is applied.

@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use grandma_engine::JobSpec;
+use grandma_engine::fetch::needs_browser;
+use grandma_engine::spec::FetcherType;
 use grandma_store::{Job, JobFilter, JobIn, JobOrder, NewRun, Page, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -108,6 +110,15 @@ fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
     let spec = JobSpec::from_value(&body.config)?;
     if let Err(e) = state.settings.network_guard().check_url(&spec.start_url) {
         return Err(ApiError::invalid("config.start_url", e.to_string()));
+    }
+    if let Err(missing) = &state.browser
+        && needs_browser(&spec)
+    {
+        let path = match spec.fetcher_type {
+            FetcherType::Browser => "config.fetcher_type",
+            _ => "config.pagination",
+        };
+        return Err(ApiError::invalid(path, missing.to_string()));
     }
     Ok(JobIn {
         name: spec.name.clone(),

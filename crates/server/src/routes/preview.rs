@@ -2,11 +2,12 @@
 //! wizard's live preview and the selector preview on a URL.
 //!
 //! The page is either given inline (`html`) or fetched once from `url` (default: the job's
-//! start URL) through the engine's fetcher behind the server's strict network guard, so a
-//! preview cannot be used to reach internal addresses.
+//! start URL) with the fetcher the job asks for (plain HTTP, or the process's headless Chromium
+//! behind its guarded proxy) and the server's strict network guard, so a preview cannot be used
+//! to reach internal addresses.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Json;
@@ -14,10 +15,14 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grandma_engine::JobSpec;
-use grandma_engine::crawl::{fetch_options, unsupported_reason};
-use grandma_engine::extract::{Budget, PageLimits, extract_page_within};
-use grandma_engine::fetch::{FetchError, Fetcher, HttpFetcher};
+use grandma_engine::crawl::fetch_options;
+use grandma_engine::extract::{Budget, PageExtract, PageLimits, extract_page_within};
+use grandma_engine::fetch::browser::shell::{ShellSign, app_shell_sign};
+use grandma_engine::fetch::{
+    self, BrowserPool, Escalation, FetchError, Fetcher, HttpFetcher, needs_browser,
+};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 use url::Url;
 use utoipa::ToSchema;
@@ -32,7 +37,7 @@ use crate::state::AppState;
 /// Items returned at most; the counts cover the whole page.
 pub const PREVIEW_ITEMS: usize = 20;
 /// A fetch for a preview waits at most this long per attempt: a person is waiting.
-const MAX_PREVIEW_SECONDS: u64 = 20;
+const MAX_PREVIEW_SECONDS: u32 = 20;
 /// Previews one user may have running at once; more are refused with 429.
 pub const PREVIEWS_PER_USER: usize = 2;
 /// Longest a preview's extraction may take before the rest of the page is left out.
@@ -142,20 +147,33 @@ pub async fn preview(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     };
-    let answer = run(state, body).await;
+    // When the client leaves, this future is dropped, and with it the guard that cancels the
+    // extraction running on a blocking thread.
+    let cancel = CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let answer = run(state, body, &cancel).await;
     drop(slot);
     answer.into_response()
 }
 
-async fn run(state: AppState, body: PreviewIn) -> ApiResult<Json<PreviewOut>> {
+async fn run(
+    state: AppState,
+    body: PreviewIn,
+    cancel: &CancellationToken,
+) -> ApiResult<Json<PreviewOut>> {
     let spec = JobSpec::from_value(&body.config)?;
     let url = match &body.url {
         Some(text) => Url::parse(text).map_err(|e| ApiError::invalid("url", e.to_string()))?,
         None => spec.start_url.clone(),
     };
     let mut warnings = Vec::new();
-    let (page_url, html) = match body.html {
-        Some(html) => (url, html),
+    let spec = Arc::new(spec);
+    let columns = spec.columns();
+    let (page_url, extract) = match body.html {
+        Some(html) => {
+            let (page_url, extract, _) = extract_blocking(&spec, html, url, cancel).await?;
+            (page_url, extract)
+        }
         None => {
             let url_path = if body.url.is_some() {
                 "url"
@@ -166,24 +184,41 @@ async fn run(state: AppState, body: PreviewIn) -> ApiResult<Json<PreviewOut>> {
             guard
                 .check_url(&url)
                 .map_err(|e| ApiError::invalid(url_path, e.to_string()))?;
-            if let Some(reason) = unsupported_reason(&spec) {
-                warnings.push(format!("{reason}; the preview used plain HTTP"));
+            let browser = match &state.browser {
+                Ok(pool) => Some(pool),
+                Err(missing) if needs_browser(&spec) => {
+                    warnings.push(format!("{missing}; the preview used plain HTTP"));
+                    None
+                }
+                Err(_) => None,
+            };
+            let fetcher = preview_fetcher(&spec, guard, browser)?;
+            let (page_url, html) = fetch_once(fetcher.as_ref(), &url, url_path).await?;
+            let (page_url, extract, sign) = extract_blocking(&spec, html, page_url, cancel).await?;
+            // `auto` renders a page built by scripts, as a run does.
+            let sign = sign.filter(|_| !fetcher.renders_javascript());
+            match sign.map(|sign| (sign, fetcher.render_from_now())) {
+                Some((sign, Escalation::Switched)) => {
+                    warnings.push(format!(
+                        "the item selector matched nothing over plain HTTP and the page looks \
+                         built by scripts ({sign}); the preview rendered it in the browser"
+                    ));
+                    let (page_url, html) = fetch_once(fetcher.as_ref(), &url, url_path).await?;
+                    let (page_url, extract, _) =
+                        extract_blocking(&spec, html, page_url, cancel).await?;
+                    (page_url, extract)
+                }
+                Some((sign, Escalation::Unavailable(why))) => {
+                    warnings.push(format!(
+                        "the item selector matched nothing, and the page looks built by scripts \
+                         ({sign}); {why}"
+                    ));
+                    (page_url, extract)
+                }
+                _ => (page_url, extract),
             }
-            fetch_once(&spec, guard, &url, url_path).await?
         }
     };
-    let columns = spec.columns();
-    // Parsing and selecting is CPU work: keep it off the async executor. When the client
-    // leaves, this future is dropped, and with it the guard that cancels the extraction.
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let _cancel_on_drop = cancel.clone().drop_guard();
-    let budget = Budget::for_time(PREVIEW_EXTRACTION_TIME).with_cancel(cancel);
-    let (extract, page_url) = tokio::task::spawn_blocking(move || {
-        let extract = extract_page_within(&spec, &html, &page_url, &PageLimits::default(), &budget);
-        (extract, page_url)
-    })
-    .await
-    .map_err(ApiError::internal)?;
     let field_counts = columns
         .iter()
         .enumerate()
@@ -222,22 +257,54 @@ async fn run(state: AppState, body: PreviewIn) -> ApiResult<Json<PreviewOut>> {
     }))
 }
 
-/// Fetches one page: at most one retry and a bounded timeout, since a person is waiting.
-async fn fetch_once(
+/// The fetcher the job asks for (the browser when it needs one and there is one, else plain
+/// HTTP), with at most one retry and a bounded timeout, since a person is waiting.
+fn preview_fetcher(
     spec: &JobSpec,
     guard: grandma_engine::guard::NetworkGuard,
+    browser: Option<&BrowserPool>,
+) -> ApiResult<Arc<dyn Fetcher>> {
+    let mut bounded = spec.clone();
+    bounded.retry_count = bounded.retry_count.min(1);
+    bounded.timeout_seconds = bounded.timeout_seconds.min(MAX_PREVIEW_SECONDS);
+    Ok(match browser {
+        Some(pool) => fetch::for_job(&bounded, guard, Some(pool)).map_err(ApiError::internal)?,
+        None => {
+            Arc::new(HttpFetcher::new(guard, fetch_options(&bounded)).map_err(ApiError::internal)?)
+        }
+    })
+}
+
+/// Fetches one page; a refusal of the network guard is the caller's mistake (422).
+async fn fetch_once(
+    fetcher: &dyn Fetcher,
     url: &Url,
     url_path: &'static str,
 ) -> ApiResult<(Url, String)> {
-    let mut options = fetch_options(spec);
-    options.retry_count = options.retry_count.min(1);
-    options.timeout = options
-        .timeout
-        .min(std::time::Duration::from_secs(MAX_PREVIEW_SECONDS));
-    let fetcher = HttpFetcher::new(guard, options).map_err(ApiError::internal)?;
     match fetcher.fetch(url).await {
         Ok(page) => Ok((page.final_url, page.body)),
         Err(FetchError::Blocked(e)) => Err(ApiError::invalid(url_path, e.to_string())),
         Err(e) => Err(ApiError::BadGateway(e.to_string())),
     }
+}
+
+/// Extracts the page on a blocking thread (parsing and selecting is CPU work), and says whether
+/// a page where nothing matched looks built by scripts.
+async fn extract_blocking(
+    spec: &Arc<JobSpec>,
+    html: String,
+    url: Url,
+    cancel: &CancellationToken,
+) -> ApiResult<(Url, PageExtract, Option<ShellSign>)> {
+    let spec = Arc::clone(spec);
+    let budget = Budget::for_time(PREVIEW_EXTRACTION_TIME).with_cancel(cancel.clone());
+    tokio::task::spawn_blocking(move || {
+        let extract = extract_page_within(&spec, &html, &url, &PageLimits::default(), &budget);
+        let sign = (extract.matched == 0)
+            .then(|| app_shell_sign(&html))
+            .flatten();
+        (url, extract, sign)
+    })
+    .await
+    .map_err(ApiError::internal)
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod bad_input;
+mod browser;
 mod docs;
 mod health;
 mod jobs;

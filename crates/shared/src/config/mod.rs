@@ -3,7 +3,7 @@
 //! whole, every problem reported at once ([`Problems`]).
 //!
 //! The file has a table per part (`[auth]`, `[http]`, `[rate_limit]`, `[worker]`,
-//! `[webhooks]`, `[scheduler]`) and a few top-level keys. Each key has an environment variable:
+//! `[webhooks]`, `[scheduler]`, `[browser]`) and a few top-level keys. Each key has an environment variable:
 //! `GRANDMA_` + the table's prefix + the key, upper-cased (`[worker] concurrency` is
 //! `GRANDMA_WORKER_CONCURRENCY`), unless the declaration names another. To add a setting,
 //! declare it in `sections.rs` (one line and its doc comment) and add its README row (a test
@@ -36,8 +36,8 @@ pub use problems::{Problem, Problems};
 pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
-    AuthSettings, HttpSettings, RateLimitSettings, SchedulerSettings, Settings, WebhookSettings,
-    WorkerSettings,
+    AuthSettings, BrowserSettings, HttpSettings, RateLimitSettings, SchedulerSettings, Settings,
+    WebhookSettings, WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 
@@ -167,5 +167,19 @@ pub fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+impl BrowserSettings {
+    /// The browser pool's options: these settings over the engine's defaults.
+    pub fn options(&self) -> grandma_engine::fetch::BrowserOptions {
+        let defaults = grandma_engine::fetch::BrowserOptions::default();
+        grandma_engine::fetch::BrowserOptions {
+            chromium: self.chromium.clone(),
+            tabs: self.tabs.unwrap_or(defaults.tabs),
+            max_dom_nodes: self.max_dom_nodes,
+            max_page_bytes: self.max_page_bytes,
+            ..defaults
+        }
     }
 }

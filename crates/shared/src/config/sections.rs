@@ -36,6 +36,8 @@ settings_section! {
         pub webhooks: WebhookSettings = WebhookSettings::default(),
         /// The cron scheduler
         pub scheduler: SchedulerSettings = SchedulerSettings::default(),
+        /// Headless Chromium, for jobs whose pages are built by JavaScript
+        pub browser: BrowserSettings = BrowserSettings::default(),
     }
 }
 
@@ -150,6 +152,23 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[browser]`: the headless Chromium that renders pages built by JavaScript. One browser
+    /// process serves every run of a process; it starts when a page first needs it.
+    pub struct BrowserSettings {
+        /// The Chromium binary; none: /usr/bin/chromium, /usr/bin/chromium-browser, then the `PATH`
+        #[env("GRANDMA_CHROMIUM")]
+        pub chromium: Option<PathBuf> = None,
+        /// Tabs open at once across every run of the process, 1–64; none: two per core, as
+        /// many as memory allows at 256 MiB each, at most 16
+        pub tabs: Option<usize> = None,
+        /// Elements a rendered page may have before it fails as too large, at least 1000
+        pub max_dom_nodes: u64 = 500_000,
+        /// Bytes a page may load, itself and everything it pulls in, at least 65536
+        pub max_page_bytes: u64 = 50 * 1024 * 1024,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -163,5 +182,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("worker", "WORKER_", WorkerSettings::FIELDS),
         ("webhooks", "WEBHOOKS_", WebhookSettings::FIELDS),
         ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
+        ("browser", "BROWSER_", BrowserSettings::FIELDS),
     ]
 };

@@ -118,6 +118,19 @@ impl Settings {
             self.scheduler.poll_interval_seconds,
             1..=3600,
         );
+        let browser = &self.browser;
+        if let Some(tabs) = browser.tabs {
+            c.range("browser.tabs", tabs, 1..=64);
+        }
+        c.at_least("browser.max_dom_nodes", browser.max_dom_nodes, 1000);
+        c.at_least("browser.max_page_bytes", browser.max_page_bytes, 65_536);
+        // A browser named explicitly must be one; a missing default browser is not a
+        // settings problem (only jobs that need it fail, and `/health` says so).
+        if let Some(path) = &browser.chromium
+            && let Err(missing) = grandma_engine::fetch::browser::locate_chromium(Some(path))
+        {
+            c.fail("browser.chromium", missing.to_string());
+        }
     }
 
     fn check_auth(&self, c: &mut Checker<'_, impl Fn(&str) -> String>) {

@@ -92,7 +92,8 @@ pub const PER_PAGE: u32 = 3;
 
 /// The fixture site: `/site/page-N.html` (3 pages of 3 items, page 3 with one more item
 /// lacking its required title), `/slow/page-N.html` (the same, but pages after the first
-/// take a minute), `/single.html` (one page), `/broken` (HTTP 500). Counts hits per path.
+/// take a minute), `/single.html` (one page), `/js/list.html` (one page built by a script),
+/// `/broken` (HTTP 500). Counts hits per path.
 #[derive(Clone)]
 pub struct Fixture {
     pub base: String,
@@ -105,6 +106,7 @@ impl Fixture {
         let app = axum::Router::new()
             .route("/{dir}/{file}", axum::routing::get(page))
             .route("/single.html", axum::routing::get(single))
+            .route("/js/list.html", axum::routing::get(js_list))
             .route(
                 "/broken",
                 axum::routing::get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
@@ -192,6 +194,24 @@ async fn single() -> Html<String> {
         .map(|i| format!("<article class=\"item\"><h3>one-{i}</h3></article>"))
         .collect();
     Html(format!("<html><body>{items}</body></html>"))
+}
+
+/// `/js/list.html`: the same items as `/single.html` (`js-0`…), written by a script from
+/// inline JSON, so only a browser sees them.
+async fn js_list() -> Html<String> {
+    let titles: Vec<String> = (0..PER_PAGE).map(|i| format!("\"js-{i}\"")).collect();
+    Html(format!(
+        "<html><body><main id=\"list\"></main><script>\
+         const titles = [{}];\
+         const list = document.getElementById('list');\
+         for (const t of titles) {{\
+           const a = document.createElement('article'); a.className = 'item';\
+           const h = document.createElement('h3'); h.textContent = t;\
+           a.appendChild(h); list.appendChild(a);\
+         }}\
+         </script></body></html>",
+        titles.join(",")
+    ))
 }
 
 /// Titles of the `/site/` crawl in page order (the untitled item is dropped).
