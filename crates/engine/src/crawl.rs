@@ -17,7 +17,8 @@ use url::Url;
 use crate::extract::{self, PageExtract};
 use crate::fetch::browser::shell::app_shell_sign;
 use crate::fetch::{
-    Escalation, FetchError, FetchOptions, Fetcher, HttpFetcher, Page, needs_browser,
+    BoxFuture, Escalation, FetchError, FetchOptions, Fetcher, HopGate, HttpFetcher, Page,
+    needs_browser,
 };
 use crate::guard::NetworkGuard;
 use crate::item::Item;
@@ -34,6 +35,9 @@ const PAGE_CEILING: u32 = 10_000;
 const MAX_CONSECUTIVE_FAILURES: u32 = 3;
 /// Warnings kept for the run's record; past this they are counted, not stored.
 const MAX_WARNINGS: usize = 200;
+/// Longest a page's extraction may take (parsing aside) before the rest of its items are left
+/// out with a warning. A real page takes milliseconds; a hostile one must not hold a core.
+pub const PAGE_EXTRACTION_TIME: Duration = Duration::from_secs(10);
 
 /// Progress of a run (FEATURES §2), plus warnings.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +206,7 @@ pub struct Crawl<'a> {
     events: &'a dyn EventSink,
     cancel: CancellationToken,
     resume: Option<Checkpoint>,
+    limits: extract::PageLimits,
 }
 
 impl std::fmt::Debug for Crawl<'_> {
@@ -277,13 +282,17 @@ enum PageError {
     /// Extraction panicked: a bug of ours, reported for this page rather than ending the run.
     #[error("extraction failed: {0}")]
     Extraction(String),
+    /// The run was cancelled while the page was being extracted: nothing of it is delivered,
+    /// so a resumed run extracts the whole page again.
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 impl PageError {
     fn status(&self) -> Option<u16> {
         match self {
             PageError::Fetch(e) => e.status(),
-            PageError::Extraction(_) => None,
+            PageError::Extraction(_) | PageError::Cancelled => None,
         }
     }
 }
@@ -310,7 +319,15 @@ impl<'a> Crawl<'a> {
             events,
             cancel,
             resume: None,
+            limits: extract::PageLimits::default(),
         }
+    }
+
+    /// Holds every page to `limits` instead of the defaults.
+    #[must_use]
+    pub fn with_page_limits(mut self, limits: extract::PageLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Continues a run from a checkpoint saved with an earlier page.
@@ -358,6 +375,8 @@ impl<'a> Crawl<'a> {
                 Duration::from_millis(self.spec.max_delay_ms),
             ),
             robots: RobotsCache::new(),
+            cancel: self.cancel.clone(),
+            limits: self.limits,
         };
         let stop = match &self.spec.pagination {
             Pagination::UrlPattern { pattern } => {
@@ -505,6 +524,20 @@ fn cpu_permits() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// A redirect to another site is a request to that site: its robots.txt and its politeness
+/// apply, as for a page the crawl asks for itself.
+impl HopGate for Pager<'_> {
+    fn admit<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<(), FetchError>> {
+        Box::pin(async move {
+            if self.polite(url).await {
+                Ok(())
+            } else {
+                Err(FetchError::Disallowed { url: url.clone() })
+            }
+        })
+    }
+}
+
 /// The per-run machinery shared by the pagination strategies.
 struct Pager<'r> {
     spec: &'r Arc<JobSpec>,
@@ -512,6 +545,9 @@ struct Pager<'r> {
     events: &'r dyn EventSink,
     politeness: Politeness,
     robots: RobotsCache,
+    /// The run's cancellation, which also stops a page's extraction midway.
+    cancel: CancellationToken,
+    limits: extract::PageLimits,
 }
 
 impl Pager<'_> {
@@ -523,8 +559,9 @@ impl Pager<'_> {
             return PageResult::Disallowed;
         }
         let rendered = self.fetcher.renders_javascript();
-        let fetched = match self.fetcher.fetch(&url).await {
+        let fetched = match self.fetcher.fetch_through(&url, self).await {
             Ok(p) => p,
+            Err(FetchError::Disallowed { .. }) => return PageResult::Disallowed,
             Err(e) => return PageResult::Failed(e.into()),
         };
         let (final_url, mut extract, body) = match self.extract(fetched, 0).await {
@@ -558,8 +595,9 @@ impl Pager<'_> {
         if !self.admit(page, &url).await {
             return PageResult::Disallowed;
         }
-        let fetched = match self.fetcher.fetch(&url).await {
+        let fetched = match self.fetcher.fetch_through(&url, self).await {
             Ok(p) => p,
+            Err(FetchError::Disallowed { .. }) => return PageResult::Disallowed,
             Err(e) => return PageResult::Failed(e.into()),
         };
         match self.extract(fetched, 0).await {
@@ -573,6 +611,18 @@ impl Pager<'_> {
 
     /// robots.txt (false: disallowed), then the host's politeness delay, then `fetching`.
     async fn admit(&self, page: u32, url: &Url) -> bool {
+        if !self.polite(url).await {
+            return false;
+        }
+        self.events.emit(&Event::Fetching {
+            page,
+            url: url.clone(),
+        });
+        true
+    }
+
+    /// The site's robots.txt (false: disallowed), then its politeness delay.
+    async fn polite(&self, url: &Url) -> bool {
         let mut crawl_delay = None;
         if self.spec.respect_robots_txt {
             let rules: Arc<RobotsRules> = self.robots.rules(url, self.fetcher).await;
@@ -584,10 +634,6 @@ impl Pager<'_> {
         self.politeness
             .wait_turn(url.host_str().unwrap_or_default(), crawl_delay)
             .await;
-        self.events.emit(&Event::Fetching {
-            page,
-            url: url.clone(),
-        });
         true
     }
 
@@ -607,13 +653,20 @@ impl Pager<'_> {
         // with the parse and is given back the moment it ends, not when this future is next
         // polled (the pages of a run share one task, which may be busy delivering).
         let core = cpu_permits().acquire().await;
+        let budget =
+            extract::Budget::for_time(PAGE_EXTRACTION_TIME).with_cancel(self.cancel.clone());
+        let limits = self.limits;
         match tokio::task::spawn_blocking(move || {
             let _core = core;
-            let extract = extract::extract_page_after(&spec, &body, &base, skip);
+            let extract =
+                extract::extract_page_after_within(&spec, &body, &base, skip, &limits, &budget);
             (extract, body)
         })
         .await
         {
+            Ok((extract, _)) if extract.stopped == Some(extract::Stopped::Cancelled) => {
+                Err(PageError::Cancelled)
+            }
             Ok((extract, body)) => Ok((final_url, extract, body)),
             Err(e) => Err(PageError::Extraction(e.to_string())),
         }

@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod guard;
 pub mod item;
 pub mod paginate;
+pub mod parse;
 pub mod politeness;
 pub mod robots;
 pub mod selector;

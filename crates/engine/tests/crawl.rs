@@ -18,8 +18,14 @@ use tokio_util::sync::CancellationToken;
 
 const ROBOTS: &str = "User-agent: *\nDisallow: /private/\n";
 
-/// A job over the fixture catalogue; `extra` is YAML appended at the top level.
+/// A job over the fixture catalogue; `extra` is YAML appended at the top level (a
+/// `retry_count` there replaces the default one).
 fn job(start: &str, extra: &str) -> Arc<JobSpec> {
+    let retries = if extra.contains("retry_count:") {
+        ""
+    } else {
+        "retry_count: 3"
+    };
     let yaml = format!(
         r#"
 name: fixture catalogue
@@ -33,7 +39,7 @@ fields:
   - {{name: tags, selector: span.tag, multiple: true}}
 min_delay_ms: 0
 max_delay_ms: 0
-retry_count: 3
+{retries}
 {extra}
 "#
     );
@@ -615,4 +621,75 @@ async fn a_checkpoint_after_max_items_leads_nowhere() {
     assert_eq!(r.outcome.status, RunStatus::Completed);
     assert_eq!(r.outcome.total_items, 3);
     assert_eq!(f.hits.paths().len(), before);
+}
+
+/// Another site that pages of the first redirect to: its robots.txt disallows `/private/` and
+/// asks for a second between requests; it records when each page was asked for.
+async fn other_site(hits: Arc<Mutex<Vec<(String, std::time::Instant)>>>) -> std::net::SocketAddr {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/robots.txt",
+            get(|| async { "User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n" }),
+        )
+        .fallback(move |uri: axum::http::Uri| {
+            let hits = Arc::clone(&hits);
+            async move {
+                hits.lock()
+                    .unwrap()
+                    .push((uri.path().to_owned(), std::time::Instant::now()));
+                axum::response::Html(
+                    "<article class=product><h3><a title=T href=/x>T</a></h3></article>",
+                )
+            }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_site_follows_that_sites_robots_txt_and_delay() {
+    use axum::routing::get;
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let other = other_site(Arc::clone(&hits)).await;
+    let app = axum::Router::new()
+        .route("/robots.txt", get(|| async { "User-agent: *\nAllow: /\n" }))
+        .route(
+            "/list",
+            get(move |q: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                let page = q.get("page").cloned().unwrap_or_else(|| "1".into());
+                let to = if page == "3" {
+                    format!("http://{other}/private/{page}")
+                } else {
+                    format!("http://{other}/public/{page}")
+                };
+                axum::response::Redirect::temporary(&to)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let first = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let spec = job(
+        &format!("http://{first}/list"),
+        "pagination: {type: url_pattern, url_pattern: '?page={page}'}\nmax_pages: 3",
+    );
+    let r = run(spec).await;
+    let hits = hits.lock().unwrap().clone();
+    let paths: Vec<&str> = hits.iter().map(|(p, _)| p.as_str()).collect();
+    // Page 3 leads to a page the other site's robots.txt disallows: never fetched.
+    assert_eq!(paths, ["/public/1", "/public/2"], "{:?}", r.outcome);
+    assert!(
+        r.outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("page 3") && w.contains("disallowed by robots.txt")),
+        "{:?}",
+        r.outcome.warnings
+    );
+    // Its Crawl-delay spaced the two hops it allowed.
+    let gap = hits[1].1 - hits[0].1;
+    assert!(gap >= Duration::from_millis(950), "{gap:?}");
 }

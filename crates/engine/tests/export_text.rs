@@ -104,7 +104,7 @@ fn csv_reads_back_exactly_with_neutralised_formulas() {
             "Quote \"here\", comma",
             "'+1 555 0100",
             "",
-            "'-3",
+            "-3",
             "line one\nline two\r\nline three",
         ],
         vec![

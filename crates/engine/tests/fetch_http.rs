@@ -428,3 +428,54 @@ async fn loopback_alias() -> Option<String> {
     let loopback_v4 = |a: &std::net::SocketAddr| a.ip() == std::net::Ipv4Addr::LOCALHOST;
     (!addrs.is_empty() && addrs.iter().all(loopback_v4)).then_some(name)
 }
+
+#[tokio::test]
+async fn cookies_set_by_one_page_go_back_on_the_next_but_not_to_another_fetcher() {
+    let app = Router::new()
+        .route(
+            "/start",
+            get(|| async {
+                (
+                    [(header::SET_COOKIE, "session=s3cret; Path=/; HttpOnly")],
+                    HTML,
+                )
+            }),
+        )
+        .route(
+            "/next",
+            get(|headers: HeaderMap| async move {
+                let cookie = headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if cookie == "session=s3cret" {
+                    (StatusCode::OK, HTML).into_response()
+                } else {
+                    (StatusCode::FORBIDDEN, format!("cookie {cookie:?}")).into_response()
+                }
+            }),
+        )
+        .route(
+            "/hop",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [
+                        (header::SET_COOKIE, "session=s3cret; Path=/"),
+                        (header::LOCATION, "/next"),
+                    ],
+                )
+            }),
+        );
+    let addr = serve(app).await;
+    let run = fetcher(options());
+    run.fetch(&url(addr, "/start")).await.unwrap();
+    assert_eq!(run.fetch(&url(addr, "/next")).await.unwrap().status, 200);
+    // Another run (another fetcher) starts without the cookie.
+    let other = fetcher(options());
+    let err = other.fetch(&url(addr, "/next")).await.unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    // A cookie set on a redirect applies to the hop it leads to.
+    assert_eq!(other.fetch(&url(addr, "/hop")).await.unwrap().status, 200);
+}

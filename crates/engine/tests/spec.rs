@@ -336,3 +336,81 @@ fn time_limit_is_optional_and_bounded() {
         vec!["time_limit: unknown key; did you mean `time_limit_seconds`?"]
     );
 }
+
+#[test]
+fn very_deep_nesting_is_refused_quickly_with_a_clear_error() {
+    for deep in [
+        format!("{MINIMAL}pagination: {}\n", "[".repeat(100_000)),
+        format!("{MINIMAL}pagination:\n{}x\n", "- ".repeat(100_000)),
+        format!(
+            "{MINIMAL}x: {}{}\n",
+            "{a: ".repeat(50_000),
+            "}".repeat(50_000)
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let p = problems(&deep);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("the document nests lists and mappings deeper than 64 levels"),
+            "{p:?}"
+        );
+    }
+    // JSON's parser stops at its own depth limit, quickly too.
+    let started = std::time::Instant::now();
+    let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = JobSpec::from_json_str(&json).unwrap_err().to_string();
+    assert!(e.contains("recursion limit exceeded"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn numbers_that_are_not_finite_are_refused_not_defaulted() {
+    for (value, shown) in [(".inf", "inf"), ("-.inf", "-inf"), (".nan", "NaN")] {
+        let p = problems(&format!("{MINIMAL}max_pages: {value}\n"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains(&format!("{shown} is not a number a job document can use")),
+            "{value}: {p:?}"
+        );
+    }
+    // In a field too, where a number is taken as text.
+    let p = problems(&format!("{MINIMAL}    default_value: .nan\n"));
+    assert!(p[0].contains("NaN is not a number"), "{p:?}");
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let yaml = format!("\u{feff}{MINIMAL}");
+    assert_eq!(JobSpec::from_yaml_str(&yaml).unwrap().name, "Quotes");
+    let json = JobSpec::from_yaml_str(MINIMAL)
+        .unwrap()
+        .to_value()
+        .to_string();
+    let spec = JobSpec::from_json_str(&format!("\u{feff}{json}")).unwrap();
+    assert_eq!(spec.name, "Quotes");
+}
+
+#[test]
+fn duplicate_keys_are_refused_naming_the_key() {
+    let p = problems(&format!("{MINIMAL}max_pages: 2\nmax_pages: 3\n"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("the key \"max_pages\" appears twice in the same mapping"),
+        "{p:?}"
+    );
+    let p = problems(&format!("{MINIMAL}    selector: b\n"));
+    assert!(p[0].contains("the key \"selector\" appears twice"), "{p:?}");
+    let json = r#"{"name": "a", "name": "b", "start_url": "https://x.example/",
+                   "item_selector": "li", "fields": [{"name": "t", "selector": "a"}]}"#;
+    let e = JobSpec::from_json_str(json).unwrap_err().to_string();
+    assert!(e.contains("the key \"name\" appears twice"), "{e}");
+    // The same key in different mappings is fine.
+    let ok = format!("{MINIMAL}  - name: other\n    selector: b\n");
+    assert_eq!(JobSpec::from_yaml_str(&ok).unwrap().fields.len(), 2);
+}

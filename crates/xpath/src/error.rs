@@ -14,7 +14,16 @@ pub struct XPathError {
     pub message: String,
 }
 
+/// The message of an evaluation given up because its stop callback said so.
+pub(crate) const STOPPED: &str = "evaluation stopped before the end (time budget or cancellation)";
+
 impl XPathError {
+    /// Whether evaluation was given up because the stop callback of
+    /// [`XPath::evaluate_until`](crate::XPath::evaluate_until) said so.
+    pub fn is_stopped(&self) -> bool {
+        self.position == 0 && self.message == STOPPED
+    }
+
     pub(crate) fn new(position: usize, message: impl Into<String>) -> Self {
         XPathError {
             position,

@@ -39,12 +39,43 @@ pub(crate) struct Context<'a> {
     pub(crate) size: usize,
 }
 
-#[derive(Debug)]
 pub(crate) struct Evaluator<'d, 'a> {
     pub(crate) doc: &'d Document<'a>,
+    /// Asked now and then whether to give up (a deadline passed, the work was cancelled).
+    pub(crate) stop: Option<&'d dyn Fn() -> bool>,
+    /// Units of work since `stop` was last asked.
+    pub(crate) ticks: std::cell::Cell<u32>,
 }
 
+impl std::fmt::Debug for Evaluator<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").finish_non_exhaustive()
+    }
+}
+
+/// Units of work (context nodes of a step, candidates of a predicate) between two questions to
+/// the stop callback: often enough to stop within milliseconds, rare enough to cost nothing.
+const TICKS_PER_CHECK: u32 = 64;
+
 impl<'a> Evaluator<'_, 'a> {
+    /// Counts `units` of work and fails once the stop callback says so.
+    fn tick(&self, units: usize) -> Result<(), XPathError> {
+        let Some(stop) = self.stop else {
+            return Ok(());
+        };
+        let units = u32::try_from(units).unwrap_or(u32::MAX);
+        let ticks = self.ticks.get().saturating_add(units);
+        if ticks < TICKS_PER_CHECK {
+            self.ticks.set(ticks);
+            return Ok(());
+        }
+        self.ticks.set(0);
+        if stop() {
+            return Err(XPathError::new(0, crate::error::STOPPED));
+        }
+        Ok(())
+    }
+
     /// Dispatches only; the work lives in one method per kind of expression so that the frame
     /// of this function, which recurses once per nesting level, stays small.
     pub(crate) fn eval(&self, expr: &Expr, ctx: &Context<'a>) -> Result<Value<'a>, XPathError> {
@@ -249,6 +280,7 @@ impl<'a> Evaluator<'_, 'a> {
         let mut out = Vec::new();
         if let [only] = contexts {
             axes::collect(step.axis, *only, &step.test, limit, &mut out);
+            self.tick(1 + out.len())?;
             self.filter(&step.predicates, &mut out)?;
             if step.axis.is_reverse() {
                 out.reverse();
@@ -284,6 +316,7 @@ impl<'a> Evaluator<'_, 'a> {
         };
         let mut buf = Vec::new();
         for &node in contexts {
+            self.tick(1 + buf.len())?;
             buf.clear();
             axes::collect(step.axis, node, &step.test, limit, &mut buf);
             self.filter(&step.predicates, &mut buf)?;
@@ -329,6 +362,7 @@ impl<'a> Evaluator<'_, 'a> {
                     let size = nodes.len();
                     let mut kept = 0;
                     for i in 0..size {
+                        self.tick(1)?;
                         let ctx = Context {
                             node: nodes[i],
                             position: i + 1,

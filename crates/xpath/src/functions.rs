@@ -176,11 +176,13 @@ fn node_set_function<'a>(
     let first = nodes.first();
     Ok(match func {
         Func::Count => Value::Number(nodes.len() as f64),
+        // Folded from +0: Rust's `f64` sum starts at -0, which would make `1 div sum(/none)`
+        // negative infinity.
         Func::Sum => Value::Number(
             nodes
                 .iter()
                 .map(|n| string_to_number(&n.string_value_cow()))
-                .sum(),
+                .fold(0.0, |acc, n| acc + n),
         ),
         Func::LocalName => Value::String(first.map_or("", XNode::local_name).to_owned()),
         Func::NamespaceUri => Value::String(first.map_or("", XNode::namespace_uri).to_owned()),

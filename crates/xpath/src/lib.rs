@@ -84,6 +84,27 @@ impl XPath {
         })
     }
 
+    /// For an expression `string(E)` where `E` is a node-set, `E` alone: the string is the
+    /// string-value of `E`'s first node, so a caller can look at that node (an `href`
+    /// attribute, say) instead of only its text.
+    pub fn string_argument(&self) -> Option<XPath> {
+        match &self.expr {
+            ast::Expr::Call {
+                func: functions::Func::String,
+                args,
+                ..
+            } => match args.as_slice() {
+                [arg] if arg.ty() == ast::Ty::NodeSet => Some(XPath {
+                    source: self.source.clone(),
+                    mode: self.mode,
+                    expr: arg.clone(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
@@ -104,11 +125,33 @@ impl XPath {
         self.evaluate_node(doc, XNode::Tree(context))
     }
 
+    /// Like [`XPath::evaluate`], asking `stop` every few dozen nodes of work whether to give
+    /// up; when it answers true the result is an error for which
+    /// [`XPathError::is_stopped`] holds. This bounds an expression's cost on a hostile page by
+    /// a deadline or a cancellation.
+    pub fn evaluate_until<'a>(
+        &self,
+        doc: &Document<'a>,
+        context: NodeRef<'a, Node>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Value<'a>, XPathError> {
+        self.run(doc, XNode::Tree(context), Some(stop))
+    }
+
     /// Like [`XPath::evaluate`], with any node (including an attribute) as context.
     pub fn evaluate_node<'a>(
         &self,
         doc: &Document<'a>,
         context: XNode<'a>,
+    ) -> Result<Value<'a>, XPathError> {
+        self.run(doc, context, None)
+    }
+
+    fn run<'a>(
+        &self,
+        doc: &Document<'a>,
+        context: XNode<'a>,
+        stop: Option<&dyn Fn() -> bool>,
     ) -> Result<Value<'a>, XPathError> {
         let tree = match context {
             XNode::Tree(n) | XNode::Attribute { element: n, .. } => n.tree(),
@@ -124,7 +167,12 @@ impl XPath {
             position: 1,
             size: 1,
         };
-        Evaluator { doc }.eval(&self.expr, &ctx)
+        Evaluator {
+            doc,
+            stop,
+            ticks: std::cell::Cell::new(0),
+        }
+        .eval(&self.expr, &ctx)
     }
 }
 

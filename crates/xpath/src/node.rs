@@ -229,9 +229,10 @@ mod tests {
         ));
         let comment = p.last_child().unwrap();
         assert_eq!(XNode::Tree(comment).string_value(), "c");
+        // Attributes are numbered in source order: `id` first, `class` second.
         let class = XNode::Attribute {
             element: p,
-            index: 0,
+            index: 1,
         };
         assert_eq!(class.attribute(), Some(("class", "a b")));
         assert_eq!(class.string_value(), "a b");

@@ -94,6 +94,7 @@ impl Pager<'_> {
             loop {
                 let (final_url, extract) = match self.extract(doc, seen).await {
                     Ok((final_url, extract, _)) => (final_url, extract),
+                    Err(PageError::Cancelled) => return Stop::Cancelled,
                     Err(e) => {
                         self.record_failure(state, page, &url, &e);
                         return Stop::Done;
@@ -197,6 +198,7 @@ impl Pager<'_> {
             loop {
                 let (final_url, extract) = match self.extract(doc, 0).await {
                     Ok((final_url, extract, _)) => (final_url, extract),
+                    Err(PageError::Cancelled) => return Stop::Cancelled,
                     Err(e) => {
                         self.record_failure(state, page, &url, &e);
                         return Stop::Done;

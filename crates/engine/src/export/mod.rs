@@ -122,14 +122,38 @@ pub fn file_writer<W: Write + Seek + Send + 'static>(
 /// Neutralises spreadsheet formula injection in one CSV cell (the OWASP "CSV injection" rule).
 ///
 /// A cell starting with `=`, `+`, `-`, `@`, TAB or CR is prefixed with `'`, which spreadsheet
-/// applications read as "this is text". The price is that a negative number or a `+33…` phone
-/// number also gains the prefix in CSV; that is the accepted trade of the rule, and JSON keeps
-/// the value untouched for programs.
+/// applications read as "this is text", unless it is a plain number (`+53`, `-2.6089`,
+/// `+441174960112`, `-1.5e3`): a sign, digits with at most one decimal point and an optional
+/// exponent, and nothing else, which a spreadsheet reads as that number and cannot evaluate.
 pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
     match cell.as_bytes().first() {
+        Some(b'+' | b'-') if is_plain_number(&cell[1..]) => Cow::Borrowed(cell),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
     }
+}
+
+/// Digits with at most one decimal point (at least one digit), then an optional exponent
+/// (`e`, an optional sign, digits).
+fn is_plain_number(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut digits = 0;
+    let mut points = 0;
+    for b in mantissa.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'.' => points += 1,
+            _ => return false,
+        }
+    }
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits > 0 && points <= 1 && exponent_ok
 }
 
 /// Refuses an item that does not line up with the columns.
@@ -152,12 +176,24 @@ mod tests {
     fn formula_prefixes_are_neutralised() {
         for cell in [
             "=1+1",
-            "+1",
-            "-1",
+            "=1",
+            "+1+1",
+            "-1+1",
+            "-A1",
+            "+A1",
+            "-",
+            "+.",
+            "-1.2.3",
+            "+1e",
+            "-1e5+1",
+            "+1 555 0100",
+            "-2,5",
             "@SUM(A1)",
             "\tx",
+            "\t1",
             "\rx",
             "=HYPERLINK(\"x\")",
+            "-cmd|' /C calc'!A0",
         ] {
             assert_eq!(neutralise_formula(cell), format!("'{cell}"), "{cell:?}");
         }
@@ -165,7 +201,23 @@ mod tests {
 
     #[test]
     fn other_cells_are_borrowed_unchanged() {
-        for cell in ["", "a=b", " =1", "'quoted", "1", "\nx", "é=", "x-y"] {
+        for cell in [
+            "",
+            "a=b",
+            " =1",
+            "'quoted",
+            "1",
+            "\nx",
+            "é=",
+            "x-y",
+            "+53",
+            "-2.6089",
+            "+441174960112",
+            "-.5",
+            "+5.",
+            "-1.5e3",
+            "+2E-7",
+        ] {
             assert!(
                 matches!(neutralise_formula(cell), Cow::Borrowed(c) if c == cell),
                 "{cell:?}"

@@ -66,6 +66,17 @@ impl Fetcher for AutoFetcher {
         }
     }
 
+    fn fetch_through<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn super::HopGate,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        match self.rendering() {
+            Some(browser) => browser.fetch(url),
+            None => self.http.fetch_through(url, gate),
+        }
+    }
+
     fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
         self.http.fetch(url)
     }

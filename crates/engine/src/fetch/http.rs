@@ -15,8 +15,11 @@ use url::Url;
 
 use super::attempts::Attempts;
 use super::breaker::CircuitBreaker;
+use super::cookies::CookieJar;
 use super::retry::{self, Backoff};
-use super::{BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, Page, charset};
+use super::{
+    BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, HopGate, Page, charset,
+};
 use crate::guard::{GuardError, NetworkGuard};
 
 /// What we ask for: HTML first, anything else accepted. (Accept-Encoding is set by reqwest for
@@ -47,6 +50,8 @@ pub struct HttpFetcher {
     next_agent: AtomicUsize,
     backoff: Backoff,
     breaker: CircuitBreaker,
+    /// The cookies sites set, sent back to them: one jar per fetcher, and a fetcher per run.
+    cookies: CookieJar,
 }
 
 impl HttpFetcher {
@@ -82,6 +87,7 @@ impl HttpFetcher {
             next_agent: AtomicUsize::new(0),
             backoff: Backoff::default(),
             breaker: CircuitBreaker::default(),
+            cookies: CookieJar::default(),
         })
     }
 
@@ -113,7 +119,7 @@ impl HttpFetcher {
     }
 
     /// Guard, breaker, then attempts with backoff between them (shared with the browser).
-    async fn fetch_page(&self, url: &Url) -> Result<Page, FetchError> {
+    async fn fetch_page(&self, url: &Url, gate: Option<&dyn HopGate>) -> Result<Page, FetchError> {
         Attempts {
             guard: &self.guard,
             breaker: &self.breaker,
@@ -121,24 +127,29 @@ impl HttpFetcher {
             retry_count: self.options.retry_count,
             timeout: self.options.timeout,
         }
-        .run(url, || self.attempt(url))
+        .run(url, || self.attempt(url, gate))
         .await
     }
 
     /// One attempt: the request, its redirects, and the body.
-    async fn attempt(&self, url: &Url) -> Result<Page, FetchError> {
+    async fn attempt(&self, url: &Url, gate: Option<&dyn HopGate>) -> Result<Page, FetchError> {
         let agent = self.pick_user_agent();
         let mut current = url.clone();
         let mut redirects = 0;
         loop {
-            let response = self
+            let mut request = self
                 .client
                 .get(current.clone())
                 .header(header::USER_AGENT, agent.clone())
-                .header(header::ACCEPT, HeaderValue::from_static(ACCEPT))
+                .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+            if let Some(cookies) = self.cookies.header(&current) {
+                request = request.header(header::COOKIE, cookies);
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| self.map_error(e, &current))?;
+            self.cookies.store(&current, response.headers());
             let status = response.status();
 
             if status.is_redirection()
@@ -159,6 +170,12 @@ impl HttpFetcher {
                 // Before anything is sent to the next hop: a public page must not be able
                 // to bounce us into the private network.
                 self.guard.check_url(&next)?;
+                // Another site: its robots.txt and its politeness apply from here.
+                if let Some(gate) = gate
+                    && next.origin() != current.origin()
+                {
+                    gate.admit(&next).await?;
+                }
                 drain(response).await;
                 current = next;
                 continue;
@@ -223,7 +240,15 @@ impl HttpFetcher {
 
 impl Fetcher for HttpFetcher {
     fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
-        Box::pin(self.fetch_page(url))
+        Box::pin(self.fetch_page(url, None))
+    }
+
+    fn fetch_through<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn HopGate,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        Box::pin(self.fetch_page(url, Some(gate)))
     }
 }
 

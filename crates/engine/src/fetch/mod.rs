@@ -15,6 +15,7 @@ pub mod breaker;
 pub mod browser;
 pub mod charset;
 mod choose;
+pub mod cookies;
 mod http;
 pub mod metrics;
 pub mod retry;
@@ -103,6 +104,9 @@ pub enum FetchError {
     CircuitOpen { host: String },
     #[error("too many redirects")]
     TooManyRedirects,
+    /// A redirect led to a page the robots.txt of its site disallows; not fetched.
+    #[error("{url} is disallowed by robots.txt")]
+    Disallowed { url: Url },
     #[error("{url} redirected to an invalid location {location:?}")]
     BadRedirect { url: Url, location: String },
     #[error("the fetch was cancelled")]
@@ -150,6 +154,18 @@ pub enum Escalation {
 pub trait Fetcher: Send + Sync {
     fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>>;
 
+    /// Like [`Fetcher::fetch`], asking `gate` before following a redirect to another origin
+    /// (its robots.txt, its politeness delay). A fetcher that does not follow redirects itself
+    /// (the browser) fetches as `fetch` does.
+    fn fetch_through<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn HopGate,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        let _ = gate;
+        self.fetch(url)
+    }
+
     /// Fetches a file that is not a page to render (robots.txt): its bytes as served.
     fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
         self.fetch(url)
@@ -174,6 +190,13 @@ pub trait Fetcher: Send + Sync {
     }
 }
 
+/// Admits the next hop of a redirect chain that leaves the origin it was on: the crawl checks
+/// the new site's robots.txt and waits for its politeness slot here.
+pub trait HopGate: Send + Sync {
+    /// `Err` refuses the hop (say [`FetchError::Disallowed`]); the fetch fails with it.
+    fn admit<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<(), FetchError>>;
+}
+
 /// A shared or borrowed fetcher is a fetcher: every method goes to the one behind it.
 macro_rules! forward_fetcher {
     ($($pointer:ty),*) => {$(
@@ -183,6 +206,13 @@ macro_rules! forward_fetcher {
             }
             fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
                 (**self).fetch_resource(url)
+            }
+            fn fetch_through<'a>(
+                &'a self,
+                url: &'a Url,
+                gate: &'a dyn HopGate,
+            ) -> BoxFuture<'a, Result<Page, FetchError>> {
+                (**self).fetch_through(url, gate)
             }
             fn renders_javascript(&self) -> bool {
                 (**self).renders_javascript()

@@ -5,6 +5,7 @@
 //! checks every field, compiles every selector and reports every problem at once with the path
 //! of the field. So a `JobSpec` in hand is always runnable: no later stage re-validates.
 
+mod parse;
 mod validate;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use url::Url;
 
 use crate::selector::Selector;
 
+pub use parse::MAX_NESTING;
 pub use validate::KNOWN_TOP_LEVEL_KEYS;
 
 /// Largest job document accepted, in bytes (YAML or JSON). Real jobs are a few KB.
@@ -220,17 +222,22 @@ fn check_size(text: &str) -> Result<(), SpecErrors> {
 
 impl JobSpec {
     /// Parses and validates a YAML document (JSON is valid YAML, so this reads both).
+    /// A duplicate key, a number that is not finite and nesting deeper than [`MAX_NESTING`]
+    /// are refused; a UTF-8 byte order mark is skipped.
     pub fn from_yaml_str(text: &str) -> Result<JobSpec, SpecErrors> {
+        let text = parse::strip_bom(text);
         check_size(text)?;
-        let value: Value = serde_yaml_ng::from_str(text)
+        parse::check_yaml_nesting(text).map_err(|e| SpecErrors::single("", e))?;
+        let parse::Strict(value) = serde_yaml_ng::from_str(text)
             .map_err(|e| SpecErrors::single("", format!("not valid YAML: {e}")))?;
         Self::from_value(&value)
     }
 
-    /// Parses and validates a JSON document.
+    /// Parses and validates a JSON document, with the rules of [`JobSpec::from_yaml_str`].
     pub fn from_json_str(text: &str) -> Result<JobSpec, SpecErrors> {
+        let text = parse::strip_bom(text);
         check_size(text)?;
-        let value: Value = serde_json::from_str(text)
+        let parse::Strict(value) = serde_json::from_str(text)
             .map_err(|e| SpecErrors::single("", format!("not valid JSON: {e}")))?;
         Self::from_value(&value)
     }

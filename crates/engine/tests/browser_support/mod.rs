@@ -350,8 +350,21 @@ use grandma_engine::{FieldValue, JobSpec};
 use tokio_util::sync::CancellationToken;
 
 /// A job over the fixture: `name` and `price` of each item; `extra` is YAML appended at the
-/// top level.
+/// top level, and a key it sets replaces the default one.
 pub fn job(start: &url::Url, items: &str, extra: &str) -> Arc<JobSpec> {
+    let defaults: String = [
+        "min_delay_ms: 0",
+        "max_delay_ms: 0",
+        "retry_count: 2",
+        "timeout_seconds: 20",
+    ]
+    .iter()
+    .filter(|line| {
+        let key = line.split(':').next().unwrap_or_default();
+        !extra.lines().any(|l| l.starts_with(&format!("{key}:")))
+    })
+    .map(|line| format!("{line}\n"))
+    .collect();
     let yaml = format!(
         r#"
 name: browser fixture
@@ -360,11 +373,7 @@ item_selector: "{items}"
 fields:
   - {{name: name, selector: .name, required: true}}
   - {{name: price, selector: .price}}
-min_delay_ms: 0
-max_delay_ms: 0
-retry_count: 2
-timeout_seconds: 20
-{extra}
+{defaults}{extra}
 "#
     );
     Arc::new(JobSpec::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}")))

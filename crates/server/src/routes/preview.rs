@@ -6,19 +6,23 @@
 //! behind its guarded proxy) and the server's strict network guard, so a preview cannot be used
 //! to reach internal addresses.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::fetch_options;
-use grandma_engine::extract::PageExtract;
-use grandma_engine::extract::extract_page;
+use grandma_engine::extract::{Budget, PageExtract, PageLimits, extract_page_within};
 use grandma_engine::fetch::browser::shell::{ShellSign, app_shell_sign};
 use grandma_engine::fetch::{
     self, BrowserPool, Escalation, FetchError, Fetcher, HttpFetcher, needs_browser,
 };
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 use url::Url;
 use utoipa::ToSchema;
@@ -34,6 +38,43 @@ use crate::state::AppState;
 pub const PREVIEW_ITEMS: usize = 20;
 /// A fetch for a preview waits at most this long per attempt: a person is waiting.
 const MAX_PREVIEW_SECONDS: u32 = 20;
+/// Previews one user may have running at once; more are refused with 429.
+pub const PREVIEWS_PER_USER: usize = 2;
+/// Longest a preview's extraction may take before the rest of the page is left out.
+const PREVIEW_EXTRACTION_TIME: Duration = Duration::from_secs(10);
+
+/// Previews running per user, process-wide (user ids are unique across servers).
+fn running() -> &'static Mutex<HashMap<uuid::Uuid, usize>> {
+    static RUNNING: OnceLock<Mutex<HashMap<uuid::Uuid, usize>>> = OnceLock::new();
+    RUNNING.get_or_init(Mutex::default)
+}
+
+/// One of a user's preview slots, given back when dropped (also when the client leaves).
+struct Slot(uuid::Uuid);
+
+impl Slot {
+    fn take(user: uuid::Uuid) -> Option<Slot> {
+        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(user).or_default();
+        if *count >= PREVIEWS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(Slot(user))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.0) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.0);
+            }
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(preview))
@@ -83,6 +124,7 @@ pub struct PreviewOut {
     responses(
         (status = 200, description = "What the document extracts", body = PreviewOut),
         (status = 422, description = "Invalid document, or a URL the network guard refuses", body = ValidationErrorOut),
+        (status = 429, description = "The user already has as many previews running as allowed", body = ErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
@@ -90,6 +132,34 @@ pub async fn preview(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiJson(body): ApiJson<PreviewIn>,
+) -> Response {
+    let Some(slot) = Slot::take(current.user.user_id) else {
+        let body = ErrorOut {
+            detail: format!(
+                "you already have {PREVIEWS_PER_USER} previews running; wait for one of them to \
+                 finish, then try again"
+            ),
+            request_id: crate::middleware::request_id::current(),
+        };
+        let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    // When the client leaves, this future is dropped, and with it the guard that cancels the
+    // extraction running on a blocking thread.
+    let cancel = CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let answer = run(state, body, &cancel).await;
+    drop(slot);
+    answer.into_response()
+}
+
+async fn run(
+    state: AppState,
+    body: PreviewIn,
+    cancel: &CancellationToken,
 ) -> ApiResult<Json<PreviewOut>> {
     let spec = JobSpec::from_value(&body.config)?;
     let url = match &body.url {
@@ -101,7 +171,7 @@ pub async fn preview(
     let columns = spec.columns();
     let (page_url, extract) = match body.html {
         Some(html) => {
-            let (page_url, extract, _) = extract_blocking(&spec, html, url).await?;
+            let (page_url, extract, _) = extract_blocking(&spec, html, url, cancel).await?;
             (page_url, extract)
         }
         None => {
@@ -124,7 +194,7 @@ pub async fn preview(
             };
             let fetcher = preview_fetcher(&spec, guard, browser)?;
             let (page_url, html) = fetch_once(fetcher.as_ref(), &url, url_path).await?;
-            let (page_url, extract, sign) = extract_blocking(&spec, html, page_url).await?;
+            let (page_url, extract, sign) = extract_blocking(&spec, html, page_url, cancel).await?;
             // `auto` renders a page built by scripts, as a run does.
             let sign = sign.filter(|_| !fetcher.renders_javascript());
             match sign.map(|sign| (sign, fetcher.render_from_now())) {
@@ -134,7 +204,8 @@ pub async fn preview(
                          built by scripts ({sign}); the preview rendered it in the browser"
                     ));
                     let (page_url, html) = fetch_once(fetcher.as_ref(), &url, url_path).await?;
-                    let (page_url, extract, _) = extract_blocking(&spec, html, page_url).await?;
+                    let (page_url, extract, _) =
+                        extract_blocking(&spec, html, page_url, cancel).await?;
                     (page_url, extract)
                 }
                 Some((sign, Escalation::Unavailable(why))) => {
@@ -223,10 +294,12 @@ async fn extract_blocking(
     spec: &Arc<JobSpec>,
     html: String,
     url: Url,
+    cancel: &CancellationToken,
 ) -> ApiResult<(Url, PageExtract, Option<ShellSign>)> {
     let spec = Arc::clone(spec);
+    let budget = Budget::for_time(PREVIEW_EXTRACTION_TIME).with_cancel(cancel.clone());
     tokio::task::spawn_blocking(move || {
-        let extract = extract_page(&spec, &html, &url);
+        let extract = extract_page_within(&spec, &html, &url, &PageLimits::default(), &budget);
         let sign = (extract.matched == 0)
             .then(|| app_shell_sign(&html))
             .flatten();

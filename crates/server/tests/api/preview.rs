@@ -116,3 +116,122 @@ async fn preview_pages(backend: Backend) {
     assert!(!empty["warnings"].as_array().unwrap().is_empty());
     strict.finish().await;
 }
+
+backend_test!(preview_limits);
+
+/// A page that takes a while to come: previews of it stay running meanwhile.
+async fn slow_server() -> std::net::SocketAddr {
+    let app = axum::Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            Html(PAGE)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+async fn preview_limits(backend: Backend) {
+    let site = slow_server().await;
+    let app = TestApp::start_with(backend, |s| {
+        s.allow_networks = List(vec!["127.0.0.1/32".parse().unwrap()])
+    })
+    .await;
+    let (_, token) = app.user("busy@example.com", Role::User).await;
+    let (_, other) = app.user("other@example.com", Role::User).await;
+    let slow = json!({"config": job_config("P"), "url": format!("http://{site}/slow")});
+
+    // A hostile page is cut to the depth limit, quickly, with a warning.
+    let hostile = format!("<body>{}</body>", "<div><span>x".repeat(16_000));
+    let mut config = job_config("P");
+    config["item_selector"] = json!("div");
+    config["fields"] = json!([{"name": "f", "selector": "span"}]);
+    let started = std::time::Instant::now();
+    let body = app
+        .post(
+            "/preview",
+            &token,
+            json!({"config": config, "html": hostile}),
+            200,
+        )
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let warnings = body["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("deeper than 512 levels")),
+        "{warnings:?}"
+    );
+
+    // Two previews per user at once; a third is refused in words, another user is not.
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let request = app
+                .client
+                .post(app.api("/preview"))
+                .bearer_auth(&token)
+                .json(&slow);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let refused = app
+        .post(
+            "/preview",
+            &token,
+            json!({"config": job_config("P"), "html": PAGE}),
+            429,
+        )
+        .await;
+    assert_eq!(
+        refused["detail"],
+        "you already have 2 previews running; wait for one of them to finish, then try again"
+    );
+    app.post(
+        "/preview",
+        &other,
+        json!({"config": job_config("P"), "html": PAGE}),
+        200,
+    )
+    .await;
+    for r in running {
+        assert_eq!(r.await.unwrap(), 200);
+    }
+    app.post(
+        "/preview",
+        &token,
+        json!({"config": job_config("P"), "html": PAGE}),
+        200,
+    )
+    .await;
+
+    // A client that leaves gives its slot back at once.
+    for _ in 0..2 {
+        let gone = app
+            .client
+            .post(app.api("/preview"))
+            .bearer_auth(&token)
+            .json(&slow)
+            .timeout(std::time::Duration::from_millis(200))
+            .send()
+            .await;
+        assert!(gone.is_err());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.post(
+        "/preview",
+        &token,
+        json!({"config": job_config("P"), "html": PAGE}),
+        200,
+    )
+    .await;
+    app.finish().await;
+}

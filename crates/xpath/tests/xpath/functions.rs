@@ -217,6 +217,9 @@ fn number_and_sum() {
     assert_eq!(number(DOC, "number(//li[3])"), 3.0);
     assert_eq!(number(DOC, "sum(//li)"), 10.0);
     assert_eq!(number(DOC, "sum(//nothing)"), 0.0);
+    // Positive zero: dividing by it gives positive infinity.
+    assert!(number(DOC, "sum(//nothing)").is_sign_positive());
+    assert_eq!(number(DOC, "1 div sum(//nothing)"), f64::INFINITY);
     assert!(number(DOC, "sum(//span)").is_nan());
     assert_eq!(number(DOC, "sum(//span[number(.) = number(.)])"), 20.0);
 }

@@ -269,3 +269,11 @@ fn fragments_work_too() {
         .unwrap();
     assert_eq!(value.to_string_value(), "ab");
 }
+
+#[test]
+fn attributes_keep_their_source_order() {
+    let doc = r#"<a zeta="1" href="/x" alpha="3">x</a>"#;
+    assert_eq!(nodes(doc, "//a/@*"), ["@zeta=1", "@href=/x", "@alpha=3"]);
+    assert_eq!(nodes(doc, "//a/@*[1]"), ["@zeta=1"]);
+    assert_eq!(string(doc, "name(//a/@*[last()])"), "alpha");
+}

@@ -1,6 +1,8 @@
 //! Compiled selectors: CSS (scraper) or XPath 1.0 (grandma-xpath), compiled when a job is
 //! validated so a bad selector is reported before any fetch.
 
+pub mod css;
+
 use std::fmt;
 
 use crate::spec::SelectorType;
@@ -19,7 +21,7 @@ pub enum Scope {
 /// A compiled selector.
 #[derive(Clone)]
 pub enum Selector {
-    Css(scraper::Selector),
+    Css(css::Css),
     XPath(XPath),
 }
 
@@ -33,6 +35,14 @@ impl fmt::Debug for Selector {
 }
 
 impl Selector {
+    /// Why the selector can never match part of what it names (a pseudo-element), if so.
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Selector::Css(css) => css.note.as_deref(),
+            Selector::XPath(_) => None,
+        }
+    }
+
     /// Compiles `source`; the error is a one-line message without the field path (the caller
     /// knows the path).
     pub fn compile(source: &str, kind: SelectorType, scope: Scope) -> Result<Selector, String> {
@@ -40,7 +50,7 @@ impl Selector {
             return Err("must not be empty".into());
         }
         match kind {
-            SelectorType::Css => scraper::Selector::parse(source)
+            SelectorType::Css => css::Css::parse(source)
                 .map(Selector::Css)
                 .map_err(|e| format!("invalid CSS selector {source:?}: {}", css_error(&e))),
             SelectorType::XPath => {
