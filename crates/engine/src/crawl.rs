@@ -1,5 +1,5 @@
 //! The crawl loop: fetch pages politely, extract items off the executor, paginate, and stream
-//! each page's items to the caller's sink while emitting the events of FEATURES §2.
+//! each page's items to the caller's sink while emitting the run's progress events.
 //!
 //! Items never accumulate here: each page's items go to the [`PageSink`] before the next page
 //! is taken, so a run of a million items holds one page (or `concurrent_requests` pages) at a
@@ -29,7 +29,7 @@ use crate::spec::{FetcherType, JobSpec, Pagination};
 
 mod live;
 
-/// Pages a `url_pattern` job may have when it sets no `max_pages` (the bound of FEATURES §1).
+/// Pages a `url_pattern` job may have when it sets no `max_pages` (the bound a job may set).
 const PAGE_CEILING: u32 = 10_000;
 /// Consecutive failed pages after which a `url_pattern` crawl stops trying further pages.
 const MAX_CONSECUTIVE_FAILURES: u32 = 3;
@@ -39,7 +39,7 @@ const MAX_WARNINGS: usize = 200;
 /// out with a warning. A real page takes milliseconds; a hostile one must not hold a core.
 pub const PAGE_EXTRACTION_TIME: Duration = Duration::from_secs(10);
 
-/// Progress of a run (FEATURES §2), plus warnings.
+/// Progress of a run, plus warnings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Started {
@@ -475,7 +475,7 @@ impl<'a> Crawl<'a> {
 
     fn finish(&self, state: State, error: Option<String>, cancelled: bool) -> RunOutcome {
         let duration = state.started.elapsed();
-        // A run whose every page failed is a failure, not "completed with 0 items" (FEATURES §1).
+        // A run whose every page failed is a failure, not "completed with 0 items".
         let error = error.or_else(|| {
             (state.pages_scraped == 0 && state.pages_failed > 0 && !cancelled).then(|| {
                 let first = state.first_error.clone().unwrap_or_default();
@@ -810,7 +810,7 @@ impl Pager<'_> {
                     );
                     None
                 }
-                // Pagination stops on a page without items (FEATURES §1).
+                // Pagination stops on a page without items.
                 Some(n) if extract.matched > 0 && page < max_pages => Some(n.clone()),
                 _ => None,
             };

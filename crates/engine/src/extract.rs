@@ -1,5 +1,5 @@
 //! Extraction: one parse per page, then the item selector and every field selector on that one
-//! tree, with the semantics of FEATURES §1.
+//! tree, with the job document's semantics.
 //!
 //! This is CPU work; callers run it off the async executor (`spawn_blocking`).
 

@@ -1,4 +1,4 @@
-//! The network guard: the one place that decides whether an address may be fetched (spec §5).
+//! The network guard: the one place that decides whether an address may be fetched.
 //!
 //! Every URL the engine touches goes through it: the start URL, each page, each redirect hop and
 //! robots.txt. Two checks cover the two ways a request reaches an address:

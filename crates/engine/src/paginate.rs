@@ -1,6 +1,6 @@
 //! Page URLs for `url_pattern` pagination.
 //!
-//! A pattern contains `{page}` and is one of three things (issue 2):
+//! A pattern contains `{page}` and is one of three things:
 //! - a full URL template: `https://shop.example/list?page={page}`;
 //! - a relative reference resolved against the *start* URL: `page-{page}.html`, `/list/{page}/`
 //!   (against the start URL, never the current page, so path segments cannot stack up);

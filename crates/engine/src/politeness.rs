@@ -1,5 +1,5 @@
-//! Per-host politeness: a random delay between requests to the same site (spec §1
-//! `min_delay_ms`..`max_delay_ms`), raised by robots.txt `Crawl-delay`.
+//! Per-host politeness: a random delay between requests to the same site
+//! (`min_delay_ms`..`max_delay_ms`), raised by robots.txt `Crawl-delay`.
 //!
 //! Each host has a "next free" instant. A caller reserves the host's next slot under a short
 //! lock (`slot = max(now, next_free)`, then `next_free = slot + delay`) and sleeps outside the

@@ -18,7 +18,8 @@
 //!   when unprefixed, so SVG elements are reachable as `//svg` / `//path`; the prefixes `html`,
 //!   `svg`, `math`, `xlink`, `xml` and `xmlns` are predeclared;
 //! - doctype nodes are invisible; the namespace axis is always empty;
-//! - [`XPath::parse_relative`] implements the field-selector rule of FEATURES §1.
+//! - [`XPath::parse_relative`] implements the field-selector rule (a leading `//` starts at
+//!   the item).
 
 mod ast;
 mod axes;

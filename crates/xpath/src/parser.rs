@@ -28,8 +28,7 @@ pub(crate) const MAX_DEPTH: usize = 200;
 pub(crate) enum Mode {
     /// Plain XPath 1.0.
     Document,
-    /// Field selectors: a leading `//` outside predicates starts at the context node (see
-    /// FEATURES §1). A single leading `/` remains absolute.
+    /// Field selectors: a leading `//` outside predicates starts at the context node. A single leading `/` remains absolute.
     Relative,
 }
 

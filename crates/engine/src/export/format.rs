@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::ExportError;
 
-/// An export format (FEATURES §2: CSV, JSON, JSON Lines and Excel).
+/// An export format (CSV, JSON, JSON Lines and Excel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {

@@ -1,5 +1,5 @@
-//! Streaming exporters: CSV, JSON, JSON Lines and XLSX (FEATURES §2, and §6's "Excel export
-//! failing past 26 columns").
+//! Streaming exporters: CSV, JSON, JSON Lines and XLSX (with any number of columns: Excel
+//! past column Z included).
 //!
 //! Every exporter takes items one at a time through [`ItemWriter::write_item`] and writes them
 //! out as they come; none of them keeps the items. The server exports runs of a million items

@@ -37,7 +37,7 @@ pub use http::HttpFetcher;
 /// The user agent sent when a job names none: honest about who we are.
 pub const DEFAULT_USER_AGENT: &str = concat!("GrandmaScraper/", env!("CARGO_PKG_VERSION"));
 
-/// Per-job fetch settings (spec §1: `timeout_seconds`, `retry_count`, `user_agents`).
+/// Per-job fetch settings (`timeout_seconds`, `retry_count`, `user_agents`).
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
     /// For one attempt: connecting, every redirect hop and reading the body.

@@ -1,6 +1,6 @@
 //! Which failures are worth another attempt, and how long to wait before it.
 //!
-//! Spec §1: network errors, 408, 429 and 5xx are retried with exponential backoff and jitter;
+//! Network errors, 408, 429 and 5xx are retried with exponential backoff and jitter;
 //! `Retry-After` is honoured. Everything else (other 4xx, a blocked address, an oversized page)
 //! would fail the same way again, so it is not retried.
 

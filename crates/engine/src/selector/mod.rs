@@ -14,7 +14,7 @@ pub enum Scope {
     /// From the document root: item selectors and the next-button selector.
     Document,
     /// From an item element: field selectors. An XPath written `//x` means `.//x` here
-    /// (FEATURES §1); a single leading `/` stays document-absolute.
+    ///; a single leading `/` stays document-absolute.
     Item,
 }
 

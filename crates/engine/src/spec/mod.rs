@@ -1,4 +1,4 @@
-//! The job document (FEATURES §1): what to fetch, what to extract, how to paginate and how
+//! The job document: what to fetch, what to extract, how to paginate and how
 //! politely.
 //!
 //! A [`JobSpec`] can only be built by [`JobSpec::from_value`] (or the YAML/JSON helpers), which

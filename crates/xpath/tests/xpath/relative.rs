@@ -1,4 +1,4 @@
-//! Item-relative mode (FEATURES §1): field selectors are relative to the item element even when
+//! Item-relative mode: field selectors are relative to the item element even when
 //! written `//x`; a single leading `/` asks for the whole document.
 
 use grandma_xpath::{Document, XPath};
