@@ -7,7 +7,8 @@ use crate::common::{TestApp, job_config};
 
 api_test!(
     documentation_is_served,
-    the_document_describes_what_the_server_does
+    the_document_describes_what_the_server_does,
+    the_document_spells_values_as_the_server_does
 );
 
 async fn documentation_is_served(app: &TestApp) {
@@ -253,4 +254,57 @@ async fn the_document_describes_what_the_server_does(app: &TestApp) {
         )
         .await;
     assert_eq!(body["detail"][0]["path"], "body.email", "{body}");
+}
+
+/// Every fixed set of values is documented with the spellings the server reads and writes.
+async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
+    use grandma_store::{DeliveryStatus, OverlapPolicy, RunStatus, WebhookEvent};
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let cases: [(&str, Vec<&str>); 5] = [
+        ("Role", Role::ALL.iter().map(|v| v.as_str()).collect()),
+        (
+            "RunStatus",
+            RunStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "OverlapPolicy",
+            OverlapPolicy::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "DeliveryStatus",
+            DeliveryStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "WebhookEvent",
+            WebhookEvent::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+    ];
+    for (name, spellings) in cases {
+        assert_eq!(schemas[name]["enum"], json!(spellings), "{name}");
+    }
+    // The documented spelling is the one the server answers with and accepts.
+    let (id, token) = app.user("spelling@example.com", Role::Admin).await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert_eq!(me["role"], "admin");
+    let (other, _) = app.user("spelled@example.com", Role::User).await;
+    let body = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/users/{other}"),
+            Some(&token),
+            Some(json!({"role": "readonly"})),
+            200,
+        )
+        .await;
+    assert_eq!(body["role"], "readonly", "{body}");
+    assert_ne!(id, other);
 }
