@@ -214,6 +214,23 @@ async fn the_document_describes_what_the_server_does(app: &TestApp) {
     );
     assert!(schema_of("/api/v1/results/", "status")["enum"].is_array());
 
+    // ... and the document says so: `offset` has a minimum of 0 wherever it is taken.
+    let mut documented = 0;
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (verb, op) in operations.as_object().unwrap() {
+            for parameter in op["parameters"].as_array().cloned().unwrap_or_default() {
+                if parameter["name"] == "offset" {
+                    assert_eq!(
+                        parameter["schema"]["minimum"], 0,
+                        "{verb} {path}: {parameter}"
+                    );
+                    documented += 1;
+                }
+            }
+        }
+    }
+    assert!(documented >= 5, "{documented}");
+
     // Negative offsets are a 422 on every listing, in the one shape.
     let (_, token) = app.user("truth@example.com", Role::Admin).await;
     assert!(offsets.len() >= 5, "{offsets:?}");

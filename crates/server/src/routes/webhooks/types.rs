@@ -117,6 +117,7 @@ page_type!(WebhookPage, WebhookOut);
 #[into_params(parameter_in = Query)]
 pub struct WebhookListQuery {
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     pub enabled: Option<bool>,
 }
@@ -198,6 +199,7 @@ pub struct DeliveryDetailOut {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryListQuery {
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<DeliveryStatus>,
