@@ -8,7 +8,8 @@ use crate::common::{TestApp, job_config};
 api_test!(
     documentation_is_served,
     the_document_describes_what_the_server_does,
-    the_document_spells_values_as_the_server_does
+    the_document_spells_values_as_the_server_does,
+    the_document_states_lengths_and_media_types
 );
 
 async fn documentation_is_served(app: &TestApp) {
@@ -324,4 +325,64 @@ async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
         .await;
     assert_eq!(body["role"], "readonly", "{body}");
     assert_ne!(id, other);
+}
+
+/// Lengths the server enforces are in the document, and so is the 415 of a token request that
+/// is not a form.
+async fn the_document_states_lengths_and_media_types(app: &TestApp) {
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field, min, max) in [
+        ("RegisterIn", "password", 8, 1024),
+        ("RegisterIn", "username", 1, 100),
+        ("MeUpdateIn", "password", 8, 1024),
+        ("MeUpdateIn", "username", 1, 100),
+        ("ApiTokenIn", "name", 1, 100),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["minLength"], min, "{schema}.{field}: {property}");
+        assert_eq!(property["maxLength"], max, "{schema}.{field}: {property}");
+    }
+    let token = &spec["paths"]["/api/v1/auth/token"]["post"]["responses"];
+    assert!(token.get("415").is_some(), "{token}");
+    let response = app
+        .client
+        .post(app.api("/auth/token"))
+        .json(&json!({"username": "someone@example.com", "password": "long enough"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+
+    // The server holds to the documented bounds.
+    let (_, token) = app.user("lengths@example.com", Role::User).await;
+    app.post("/auth/api-tokens", &token, json!({"name": ""}), 422)
+        .await;
+    let long = "n".repeat(101);
+    app.post("/auth/api-tokens", &token, json!({"name": long}), 422)
+        .await;
+    app.post(
+        "/auth/api-tokens",
+        &token,
+        json!({"name": "n".repeat(100)}),
+        201,
+    )
+    .await;
+    let short = json!({"email": "short@example.com", "password": "seven77"});
+    app.call(
+        reqwest::Method::POST,
+        "/auth/register",
+        None,
+        Some(short),
+        422,
+    )
+    .await;
 }
