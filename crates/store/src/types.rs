@@ -100,11 +100,13 @@ pub struct UnknownVariant {
 /// both backends and the spelling lives in one place.
 macro_rules! text_enum {
     (
+        #[doc = $doc:literal]
         $(#[$meta:meta])*
         $name:ident ($kind:literal) {
             $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
         }
     ) => {
+        #[doc = $doc]
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
@@ -119,6 +121,7 @@ macro_rules! text_enum {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .enum_values(Some([$($text),+]))
+                    .description(Some($doc.trim()))
                     .into()
             }
         }

@@ -308,6 +308,13 @@ async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
     ];
     for (name, spellings) in cases {
         assert_eq!(schemas[name]["enum"], json!(spellings), "{name}");
+        assert!(
+            schemas[name]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty() && !d.starts_with(' ')),
+            "{name}: {}",
+            schemas[name]
+        );
     }
     // The documented spelling is the one the server answers with and accepts.
     let (id, token) = app.user("spelling@example.com", Role::Admin).await;
