@@ -100,17 +100,34 @@ pub struct UnknownVariant {
 /// both backends and the spelling lives in one place.
 macro_rules! text_enum {
     (
+        #[doc = $doc:literal]
         $(#[$meta:meta])*
         $name:ident ($kind:literal) {
             $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
         }
     ) => {
+        #[doc = $doc]
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
+
+        // Written by hand: the derive does not see a `serde(rename)` whose text comes from a
+        // macro argument, and would document the Rust variant names instead of the spellings.
+        #[cfg(feature = "schema")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .description(Some($doc.trim()))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "schema")]
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

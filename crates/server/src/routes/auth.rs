@@ -31,9 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct RegisterIn {
     pub email: String,
     /// An optional display name, 1 to 100 characters (the earlier API's `username`).
+    #[schema(min_length = 1, max_length = 100)]
     pub username: Option<String>,
     /// At least 8 characters.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -59,7 +60,8 @@ pub struct TokenOut {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ApiTokenIn {
-    /// A label to recognise the token by.
+    /// A label to recognise the token by, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -140,6 +142,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Access token", body = TokenOut),
         (status = 401, description = "Wrong e-mail or password, or inactive account", body = ErrorOut),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = ErrorOut),
         (status = 503, description = "Every core is checking passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id))]

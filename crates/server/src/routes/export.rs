@@ -49,8 +49,10 @@ pub struct ExportQuery {
     /// Comma-separated fields to leave out.
     pub omit: Option<String>,
     /// Items to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Items to export at most (default: all).
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
 }
 

@@ -91,6 +91,7 @@ pub enum JobOrderIn {
 pub struct JobListQuery {
     /// Rows per page, 1..1000 (default 50).
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     pub enabled: Option<bool>,
     /// Case-insensitive part of the name.

@@ -17,6 +17,7 @@ pub struct PageQuery {
     /// Rows per page, 1..1000 (default 50).
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -101,6 +101,7 @@ pub struct ResultListQuery {
     #[param(value_type = Option<RunStatus>)]
     pub status: Option<RunStatus>,
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -62,8 +62,9 @@ page_type!(UserPage, UserOut);
 pub struct MeUpdateIn {
     pub email: Option<String>,
     /// A new display name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub username: Option<String>,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     #[schema(format = Password)]
     pub current_password: Option<String>,

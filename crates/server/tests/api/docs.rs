@@ -7,7 +7,9 @@ use crate::common::{TestApp, job_config};
 
 api_test!(
     documentation_is_served,
-    the_document_describes_what_the_server_does
+    the_document_describes_what_the_server_does,
+    the_document_spells_values_as_the_server_does,
+    the_document_states_lengths_and_media_types
 );
 
 async fn documentation_is_served(app: &TestApp) {
@@ -213,6 +215,23 @@ async fn the_document_describes_what_the_server_does(app: &TestApp) {
     );
     assert!(schema_of("/api/v1/results/", "status")["enum"].is_array());
 
+    // ... and the document says so: `offset` has a minimum of 0 wherever it is taken.
+    let mut documented = 0;
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (verb, op) in operations.as_object().unwrap() {
+            for parameter in op["parameters"].as_array().cloned().unwrap_or_default() {
+                if parameter["name"] == "offset" {
+                    assert_eq!(
+                        parameter["schema"]["minimum"], 0,
+                        "{verb} {path}: {parameter}"
+                    );
+                    documented += 1;
+                }
+            }
+        }
+    }
+    assert!(documented >= 5, "{documented}");
+
     // Negative offsets are a 422 on every listing, in the one shape.
     let (_, token) = app.user("truth@example.com", Role::Admin).await;
     assert!(offsets.len() >= 5, "{offsets:?}");
@@ -253,4 +272,124 @@ async fn the_document_describes_what_the_server_does(app: &TestApp) {
         )
         .await;
     assert_eq!(body["detail"][0]["path"], "body.email", "{body}");
+}
+
+/// Every fixed set of values is documented with the spellings the server reads and writes.
+async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
+    use grandma_store::{DeliveryStatus, OverlapPolicy, RunStatus, WebhookEvent};
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let cases: [(&str, Vec<&str>); 5] = [
+        ("Role", Role::ALL.iter().map(|v| v.as_str()).collect()),
+        (
+            "RunStatus",
+            RunStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "OverlapPolicy",
+            OverlapPolicy::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "DeliveryStatus",
+            DeliveryStatus::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+        (
+            "WebhookEvent",
+            WebhookEvent::ALL.iter().map(|v| v.as_str()).collect(),
+        ),
+    ];
+    for (name, spellings) in cases {
+        assert_eq!(schemas[name]["enum"], json!(spellings), "{name}");
+        assert!(
+            schemas[name]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty() && !d.starts_with(' ')),
+            "{name}: {}",
+            schemas[name]
+        );
+    }
+    // The documented spelling is the one the server answers with and accepts.
+    let (id, token) = app.user("spelling@example.com", Role::Admin).await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert_eq!(me["role"], "admin");
+    let (other, _) = app.user("spelled@example.com", Role::User).await;
+    let body = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/users/{other}"),
+            Some(&token),
+            Some(json!({"role": "readonly"})),
+            200,
+        )
+        .await;
+    assert_eq!(body["role"], "readonly", "{body}");
+    assert_ne!(id, other);
+}
+
+/// Lengths the server enforces are in the document, and so is the 415 of a token request that
+/// is not a form.
+async fn the_document_states_lengths_and_media_types(app: &TestApp) {
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field, min, max) in [
+        ("RegisterIn", "password", 8, 1024),
+        ("RegisterIn", "username", 1, 100),
+        ("MeUpdateIn", "password", 8, 1024),
+        ("MeUpdateIn", "username", 1, 100),
+        ("ApiTokenIn", "name", 1, 100),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["minLength"], min, "{schema}.{field}: {property}");
+        assert_eq!(property["maxLength"], max, "{schema}.{field}: {property}");
+    }
+    let token = &spec["paths"]["/api/v1/auth/token"]["post"]["responses"];
+    assert!(token.get("415").is_some(), "{token}");
+    let response = app
+        .client
+        .post(app.api("/auth/token"))
+        .json(&json!({"username": "someone@example.com", "password": "long enough"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+
+    // The server holds to the documented bounds.
+    let (_, token) = app.user("lengths@example.com", Role::User).await;
+    app.post("/auth/api-tokens", &token, json!({"name": ""}), 422)
+        .await;
+    let long = "n".repeat(101);
+    app.post("/auth/api-tokens", &token, json!({"name": long}), 422)
+        .await;
+    app.post(
+        "/auth/api-tokens",
+        &token,
+        json!({"name": "n".repeat(100)}),
+        201,
+    )
+    .await;
+    let short = json!({"email": "short@example.com", "password": "seven77"});
+    app.call(
+        reqwest::Method::POST,
+        "/auth/register",
+        None,
+        Some(short),
+        422,
+    )
+    .await;
 }

@@ -14,7 +14,11 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 
-backend_test!(webhook_management, deliveries_and_redelivery);
+backend_test!(
+    webhook_management,
+    deliveries_and_redelivery,
+    documented_bounds_hold
+);
 
 type Log = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
@@ -320,5 +324,69 @@ async fn deliveries_and_redelivery(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(d.status, DeliveryStatus::Pending);
+    app.finish().await;
+}
+
+/// The bounds the document gives a webhook are the ones the server applies; a name's length is
+/// counted in characters, as the document counts it.
+async fn documented_bounds_hold(backend: Backend) {
+    let app = local_app(backend).await;
+    let spec: Value = app
+        .client
+        .get(app.root("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for schema in ["WebhookCreateIn", "WebhookPatchIn"] {
+        let properties = &spec["components"]["schemas"][schema]["properties"];
+        assert_eq!(properties["name"]["minLength"], 1, "{schema}: {properties}");
+        assert_eq!(
+            properties["name"]["maxLength"], 200,
+            "{schema}: {properties}"
+        );
+        assert_eq!(
+            properties["events"]["minItems"], 1,
+            "{schema}: {properties}"
+        );
+        assert_eq!(
+            properties["max_retries"]["minimum"], 0,
+            "{schema}: {properties}"
+        );
+        assert_eq!(
+            properties["max_retries"]["maximum"], 20,
+            "{schema}: {properties}"
+        );
+    }
+    let (_, token) = app.user("bounds@example.com", Role::User).await;
+    let url = "http://127.0.0.1:9/hook";
+    let created = app
+        .post(
+            "/webhooks",
+            &token,
+            json!({"name": "é".repeat(200), "url": url, "max_retries": 20}),
+            201,
+        )
+        .await;
+    assert_eq!(created["name"].as_str().unwrap().chars().count(), 200);
+    let body = app
+        .post(
+            "/webhooks",
+            &token,
+            json!({"name": "é".repeat(201), "url": url, "events": [], "max_retries": 21}),
+            422,
+        )
+        .await;
+    let paths: Vec<&str> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    for path in ["name", "events", "max_retries"] {
+        assert!(paths.contains(&path), "{path}: {body}");
+    }
     app.finish().await;
 }

@@ -34,7 +34,7 @@ pub(super) fn parse_events(events: &[String]) -> Result<Vec<WebhookEvent>, Field
 
 /// Checks every writable field; collects all problems.
 pub(super) fn check(state: &AppState, w: &WebhookIn, problems: &mut Vec<FieldProblem>) {
-    if w.name.trim().is_empty() || w.name.len() > 200 {
+    if w.name.trim().is_empty() || w.name.chars().count() > 200 {
         problems.push(FieldProblem::new("name", "1 to 200 characters"));
     }
     match url::Url::parse(&w.url) {

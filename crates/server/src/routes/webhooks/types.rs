@@ -14,23 +14,27 @@ use crate::routes::page::page_type;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookCreateIn {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `http` or `https`; checked against the server's network guard.
     pub url: String,
     /// Subscribed events (default: the three final ones). Read as text so that an unknown
     /// one is reported with every other problem of the request.
-    #[schema(value_type = Option<Vec<WebhookEvent>>)]
+    #[schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1)]
     pub events: Option<Vec<String>>,
     /// Only this job's runs (default: every job of the owner).
     pub job_id: Option<Uuid>,
     /// HMAC key of `X-Webhook-Signature`; generated when not given. Shown only in this
-    /// response.
+    /// response. At least 8 bytes.
+    #[schema(min_length = 8)]
     pub secret: Option<String>,
     /// Extra request headers; they cannot replace `X-Webhook-*`, `Host` or the framing headers.
     pub headers: Option<BTreeMap<String, String>>,
     pub enabled: Option<bool>,
     pub retry_on_failure: Option<bool>,
     /// Retries after the first attempt, 0..=20 (default 5).
+    #[schema(minimum = 0, maximum = 20)]
     pub max_retries: Option<i32>,
 }
 
@@ -38,9 +42,11 @@ pub struct WebhookCreateIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatchIn {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub url: Option<String>,
-    #[schema(value_type = Option<Vec<WebhookEvent>>)]
+    #[schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1)]
     pub events: Option<Vec<String>>,
     /// `null` leaves the job filter; use `all_jobs: true` to remove it.
     pub job_id: Option<Uuid>,
@@ -50,6 +56,8 @@ pub struct WebhookPatchIn {
     /// Enabling again clears an automatic disable and its failure count.
     pub enabled: Option<bool>,
     pub retry_on_failure: Option<bool>,
+    /// Retries after the first attempt, 0..=20.
+    #[schema(minimum = 0, maximum = 20)]
     pub max_retries: Option<i32>,
 }
 
@@ -117,6 +125,7 @@ page_type!(WebhookPage, WebhookOut);
 #[into_params(parameter_in = Query)]
 pub struct WebhookListQuery {
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     pub enabled: Option<bool>,
 }
@@ -198,6 +207,7 @@ pub struct DeliveryDetailOut {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryListQuery {
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<DeliveryStatus>,
