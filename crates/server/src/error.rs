@@ -89,6 +89,10 @@ pub enum ApiError {
     /// A rate limit refused the request; `limit` is the bucket's requests per minute.
     #[error("too many requests, retry later")]
     TooManyRequests { limit: u32, retry_after_secs: u64 },
+    /// The user already has as many expensive requests (previews, detection) running as
+    /// allowed; the message says so in words. Answered with 429 and `Retry-After: 1`.
+    #[error("{0}")]
+    Busy(String),
     /// A bounded resource (password hashing) is saturated; `Retry-After` says when to retry.
     #[error("{detail}")]
     Unavailable {
@@ -132,7 +136,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -153,6 +157,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            ApiError::Busy(_) => Some(1),
             _ => None,
         };
         let mut response = match self {

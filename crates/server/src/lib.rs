@@ -15,6 +15,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod slots;
 pub mod state;
 
 use std::future::Future;

@@ -10,6 +10,10 @@ use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
 use crate::middleware::RateLimiter;
+use crate::slots::UserSlots;
+
+/// Previews and detections one user may have running at once; more are refused with 429.
+pub const PAGE_REQUESTS_PER_USER: usize = 2;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -29,6 +33,8 @@ pub struct AppState {
     /// The process's headless Chromium (previews of browser jobs, `/health`), shared with its
     /// workers; the error says why there is none.
     pub browser: Result<BrowserPool, ChromiumMissing>,
+    /// Previews and detections running per user (each parses a page, maybe in the browser).
+    pub page_slots: UserSlots,
     pub(crate) jwt: Arc<JwtKeys>,
 }
 
@@ -67,6 +73,7 @@ impl AppState {
         ));
         AppState {
             browser: BrowserPool::new(settings.browser.options()),
+            page_slots: UserSlots::new(PAGE_REQUESTS_PER_USER),
             accounts: Accounts::new(store.clone()),
             store,
             rate_limiter,

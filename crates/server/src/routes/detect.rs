@@ -4,7 +4,8 @@
 //! item like them, and from an element clicked inside an item, its field.
 //!
 //! Pages are fetched as a preview fetches them: the job's kind of fetcher, the server's strict
-//! network guard, a bounded timeout. Detection is CPU work and runs on a blocking thread.
+//! network guard, a bounded timeout. Detection is CPU work and runs on a blocking thread, and
+//! each counts against the user's slots shared with previews.
 
 use std::sync::Arc;
 
@@ -96,6 +97,7 @@ pub struct DetectOut {
     responses(
         (status = 200, description = "The lists found (none is an empty list)", body = DetectOut),
         (status = 401, description = "Not signed in", body = ErrorOut),
+        (status = 429, description = "The user already has as many previews or detections running as allowed", body = ErrorOut),
         (status = 422, description = "No page given, an invalid address, one the network guard refuses, or no browser for `browser`", body = ValidationErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
@@ -105,6 +107,7 @@ pub async fn detect_lists(
     current: CurrentUser,
     ApiJson(body): ApiJson<DetectIn>,
 ) -> ApiResult<Json<DetectOut>> {
+    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
     let options = DetectOptions {
         max_candidates: match body.max_candidates {
             None => DetectOptions::default().max_candidates,
@@ -240,14 +243,16 @@ pub struct GeneralizeOut {
     responses(
         (status = 200, description = "The items and/or the field", body = GeneralizeOut),
         (status = 401, description = "Not signed in", body = ErrorOut),
+        (status = 429, description = "The user already has as many previews or detections running as allowed", body = ErrorOut),
         (status = 422, description = "Too few examples, unknown node numbers, no selector that separates them, or an element outside every item", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
 pub async fn generalize(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     current: CurrentUser,
     ApiJson(body): ApiJson<GeneralizeIn>,
 ) -> ApiResult<Json<GeneralizeOut>> {
+    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
     let url = match &body.url {
         Some(text) => page_url(text, "url")?,
         None => Url::parse("http://localhost/").expect("a valid URL"),

@@ -6,13 +6,11 @@
 //! behind its guarded proxy) and the server's strict network guard, so a preview cannot be used
 //! to reach internal addresses.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::fetch_options;
@@ -38,43 +36,8 @@ use crate::state::AppState;
 pub const PREVIEW_ITEMS: usize = 20;
 /// A fetch for a preview waits at most this long per attempt: a person is waiting.
 const MAX_PREVIEW_SECONDS: u32 = 20;
-/// Previews one user may have running at once; more are refused with 429.
-pub const PREVIEWS_PER_USER: usize = 2;
 /// Longest a preview's extraction may take before the rest of the page is left out.
 const PREVIEW_EXTRACTION_TIME: Duration = Duration::from_secs(10);
-
-/// Previews running per user, process-wide (user ids are unique across servers).
-fn running() -> &'static Mutex<HashMap<uuid::Uuid, usize>> {
-    static RUNNING: OnceLock<Mutex<HashMap<uuid::Uuid, usize>>> = OnceLock::new();
-    RUNNING.get_or_init(Mutex::default)
-}
-
-/// One of a user's preview slots, given back when dropped (also when the client leaves).
-struct Slot(uuid::Uuid);
-
-impl Slot {
-    fn take(user: uuid::Uuid) -> Option<Slot> {
-        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
-        let count = running.entry(user).or_default();
-        if *count >= PREVIEWS_PER_USER {
-            return None;
-        }
-        *count += 1;
-        Some(Slot(user))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut running = running().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = running.get_mut(&self.0) {
-            *count -= 1;
-            if *count == 0 {
-                running.remove(&self.0);
-            }
-        }
-    }
-}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(preview))
@@ -133,19 +96,9 @@ pub async fn preview(
     current: CurrentUser,
     ApiJson(body): ApiJson<PreviewIn>,
 ) -> Response {
-    let Some(slot) = Slot::take(current.user.user_id) else {
-        let body = ErrorOut {
-            detail: format!(
-                "you already have {PREVIEWS_PER_USER} previews running; wait for one of them to \
-                 finish, then try again"
-            ),
-            request_id: crate::middleware::request_id::current(),
-        };
-        let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
+    let slot = match state.page_slots.take_or_busy(current.user.user_id) {
+        Ok(slot) => slot,
+        Err(busy) => return busy.into_response(),
     };
     // When the client leaves, this future is dropped, and with it the guard that cancels the
     // extraction running on a blocking thread.

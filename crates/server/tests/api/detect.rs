@@ -57,6 +57,13 @@ async fn site() -> String {
         .route("/shop", get(|| async { Html(shop(false)) }))
         .route("/scripted", get(|| async { Html(SCRIPTED) }))
         .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+                Html(shop(false))
+            }),
+        )
+        .route(
             "/data.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{}").into_response() }),
         );
@@ -271,6 +278,49 @@ async fn detection_over_the_api(backend: Backend) {
         )
         .await;
     assert!(unknown.to_string().contains("selector"), "{unknown}");
+
+    // Detections share the user's two slots with previews: a third at once is refused in
+    // words, and the slots come back when the first two end.
+    let slow = json!({"url": format!("{base}/slow"), "fetcher_type": "requests"});
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let request = app
+                .client
+                .post(app.api("/detect"))
+                .bearer_auth(&token)
+                .json(&slow);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let response = app
+        .client
+        .post(app.api("/generalize"))
+        .bearer_auth(&token)
+        .json(&json!({"html": shop(true), "examples": [10, 30]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let busy: Value = response.json().await.unwrap();
+    assert!(
+        busy["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 previews or detections running"),
+        "{busy}"
+    );
+    for request in running {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    app.post(
+        "/generalize",
+        &token,
+        json!({"html": shop(true), "examples": [10, 30]}),
+        200,
+    )
+    .await;
 
     // A hostile page (16,000 nested elements) is answered, not choked on.
     let deep = format!(

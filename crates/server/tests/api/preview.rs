@@ -193,7 +193,7 @@ async fn preview_limits(backend: Backend) {
         .await;
     assert_eq!(
         refused["detail"],
-        "you already have 2 previews running; wait for one of them to finish, then try again"
+        "you already have 2 previews or detections running; wait for one of them to finish, then try again"
     );
     app.post(
         "/preview",
