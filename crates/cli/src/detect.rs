@@ -16,7 +16,7 @@ use grandma_engine::detect::{self, Candidate, Detection, PaginationProposal};
 use grandma_engine::fetch::browser::PageOptions;
 use grandma_engine::fetch::{self, BrowserOptions, BrowserPool, FetchOptions, charset};
 use grandma_engine::guard::NetworkGuard;
-use grandma_engine::spec::{DEFAULT_USER_AGENTS, FetcherType};
+use grandma_engine::spec::{DEFAULT_USER_AGENTS, FetcherType, parse_http_url};
 use grandma_engine::survey;
 use grandma_engine::{Item, JobSpec};
 use serde_json::Value;
@@ -165,11 +165,7 @@ fn load(args: &DetectArgs) -> Result<Option<Source>, Failure> {
 
 /// An absolute http(s) URL with a host: what a job's start_url must be.
 fn page_url(s: &str) -> anyhow::Result<Url> {
-    let url = Url::parse(s.trim()).map_err(|e| anyhow!("{s:?} is not a valid URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        anyhow::bail!("{s:?} is not an http:// or https:// address with a host");
-    }
-    Ok(url)
+    parse_http_url(s).map_err(|message| anyhow!(message))
 }
 
 /// Reads at most [`MAX_PAGE_BYTES`]; a larger input is refused rather than cut.

@@ -16,7 +16,7 @@ use url::Url;
 use crate::selector::Selector;
 
 pub use parse::MAX_NESTING;
-pub use validate::KNOWN_TOP_LEVEL_KEYS;
+pub use validate::{KNOWN_TOP_LEVEL_KEYS, parse_http_url};
 
 /// Largest job document accepted, in bytes (YAML or JSON). Real jobs are a few KB.
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;

@@ -407,8 +407,9 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
     })
 }
 
-/// An absolute http(s) URL with a host.
-pub(crate) fn parse_http_url(s: &str) -> Result<Url, String> {
+/// An absolute http(s) URL with a host: what a job's `start_url` must be, and any page a
+/// person asks to look at.
+pub fn parse_http_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s.trim()).map_err(|e| format!("not a valid URL ({e}): {s:?}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(

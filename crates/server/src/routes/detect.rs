@@ -14,7 +14,7 @@ use axum::extract::State;
 use grandma_engine::detect::{self, DetectError, DetectOptions};
 use grandma_engine::fetch::browser::PageOptions;
 use grandma_engine::fetch::{self, FetchError, FetchOptions};
-use grandma_engine::spec::{DEFAULT_USER_AGENTS, FetcherType};
+use grandma_engine::spec::{DEFAULT_USER_AGENTS, FetcherType, parse_http_url};
 use grandma_engine::survey::{self, SurveyError};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -151,16 +151,9 @@ pub async fn detect_lists(
     }))
 }
 
-/// An absolute http(s) address with a host.
+/// An absolute http(s) address with a host; a 422 on `path` otherwise.
 fn page_url(text: &str, path: &'static str) -> ApiResult<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| ApiError::invalid(path, e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::invalid(
-            path,
-            "expected an http:// or https:// address with a host",
-        ));
-    }
-    Ok(url)
+    parse_http_url(text).map_err(|message| ApiError::invalid(path, message))
 }
 
 async fn fetch_and_detect(
