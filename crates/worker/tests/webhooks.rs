@@ -343,17 +343,27 @@ async fn a_finished_run_is_announced_signed_with_custom_headers(db: &TestDb) {
         assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
         assert_eq!(r.headers.get_all("x-webhook-id").iter().count(), 1);
     }
-    let deliveries = db
-        .store
-        .list_deliveries(
-            Scope::All,
-            hook.webhook_id,
-            Some(DeliveryStatus::Delivered),
-            grandma_store::Paging::new(10, 0),
-        )
-        .await
-        .unwrap();
+    // The receiver sees a request before the dispatcher records its answer, so the second
+    // delivery may still be in flight here.
+    let started = Instant::now();
+    let deliveries = loop {
+        let page = db
+            .store
+            .list_deliveries(
+                Scope::All,
+                hook.webhook_id,
+                Some(DeliveryStatus::Delivered),
+                grandma_store::Paging::new(10, 0),
+            )
+            .await
+            .unwrap();
+        if page.items.len() == 2 || started.elapsed() > Duration::from_secs(10) {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(deliveries.total, 2);
+    assert_eq!(deliveries.items.len(), 2);
     let ids: Vec<String> = deliveries
         .items
         .iter()
