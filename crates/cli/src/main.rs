@@ -3,6 +3,7 @@
 //! `main` only parses arguments and maps outcomes to exit codes; each command lives in its own
 //! module. Exit codes: 0 success, 1 the run failed, 2 bad input.
 
+mod backup;
 mod config_cmd;
 mod db;
 mod detect;
@@ -66,6 +67,9 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Check a deployment's settings without starting anything.
     Config(config_cmd::ConfigArgs),
+    /// Back up the whole database, verify an archive, or restore one into an empty database
+    /// (also the way from SQLite to PostgreSQL).
+    Backup(backup::BackupArgs),
 }
 
 /// How a command ended, beyond success.
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         Command::User(args) => user::run(args),
         Command::Schedule(args) => schedule::run(args),
         Command::Config(args) => config_cmd::run(args),
+        Command::Backup(args) => backup::run(args),
     };
     // The runtime is gone, so every span has ended: export those still queued.
     telemetry.shutdown();

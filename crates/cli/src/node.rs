@@ -203,6 +203,14 @@ impl Node {
                 .scheduler
                 .then(|| SchedulerConfig::from_settings(&settings)),
         };
+        // Scheduled backups belong to the scheduler's processes, like every timed task.
+        let backups = (roles.scheduler && settings.backup.enabled).then(|| {
+            tokio::spawn(crate::backup::run_scheduled(
+                store.clone(),
+                settings.clone(),
+                shutdown.clone(),
+            ))
+        });
         let background = background::start(
             store.clone(),
             services,
@@ -228,6 +236,7 @@ impl Node {
             server,
             workers,
             background,
+            backups,
         }
     }
 
@@ -252,6 +261,8 @@ struct Running {
     server: Option<JoinHandle<std::io::Result<()>>>,
     workers: Option<JoinHandle<Result<(), grandma_worker::WorkerError>>>,
     background: background::Background,
+    /// Scheduled backups (`[backup] enabled` on a scheduler process).
+    backups: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -272,6 +283,11 @@ impl Running {
             None => shutdown.cancelled().await,
         }
         self.background.join().await;
+        if let Some(backups) = self.backups
+            && let Err(e) = backups.await
+        {
+            tracing::warn!(error = %e, "the backup task crashed");
+        }
         if let Some(workers) = self.workers {
             let joined = match workers.await {
                 Ok(result) => result.map_err(|e| failed(e.into())),

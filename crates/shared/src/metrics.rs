@@ -33,6 +33,11 @@ pub const WEBHOOK_DELIVERY_ATTEMPTS_TOTAL: &str = "webhook_delivery_attempts_tot
 /// Durations of webhook delivery attempts (a histogram).
 pub const WEBHOOK_DELIVERY_DURATION_SECONDS: &str = "webhook_delivery_duration_seconds";
 
+/// When the last scheduled backup was completed (Unix seconds); absent until one is.
+pub const BACKUP_LAST_SUCCESS_TIMESTAMP_SECONDS: &str = "backup_last_success_timestamp_seconds";
+/// Scheduled backups that failed.
+pub const BACKUP_FAILURES_TOTAL: &str = "backup_failures_total";
+
 /// Request latency buckets (seconds).
 const HTTP_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -169,4 +174,20 @@ fn describe() {
         Unit::Seconds,
         "Duration of webhook delivery attempts"
     );
+    describe_gauge!(
+        BACKUP_LAST_SUCCESS_TIMESTAMP_SECONDS,
+        Unit::Seconds,
+        "When the last scheduled backup was completed (Unix time)"
+    );
+    describe_counter!(BACKUP_FAILURES_TOTAL, "Scheduled backups that failed");
+}
+
+/// Records a completed backup (`at`: Unix seconds).
+pub fn record_backup_success(at: f64) {
+    metrics::gauge!(BACKUP_LAST_SUCCESS_TIMESTAMP_SECONDS).set(at);
+}
+
+/// Records a failed backup.
+pub fn record_backup_failure() {
+    metrics::counter!(BACKUP_FAILURES_TOTAL).increment(1);
 }

@@ -18,6 +18,7 @@
 mod db;
 #[macro_use]
 mod deliveries;
+pub mod backup;
 mod email;
 mod error;
 mod explain;

@@ -36,8 +36,8 @@ pub use problems::{Problem, Problems};
 pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
-    AuthSettings, BrowserSettings, HttpSettings, RateLimitSettings, SchedulerSettings, Settings,
-    WebhookSettings, WorkerSettings,
+    AuthSettings, BackupSettings, BrowserSettings, HttpSettings, RateLimitSettings,
+    SchedulerSettings, Settings, WebhookSettings, WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 

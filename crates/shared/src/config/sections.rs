@@ -38,6 +38,8 @@ settings_section! {
         pub scheduler: SchedulerSettings = SchedulerSettings::default(),
         /// Headless Chromium, for jobs whose pages are built by JavaScript
         pub browser: BrowserSettings = BrowserSettings::default(),
+        /// Scheduled backups of the whole database
+        pub backup: BackupSettings = BackupSettings::default(),
     }
 }
 
@@ -169,6 +171,32 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[backup]`: archives of the whole database written on a timer (the same archives as
+    /// `grandma backup create`) by the processes that run the scheduler.
+    pub struct BackupSettings {
+        /// Whether processes with the scheduler write scheduled backups
+        pub enabled: bool = false,
+        /// Minutes between two backups, 1–525600; the first is written at start when the
+        /// newest archive in `directory` is older than this
+        pub interval_minutes: u64 = 1440,
+        /// Where archives are written; none: `backups` in `data_dir`
+        pub directory: Option<PathBuf> = None,
+        /// Archives kept in `directory` (older ones are deleted after each backup), at least 1
+        pub keep: usize = 7,
+    }
+}
+
+impl BackupSettings {
+    /// The folder archives go to.
+    pub fn directory_in(&self, data_dir: &std::path::Path) -> PathBuf {
+        match &self.directory {
+            Some(dir) => dir.clone(),
+            None => data_dir.join("backups"),
+        }
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -183,5 +211,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("webhooks", "WEBHOOKS_", WebhookSettings::FIELDS),
         ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
         ("browser", "BROWSER_", BrowserSettings::FIELDS),
+        ("backup", "BACKUP_", BackupSettings::FIELDS),
     ]
 };

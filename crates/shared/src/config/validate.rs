@@ -118,6 +118,12 @@ impl Settings {
             self.scheduler.poll_interval_seconds,
             1..=3600,
         );
+        c.range(
+            "backup.interval_minutes",
+            self.backup.interval_minutes,
+            1..=525_600,
+        );
+        c.at_least("backup.keep", self.backup.keep, 1);
         let browser = &self.browser;
         if let Some(tabs) = browser.tabs {
             c.range("browser.tabs", tabs, 1..=64);

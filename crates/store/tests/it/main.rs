@@ -3,6 +3,7 @@
 #[macro_use]
 mod common;
 
+mod backup;
 mod catalog;
 mod drift;
 mod indexes;
