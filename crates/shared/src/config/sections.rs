@@ -38,6 +38,8 @@ settings_section! {
         pub scheduler: SchedulerSettings = SchedulerSettings::default(),
         /// Headless Chromium, for jobs whose pages are built by JavaScript
         pub browser: BrowserSettings = BrowserSettings::default(),
+        /// The web app's sessions
+        pub web: WebSettings = WebSettings::default(),
     }
 }
 
@@ -169,6 +171,17 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[web]`: the web app's sign-in sessions.
+    pub struct WebSettings {
+        /// How long a web sign-in lasts, in hours, 1–8760
+        pub session_hours: u32 = 336,
+        /// `true`: session cookies are marked `Secure`; `false`: never; none: when the request
+        /// came over HTTPS (`X-Forwarded-Proto: https` from a trusted proxy)
+        pub secure_cookies: Option<bool> = None,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -183,5 +196,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("webhooks", "WEBHOOKS_", WebhookSettings::FIELDS),
         ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
         ("browser", "BROWSER_", BrowserSettings::FIELDS),
+        ("web", "WEB_", WebSettings::FIELDS),
     ]
 };
