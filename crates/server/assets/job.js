@@ -25,8 +25,6 @@ function setProgress(percent) {
   const p = Math.max(0, Math.min(100, Math.round(percent)));
   bar.setAttribute("aria-valuenow", String(p));
   bar.setAttribute("aria-valuetext", `${p}%`);
-  bar.firstElementChild.className = "";
-  bar.firstElementChild.dataset.percent = String(p);
   bar.firstElementChild.style.setProperty("width", `${p}%`);
 }
 

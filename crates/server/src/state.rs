@@ -123,15 +123,15 @@ impl AppState {
         Ok(())
     }
 
-    /// When the server has no account yet, makes a setup code and prints it on the console:
-    /// the web app's `/setup` page asks for it before creating the first admin.
+    /// When the server has no (active) admin yet, makes a setup code and prints it on the
+    /// console: the web app's `/setup` page asks for it before creating the first admin.
     pub async fn offer_setup(&self) -> Result<(), StartError> {
-        if self.store.count_users().await? == 0 {
+        if self.store.count_admins().await? == 0 {
             let code = self.setup_code.issue();
             let bind = self.settings.http.bind;
             tracing::warn!(
                 setup_code = %code,
-                "no account exists yet: open http://{bind}/setup in a browser and enter the setup code {code} to create the first admin"
+                "no administrator exists yet: open http://{bind}/setup in a browser and enter the setup code {code} to create the first admin"
             );
         }
         Ok(())

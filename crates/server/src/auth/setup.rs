@@ -47,6 +47,11 @@ impl SetupCode {
         if matches { slot.take() } else { None }
     }
 
+    /// Ends the setup: an account exists (made from the command line, say).
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// Puts a taken code back (the account could not be created).
     pub fn restore(&self, code: String) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
@@ -78,5 +83,7 @@ mod tests {
         assert_eq!(setup.take(&code), None, "used up");
         setup.restore(code.clone());
         assert!(setup.is_pending());
+        setup.clear();
+        assert!(!setup.is_pending());
     }
 }

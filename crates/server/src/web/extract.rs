@@ -86,10 +86,31 @@ async fn signed_in(parts: &Parts, state: &AppState) -> Result<Option<WebUser>, W
         }))
 }
 
+/// Whether the server still waits for its first account: then every page leads to `/setup`.
+pub async fn awaiting_setup(state: &AppState) -> Result<bool, WebError> {
+    Ok(setup_open(state).await? && state.store.count_users().await? == 0)
+}
+
+/// Whether `/setup` may create an admin: a code was printed and there is still no active admin
+/// (accounts opened through the API meanwhile do not close it; an admin made another way, from
+/// the command line or by another server on the same database, does).
+pub async fn setup_open(state: &AppState) -> Result<bool, WebError> {
+    if !state.setup_code.is_pending() {
+        return Ok(false);
+    }
+    if state.store.count_admins().await? > 0 {
+        state.setup_code.clear();
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Where a signed-out visitor goes: `/setup` before the first account exists.
-fn sign_in_first(parts: &Parts, state: &AppState) -> WebError {
-    if state.setup_code.is_pending() {
-        return WebError::Setup;
+async fn sign_in_first(parts: &Parts, state: &AppState) -> WebError {
+    match awaiting_setup(state).await {
+        Ok(true) => return WebError::Setup,
+        Ok(false) => {}
+        Err(error) => return error,
     }
     let next = parts
         .uri
@@ -105,7 +126,7 @@ impl FromRequestParts<AppState> for WebUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         match signed_in(parts, state).await? {
             Some(user) => Ok(user),
-            None => Err(sign_in_first(parts, state)),
+            None => Err(sign_in_first(parts, state).await),
         }
     }
 }
@@ -135,7 +156,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for WebForm<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
         let (parts, body) = request.into_parts();
         let Some(user) = signed_in(&parts, state).await? else {
-            return Err(sign_in_first(&parts, state));
+            return Err(sign_in_first(&parts, state).await);
         };
         let bytes = read_form(
             &parts.headers,

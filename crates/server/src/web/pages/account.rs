@@ -14,7 +14,7 @@ use crate::auth::session;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::error::{WebError, see_other, sentence};
-use crate::web::extract::{MaybeWebUser, PublicForm, WebForm};
+use crate::web::extract::{MaybeWebUser, PublicForm, WebForm, awaiting_setup, setup_open};
 use crate::web::layout::{Layout, render_status};
 
 pub fn router() -> Router<AppState> {
@@ -94,16 +94,19 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
-async fn setup_page(State(state): State<AppState>, MaybeWebUser(user): MaybeWebUser) -> Response {
-    if user.is_some() || !state.setup_code.is_pending() {
-        return see_other("/");
+async fn setup_page(
+    State(state): State<AppState>,
+    MaybeWebUser(user): MaybeWebUser,
+) -> Result<Response, WebError> {
+    if user.is_some() || !setup_open(&state).await? {
+        return Ok(see_other("/"));
     }
     let page = SetupPage {
         layout: Layout::anonymous(),
         email: String::new(),
         problem: String::new(),
     };
-    render_status(StatusCode::OK, &page)
+    Ok(render_status(StatusCode::OK, &page))
 }
 
 async fn setup(
@@ -112,7 +115,7 @@ async fn setup(
     peer: RequestPeer,
     PublicForm(form): PublicForm<SetupForm>,
 ) -> Result<Response, WebError> {
-    if !state.setup_code.is_pending() {
+    if !setup_open(&state).await? {
         return Ok(see_other("/login"));
     }
     let again = |problem: String, status: StatusCode| {
@@ -126,7 +129,7 @@ async fn setup(
     let Some(code) = state.setup_code.take(&form.code) else {
         tracing::warn!("setup refused: wrong setup code");
         return Ok(again(
-            "That setup code is not right. Copy it from the server's console (the line that says \"no account exists yet\").".into(),
+            "That setup code is not right. Copy it from the server's console (the line that says \"no administrator exists yet\").".into(),
             StatusCode::FORBIDDEN,
         ));
     };
@@ -151,12 +154,12 @@ async fn login_page(
     State(state): State<AppState>,
     MaybeWebUser(user): MaybeWebUser,
     Query(query): Query<NextQuery>,
-) -> Response {
-    if state.setup_code.is_pending() {
-        return see_other("/setup");
+) -> Result<Response, WebError> {
+    if awaiting_setup(&state).await? {
+        return Ok(see_other("/setup"));
     }
     if user.is_some() {
-        return see_other(&local_path(query.next.as_deref()));
+        return Ok(see_other(&local_path(query.next.as_deref())));
     }
     let page = LoginPage {
         layout: Layout::anonymous(),
@@ -164,7 +167,7 @@ async fn login_page(
         next: local_path(query.next.as_deref()),
         problem: String::new(),
     };
-    render_status(StatusCode::OK, &page)
+    Ok(render_status(StatusCode::OK, &page))
 }
 
 async fn login(
@@ -209,19 +212,22 @@ async fn login(
     signed_in_response(&state, &headers, peer.0, &user, &next).await
 }
 
-async fn signup_page(State(state): State<AppState>, MaybeWebUser(user): MaybeWebUser) -> Response {
-    if state.setup_code.is_pending() {
-        return see_other("/setup");
+async fn signup_page(
+    State(state): State<AppState>,
+    MaybeWebUser(user): MaybeWebUser,
+) -> Result<Response, WebError> {
+    if awaiting_setup(&state).await? {
+        return Ok(see_other("/setup"));
     }
     if user.is_some() {
-        return see_other("/");
+        return Ok(see_other("/"));
     }
     let page = SignupPage {
         layout: Layout::anonymous(),
         email: String::new(),
         problem: String::new(),
     };
-    render_status(StatusCode::OK, &page)
+    Ok(render_status(StatusCode::OK, &page))
 }
 
 async fn signup(
@@ -230,7 +236,7 @@ async fn signup(
     peer: RequestPeer,
     PublicForm(form): PublicForm<SignupForm>,
 ) -> Result<Response, WebError> {
-    if state.setup_code.is_pending() {
+    if awaiting_setup(&state).await? {
         return Ok(see_other("/setup"));
     }
     let account = NewAccount {
