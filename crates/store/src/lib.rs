@@ -30,6 +30,7 @@ mod pubsub;
 mod queue;
 mod results;
 mod schedules;
+mod sessions;
 mod text;
 mod tokens;
 mod types;
@@ -52,6 +53,7 @@ pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
+pub use sessions::{NewWebSession, WebSession};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{

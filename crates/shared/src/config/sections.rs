@@ -40,6 +40,8 @@ settings_section! {
         pub browser: BrowserSettings = BrowserSettings::default(),
         /// Scheduled backups of the whole database
         pub backup: BackupSettings = BackupSettings::default(),
+        /// The web app's sessions
+        pub web: WebSettings = WebSettings::default(),
     }
 }
 
@@ -194,6 +196,13 @@ impl BackupSettings {
             Some(dir) => dir.clone(),
             None => data_dir.join("backups"),
         }
+    /// `[web]`: the web app's sign-in sessions.
+    pub struct WebSettings {
+        /// How long a web sign-in lasts, in hours, 1–8760
+        pub session_hours: u32 = 336,
+        /// `true`: session cookies are marked `Secure`; `false`: never; none: when the request
+        /// came over HTTPS (`X-Forwarded-Proto: https` from a trusted proxy)
+        pub secure_cookies: Option<bool> = None,
     }
 }
 
@@ -212,5 +221,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
         ("browser", "BROWSER_", BrowserSettings::FIELDS),
         ("backup", "BACKUP_", BackupSettings::FIELDS),
+        ("web", "WEB_", WebSettings::FIELDS),
     ]
 };

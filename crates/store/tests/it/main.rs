@@ -13,6 +13,7 @@ mod migrations;
 mod pubsub;
 mod queue;
 mod schedules;
+mod sessions;
 mod users;
 mod webhooks;
 mod workers;
