@@ -196,6 +196,10 @@ impl BackupSettings {
             Some(dir) => dir.clone(),
             None => data_dir.join("backups"),
         }
+    }
+}
+
+settings_section! {
     /// `[web]`: the web app's sign-in sessions.
     pub struct WebSettings {
         /// How long a web sign-in lasts, in hours, 1–8760
