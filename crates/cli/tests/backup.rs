@@ -319,7 +319,8 @@ async fn create_killed_with_sigkill_leaves_no_archive_that_looks_whole() {
     let out = data.path().join("backups");
     let out_arg = out.to_str().unwrap().to_owned();
     // Killed while rows stream into the staging folder, then while the archive is packed.
-    let phases: [(&str, fn(&str) -> bool); 2] = [
+    type Seen = fn(&str) -> bool;
+    let phases: [(&str, Seen); 2] = [
         ("streaming", |name| {
             name.starts_with(".grandma-backup-") && !name.ends_with(".partial")
         }),

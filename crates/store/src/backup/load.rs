@@ -229,10 +229,10 @@ fn plan(
 
 /// Checks that the archive and the database have the same tables; returns the database's
 /// tables in load order with their archive entries.
-fn match_tables<'m>(
-    manifest: &'m Manifest,
+fn match_tables(
+    manifest: &Manifest,
     tables: Vec<TableSchema>,
-) -> Result<Vec<(TableSchema, &'m TableEntry)>, BackupError> {
+) -> Result<Vec<(TableSchema, &TableEntry)>, BackupError> {
     if let Some(extra) = manifest
         .tables
         .iter()

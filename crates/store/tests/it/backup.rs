@@ -724,7 +724,8 @@ async fn hostile_and_damaged_archives_get_clear_errors() {
     );
 
     // Manifests that lie: a table name that is a path, an unknown format, wrong JSON types.
-    let lies: [(&str, Box<dyn Fn(&mut Manifest)>, &str); 3] = [
+    type Lie = Box<dyn Fn(&mut Manifest)>;
+    let lies: [(&str, Lie, &str); 3] = [
         (
             "name.tar",
             Box::new(|m: &mut Manifest| m.tables[0].name = "../x".into()),
