@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod slots;
+pub mod snapshot;
 pub mod state;
 
 use std::future::Future;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let app = api
         .merge(aliases)
         .merge(metrics::router())
+        .merge(snapshot::view::router())
         .with_state(state)
         .merge(docs::router(openapi))
         .fallback(not_found)

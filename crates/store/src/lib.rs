@@ -29,6 +29,7 @@ mod pubsub;
 mod queue;
 mod results;
 mod schedules;
+mod snapshots;
 mod text;
 mod tokens;
 mod types;
@@ -51,6 +52,7 @@ pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
+pub use snapshots::{NewSnapshot, Snapshot, SnapshotBounds, SnapshotUsage};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{

@@ -12,6 +12,7 @@ mod migrations;
 mod pubsub;
 mod queue;
 mod schedules;
+mod snapshots;
 mod users;
 mod webhooks;
 mod workers;
