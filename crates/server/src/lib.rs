@@ -1,6 +1,6 @@
 //! GrandmaScraper's HTTP API: REST under `/api/v1`, health probes at the root and
-//! under `/api/v1`, and the OpenAPI documentation at `/api/docs`, `/api/redoc` and
-//! `/api/openapi.json`.
+//! under `/api/v1`, the OpenAPI documentation at `/api/docs`, `/api/redoc` and
+//! `/api/openapi.json`, and the web app for people ([`web`]) at every other path.
 //!
 //! [`router`] builds the whole application from an [`AppState`], so tests can drive it without
 //! a socket; [`launch`] serves it on a bound listener until a shutdown future resolves, so the
@@ -18,6 +18,7 @@ pub mod routes;
 pub mod slots;
 pub mod snapshot;
 pub mod state;
+pub mod web;
 
 use std::future::Future;
 
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     let app = api
         .merge(aliases)
         .merge(metrics::router())
+        .merge(web::router())
         .merge(snapshot::view::router())
         .with_state(state)
         .merge(docs::router(openapi))
@@ -64,9 +66,15 @@ pub fn router(state: AppState) -> Router {
     middleware::apply(app, &http, limiter)
 }
 
-/// Unknown paths answer in the API's error shape.
-async fn not_found() -> ApiError {
-    ApiError::NotFound
+/// Unknown paths answer in the API's error shape, or with the web app's error page when a
+/// browser asked for a page.
+async fn not_found(request: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if web::wants_page(request.uri().path(), request.headers()) {
+        web::error::WebError::NotFound.into_response()
+    } else {
+        ApiError::NotFound.into_response()
+    }
 }
 
 /// So does a known path with the wrong method.
@@ -84,6 +92,9 @@ pub async fn launch(
     grandma_shared::metrics::install();
     if let Err(e) = state.ensure_initial_admin().await {
         tracing::error!(error = %e, "could not create the initial admin");
+    }
+    if let Err(e) = state.offer_setup().await {
+        tracing::error!(error = %e, "could not check for a first account");
     }
     let app = router(state);
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

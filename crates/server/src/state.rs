@@ -9,6 +9,7 @@ use grandma_store::Store;
 use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::setup::SetupCode;
 use crate::middleware::RateLimiter;
 use crate::slots::UserSlots;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub browser: Result<BrowserPool, ChromiumMissing>,
     /// Previews and detections running per user (each parses a page, maybe in the browser).
     pub page_slots: UserSlots,
+    /// The first-run setup code; pending only while the server has no account.
+    pub setup_code: SetupCode,
     pub(crate) jwt: Arc<JwtKeys>,
 }
 
@@ -74,6 +77,7 @@ impl AppState {
         AppState {
             browser: BrowserPool::new(settings.browser.options()),
             page_slots: UserSlots::new(PAGE_REQUESTS_PER_USER),
+            setup_code: SetupCode::default(),
             accounts: Accounts::new(store.clone()),
             store,
             rate_limiter,
@@ -115,6 +119,20 @@ impl AppState {
             FirstAdmin::Created(user) | FirstAdmin::Promoted(user) => {
                 tracing::info!(email = %user.email, "created the initial admin");
             }
+        }
+        Ok(())
+    }
+
+    /// When the server has no (active) admin yet, makes a setup code and prints it on the
+    /// console: the web app's `/setup` page asks for it before creating the first admin.
+    pub async fn offer_setup(&self) -> Result<(), StartError> {
+        if self.store.count_admins().await? == 0 {
+            let code = self.setup_code.issue();
+            let bind = self.settings.http.bind;
+            tracing::warn!(
+                setup_code = %code,
+                "no administrator exists yet: open http://{bind}/setup in a browser and enter the setup code {code} to create the first admin"
+            );
         }
         Ok(())
     }

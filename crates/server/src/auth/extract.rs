@@ -1,15 +1,17 @@
-//! The authenticated caller, extracted from `Authorization: Bearer …`.
+//! The authenticated caller, extracted from `Authorization: Bearer …` or, without that header,
+//! from the web app's session cookie.
 //!
 //! A bearer credential is either a JWT from `/auth/token` or a personal API token (`gs_…`).
 //! Either way the user is loaded fresh from the store, so a deactivation takes effect at once;
-//! a JWT must also carry the user's current token version.
+//! a JWT must also carry the user's current token version. A request made with the cookie that
+//! changes anything must pass the CSRF checks (`auth::csrf`).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use grandma_store::{Role, Scope, StoreError, User};
 
-use crate::auth::tokens;
+use crate::auth::{csrf, session, tokens};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,10 +52,15 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("not authenticated"))?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            let signed_in = session::of_headers(state, &parts.headers)
+                .await?
+                .ok_or(ApiError::Unauthorized("not authenticated"))?;
+            if !csrf::is_safe(&parts.method) {
+                csrf::check_header(&parts.headers, &signed_in.session.csrf_token)?;
+            }
+            return admit(state, signed_in.user).await;
+        };
         let credential = header
             .to_str()
             .ok()
@@ -71,15 +78,21 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !user.is_active {
             return Err(ApiError::Unauthorized(INVALID));
         }
-        crate::middleware::request_id::record_user(user.user_id);
-        if state.rate_limiter.enabled() {
-            let decision = state.rate_limiter.check_user(user.user_id, user.role).await;
-            if !decision.allowed {
-                return Err(crate::middleware::rate_limit::too_many(decision, "user"));
-            }
-        }
-        Ok(CurrentUser { user })
+        admit(state, user).await
     }
+}
+
+/// The last steps for an authenticated user, whatever the credential: the request is
+/// attributed to them and counted against their rate limit.
+async fn admit(state: &AppState, user: User) -> Result<CurrentUser, ApiError> {
+    crate::middleware::request_id::record_user(user.user_id);
+    if state.rate_limiter.enabled() {
+        let decision = state.rate_limiter.check_user(user.user_id, user.role).await;
+        if !decision.allowed {
+            return Err(crate::middleware::rate_limit::too_many(decision, "user"));
+        }
+    }
+    Ok(CurrentUser { user })
 }
 
 async fn user_of_api_token(state: &AppState, secret: &str) -> Result<User, ApiError> {

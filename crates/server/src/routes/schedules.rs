@@ -28,6 +28,65 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_schedule, list_schedules))
         .routes(routes!(get_schedule, update_schedule, delete_schedule))
+        .routes(routes!(preview_schedule))
+}
+
+/// An expression to check before saving it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePreviewIn {
+    /// Five fields: minute hour day-of-month month day-of-week (`0 9 * * 1-5`).
+    #[schema(max_length = 200)]
+    pub cron_expression: String,
+    /// IANA zone the expression is read in (default `UTC`).
+    pub timezone: Option<String>,
+}
+
+/// What a schedule would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulePreviewOut {
+    pub cron_expression: String,
+    /// The expression in words.
+    pub description: String,
+    pub timezone: String,
+    /// Its next five run times after now.
+    pub upcoming_runs: Vec<DateTime<Utc>>,
+}
+
+/// Longest expression accepted: five fields with lists and ranges fit in far less.
+const MAX_EXPRESSION_CHARS: usize = 200;
+
+/// Checks an expression and answers its description and next five run times, without saving
+/// anything (the web app shows them before a schedule is saved).
+#[utoipa::path(post, path = "/schedules/preview", tag = "Schedules",
+    request_body = SchedulePreviewIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expression in words and its next runs", body = SchedulePreviewOut),
+        (status = 401, description = "Not authenticated", body = ErrorOut),
+        (status = 422, description = "Invalid expression or time zone", body = ValidationErrorOut),
+    ))]
+#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+pub async fn preview_schedule(
+    current: CurrentUser,
+    ApiJson(body): ApiJson<SchedulePreviewIn>,
+) -> ApiResult<Json<SchedulePreviewOut>> {
+    let expression = body.cron_expression.trim().to_owned();
+    if expression.chars().count() > MAX_EXPRESSION_CHARS {
+        return Err(ApiError::invalid(
+            "cron_expression",
+            format!("must have at most {MAX_EXPRESSION_CHARS} characters"),
+        ));
+    }
+    let timezone = body.timezone.unwrap_or_else(|| "UTC".to_owned());
+    let cron = CronSchedule::parse(&expression, &timezone)
+        .map_err(|e| ApiError::Validation(vec![cron_problem(e)]))?;
+    Ok(Json(SchedulePreviewOut {
+        description: describe(&expression),
+        upcoming_runs: cron.upcoming(Utc::now(), UPCOMING),
+        cron_expression: expression,
+        timezone,
+    }))
 }
 
 /// A schedule to create.

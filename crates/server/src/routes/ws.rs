@@ -2,7 +2,8 @@
 //! `/ws/user` every run of the caller.
 //!
 //! Browsers cannot set headers on a WebSocket, so the access token (or a personal API token)
-//! comes in the `token` query parameter or as the first message `{"type":"auth","token":"…"}`.
+//! comes in the `token` query parameter or as the first message `{"type":"auth","token":"…"}`;
+//! the web app's pages instead send their session cookie, believed only from our own origin.
 //! Only the run's owner or an admin may follow a run; anyone else is closed with 1008 (policy
 //! violation).
 //!
@@ -95,10 +96,19 @@ pub async fn ws_result(
     State(state): State<AppState>,
     ApiPath(result_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<WsQuery>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    sized(upgrade)
-        .on_upgrade(move |socket| session(state, socket, Target::Run(result_id), query.token))
+    let signed_in = cookie_user(&state, &headers).await;
+    sized(upgrade).on_upgrade(move |socket| {
+        session(
+            state,
+            socket,
+            Target::Run(result_id),
+            query.token,
+            signed_in,
+        )
+    })
 }
 
 /// Follows every run of the caller: a snapshot of the pending and running ones on connect,
@@ -112,9 +122,28 @@ pub async fn ws_result(
 pub async fn ws_user(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<WsQuery>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    sized(upgrade).on_upgrade(move |socket| session(state, socket, Target::User, query.token))
+    let signed_in = cookie_user(&state, &headers).await;
+    sized(upgrade)
+        .on_upgrade(move |socket| session(state, socket, Target::User, query.token, signed_in))
+}
+
+/// The web app's signed-in user, when the upgrade request carries the session cookie and
+/// comes from a page of this host: a WebSocket is not subject to the same-origin policy, so
+/// without the `Origin` check any site could read a signed-in user's progress.
+async fn cookie_user(state: &AppState, headers: &axum::http::HeaderMap) -> Option<User> {
+    if !crate::auth::csrf::same_origin(headers) {
+        return None;
+    }
+    match crate::auth::session::of_headers(state, headers).await {
+        Ok(found) => found.map(|s| s.user),
+        Err(error) => {
+            tracing::warn!(%error, "WebSocket session lookup failed");
+            None
+        }
+    }
 }
 
 /// What a connection follows.
@@ -153,9 +182,19 @@ fn too_big(message: &Result<Message, axum::Error>) -> bool {
     }
 }
 
-async fn session(state: AppState, socket: WebSocket, target: Target, token: Option<String>) {
+async fn session(
+    state: AppState,
+    socket: WebSocket,
+    target: Target,
+    token: Option<String>,
+    signed_in: Option<User>,
+) {
     let (mut sink, mut stream) = socket.split();
-    let user = match authenticate(&state, &mut stream, token).await {
+    let authenticated = match (token, signed_in) {
+        (None, Some(user)) => Ok(user),
+        (token, _) => authenticate(&state, &mut stream, token).await,
+    };
+    let user = match authenticated {
         Ok(user) => user,
         Err((code, reason)) => return close(&mut sink, code, reason).await,
     };

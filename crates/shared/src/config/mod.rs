@@ -37,7 +37,7 @@ pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
     AuthSettings, BrowserSettings, HttpSettings, RateLimitSettings, SchedulerSettings, Settings,
-    SnapshotSettings, WebhookSettings, WorkerSettings,
+    SnapshotSettings, WebSettings, WebhookSettings, WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 

@@ -38,6 +38,8 @@ settings_section! {
         pub scheduler: SchedulerSettings = SchedulerSettings::default(),
         /// Headless Chromium, for jobs whose pages are built by JavaScript
         pub browser: BrowserSettings = BrowserSettings::default(),
+        /// The web app's sessions
+        pub web: WebSettings = WebSettings::default(),
         /// Sanitized copies of pages that the web app's picker shows
         pub snapshots: SnapshotSettings = SnapshotSettings::default(),
     }
@@ -172,6 +174,17 @@ settings_section! {
 }
 
 settings_section! {
+    /// `[web]`: the web app's sign-in sessions.
+    pub struct WebSettings {
+        /// How long a web sign-in lasts, in hours, 1–8760
+        pub session_hours: u32 = 336,
+        /// `true`: session cookies are marked `Secure`; `false`: never; none: when the request
+        /// came over HTTPS (`X-Forwarded-Proto: https` from a trusted proxy)
+        pub secure_cookies: Option<bool> = None,
+    }
+}
+
+settings_section! {
     /// `[snapshots]`: the sanitized copies of pages a person picks items on. Each belongs to
     /// the user who asked for it and is deleted when it expires or when newer ones need room.
     pub struct SnapshotSettings {
@@ -200,6 +213,7 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("webhooks", "WEBHOOKS_", WebhookSettings::FIELDS),
         ("scheduler", "SCHEDULER_", SchedulerSettings::FIELDS),
         ("browser", "BROWSER_", BrowserSettings::FIELDS),
+        ("web", "WEB_", WebSettings::FIELDS),
         ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
     ]
 };

@@ -153,6 +153,7 @@ impl Settings {
             auth.access_token_minutes,
             1..=43_200,
         );
+        c.range("web.session_hours", self.web.session_hours, 1..=8_760);
         let key = auth.secret_key.as_ref().map(|k| k.expose());
         if self.environment == Environment::Production && key.is_none_or(is_weak_secret) {
             c.fail(

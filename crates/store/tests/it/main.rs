@@ -12,6 +12,7 @@ mod migrations;
 mod pubsub;
 mod queue;
 mod schedules;
+mod sessions;
 mod snapshots;
 mod users;
 mod webhooks;

@@ -13,7 +13,9 @@ use super::decision::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, too_many};
 use super::limiter::RateLimiter;
 use crate::middleware::cors::CorsPolicy;
 
-/// Paths never limited: the probes (root and `/api/v1`) and the metrics.
+/// Paths never limited: the probes (root and `/api/v1`) and the metrics; and the web app's
+/// embedded files (`/assets/…`), which cost nothing to serve and which a first page view asks
+/// for several of at once.
 const EXEMPT: &[&str] = &[
     "/health",
     "/readiness",
@@ -29,7 +31,8 @@ fn exempt(request: &Request) -> bool {
         && request
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    preflight || EXEMPT.contains(&request.uri().path())
+    let path = request.uri().path();
+    preflight || EXEMPT.contains(&path) || path.starts_with("/assets/")
 }
 
 /// What the middleware needs: the limiter, and the CORS policy that its 429s follow.

@@ -1,0 +1,26 @@
+//! One module per page or group of pages, each with its own `router()`; this module only
+//! merges them. The wizard's pages (`/jobs/new`, `/jobs/{id}/edit`) live in their own module.
+
+pub mod account;
+pub mod gallery;
+pub mod home;
+pub mod jobs;
+pub mod notifications;
+pub mod schedules;
+pub mod users;
+pub mod view;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(account::router())
+        .merge(home::router())
+        .merge(jobs::router())
+        .merge(notifications::router())
+        .merge(schedules::router())
+        .merge(gallery::router())
+        .merge(users::router())
+}

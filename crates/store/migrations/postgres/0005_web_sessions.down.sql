@@ -1,0 +1,2 @@
+-- Reverts 0005_web_sessions.
+drop table web_session;
