@@ -85,6 +85,8 @@ async fn the_wizard_makes_a_job_from_clicks_and_runs_it() {
         ui.fill("#job-name", "Shop prices").await;
         ui.click("#save-run").await;
         ui.wait_until("/^\\/jobs\\/[0-9a-f-]+$/.test(location.pathname)").await;
+        let path = ui.path().await;
+        assert!(path.starts_with("/jobs/") && !path.ends_with("/new"), "{path}");
         ui.wait_until("document.getElementById('progress')?.getAttribute('aria-valuenow') === '100'")
             .await;
         let csv: String = ui
