@@ -333,7 +333,7 @@ async fn snapshots_and_the_picker(backend: Backend) {
         .post(
             "/snapshots",
             &token,
-            json!({"url": format!("{base}/hostile")}),
+            json!({"url": format!("{base}/hostile"), "fetcher_type": "requests"}),
             201,
         )
         .await;
@@ -623,7 +623,7 @@ async fn bad_snapshot_requests(backend: Backend) {
         .post(
             "/snapshots",
             &token,
-            json!({"url": format!("{base}/hostile")}),
+            json!({"url": format!("{base}/hostile"), "fetcher_type": "requests"}),
             201,
         )
         .await;
