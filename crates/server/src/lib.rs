@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod slots;
+pub mod snapshot;
 pub mod state;
 pub mod web;
 
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(aliases)
         .merge(metrics::router())
         .merge(web::router())
+        .merge(snapshot::view::router())
         .with_state(state)
         .merge(docs::router(openapi))
         .fallback(not_found)

@@ -31,6 +31,7 @@ mod queue;
 mod results;
 mod schedules;
 mod sessions;
+mod snapshots;
 mod text;
 mod tokens;
 mod types;
@@ -54,6 +55,7 @@ pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
 pub use sessions::{NewWebSession, WebSession};
+pub use snapshots::{NewSnapshot, Snapshot, SnapshotBounds, SnapshotUsage};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{

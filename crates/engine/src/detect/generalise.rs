@@ -34,6 +34,8 @@ pub enum DetectError {
     UnknownNode(u32),
     #[error("pick at least two examples of the items you want (got {0})")]
     TooFewExamples(usize),
+    #[error("the clicks are all inside one item; click two different items")]
+    SameItem,
     #[error("an element is both an example and excluded; pick it as one or the other")]
     ExampleExcluded,
     #[error(
@@ -59,6 +61,16 @@ pub enum DetectError {
         "the element shows no text, link, image or data; pick the element that holds the value"
     )]
     NoValue,
+    #[error(
+        "the element is not a link to another page; click the link that leads to the next page"
+    )]
+    NotALink,
+    #[error("the link leads to this same page; click the link that leads to the next page")]
+    SamePage,
+    #[error(
+        "no page numbers (links \"2\", \"3\" …) were found on this page; click the \"next\" link instead"
+    )]
+    NoPageNumbers,
 }
 
 /// A column for an element picked inside an item.
@@ -153,9 +165,57 @@ pub fn generalise_nodes(
     generalise(document, page_url, &lookup(examples)?, &lookup(excluded)?)
 }
 
+/// The items a person meant by clicking somewhere inside them: the clicks in `examples` lie in
+/// different items, so each item is the clicked element's ancestor (or itself) just below the
+/// deepest element holding every click. `others` (items added or removed by hand) are taken at
+/// the same depth. Answers node numbers: `(examples, others)`.
+pub fn items_of_clicks(
+    document: &Html,
+    examples: &[u32],
+    others: &[u32],
+) -> Result<(Vec<u32>, Vec<u32>), DetectError> {
+    let chain = |id: u32| -> Result<Vec<ElementRef<'_>>, DetectError> {
+        let el = find_node(document, id).ok_or(DetectError::UnknownNode(id))?;
+        let mut out: Vec<ElementRef<'_>> = el.ancestors().filter_map(ElementRef::wrap).collect();
+        out.reverse();
+        out.push(el);
+        Ok(out)
+    };
+    let chains: Vec<Vec<ElementRef<'_>>> = examples
+        .iter()
+        .map(|&e| chain(e))
+        .collect::<Result<_, _>>()?;
+    if chains.len() < 2 {
+        return Err(DetectError::TooFewExamples(chains.len()));
+    }
+    // The depth of the items: one below the deepest element on every click's path.
+    let shared = (0..)
+        .take_while(|&d| {
+            chains[0].get(d).is_some_and(|a| {
+                chains
+                    .iter()
+                    .all(|c| c.get(d).is_some_and(|b| b.id() == a.id()))
+            })
+        })
+        .count();
+    let number = |el: ElementRef<'_>| el.value().attr(NODE_ID_ATTR).and_then(|n| n.parse().ok());
+    let items: Vec<u32> = chains
+        .iter()
+        .map(|c| c.get(shared).and_then(|&el| number(el)))
+        .collect::<Option<_>>()
+        .ok_or(DetectError::SameItem)?;
+    let mut picked_others = Vec::new();
+    for &other in others {
+        let c = chain(other)?;
+        let at = c.get(shared).or_else(|| c.last()).copied();
+        picked_others.push(at.and_then(number).ok_or(DetectError::UnknownNode(other))?);
+    }
+    Ok((items, picked_others))
+}
+
 /// The index of an element of the page (the picker names a few, so a scan is cheaper than a
 /// map of every element).
-fn index_of(page: &PageIndex<'_>, el: ElementRef<'_>) -> Option<u32> {
+pub(crate) fn index_of(page: &PageIndex<'_>, el: ElementRef<'_>) -> Option<u32> {
     let id = el.id();
     page.nodes
         .iter()

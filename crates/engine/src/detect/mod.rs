@@ -20,7 +20,7 @@
 //! writes their selectors; `item_selector` writes item selectors from `selectors`' parts and
 //! `contexts`, avoiding utility and generated class names (`classes`); `pagination` and
 //! `page_numbers` find the next page; `job` turns a proposal into a checked job document;
-//! `generalise` serves the picker.
+//! `generalise` serves the picker, `picked_pages` its pagination.
 
 mod candidates;
 mod classes;
@@ -35,6 +35,7 @@ mod naming;
 mod page;
 mod page_numbers;
 mod pagination;
+mod picked_pages;
 mod rank;
 mod records;
 mod regions;
@@ -46,8 +47,10 @@ use serde_json::{Map, Value};
 use url::Url;
 
 pub use generalise::{
-    DetectError, FieldSuggestion, generalise, generalise_nodes, propose_field, propose_field_node,
+    DetectError, FieldSuggestion, generalise, generalise_nodes, items_of_clicks, propose_field,
+    propose_field_node,
 };
+pub use picked_pages::{next_link_node, page_number_pattern};
 
 use candidates::Group;
 use job::Draft;

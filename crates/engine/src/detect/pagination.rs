@@ -383,7 +383,7 @@ fn in_pager(page: &PageIndex<'_>, i: u32) -> bool {
 
 /// A selector whose first match leads to `url`, simplest first; CSS when it can, XPath by the
 /// link's text otherwise.
-fn next_selector(
+pub(crate) fn next_selector(
     page: &PageIndex<'_>,
     document: &Html,
     i: u32,

@@ -152,7 +152,7 @@ pub async fn detect_lists(
 }
 
 /// An absolute http(s) address with a host; a 422 on `path` otherwise.
-fn page_url(text: &str, path: &'static str) -> ApiResult<Url> {
+pub(crate) fn page_url(text: &str, path: &'static str) -> ApiResult<Url> {
     parse_http_url(text).map_err(|message| ApiError::invalid(path, message))
 }
 
@@ -162,6 +162,25 @@ async fn fetch_and_detect(
     kind: FetcherIn,
     options: DetectOptions,
 ) -> ApiResult<detect::Detection> {
+    let fetcher = page_fetcher(state, url, kind)?;
+    match survey::fetch_and_detect(fetcher.as_ref(), url, options).await {
+        Ok(found) => Ok(found),
+        Err(SurveyError::Fetch(FetchError::Blocked(e))) => {
+            Err(ApiError::invalid("url", e.to_string()))
+        }
+        Err(e @ SurveyError::NotHtml { .. }) => Err(ApiError::invalid("url", e.to_string())),
+        Err(SurveyError::Detection(e)) => Err(ApiError::internal(e)),
+        Err(e) => Err(ApiError::BadGateway(e.to_string())),
+    }
+}
+
+/// The fetcher a person's page request gets: the kind asked for, the server's strict network
+/// guard (checked on `url` first: a refusal is a 422 on `url`), one retry, a bounded timeout.
+pub(crate) fn page_fetcher(
+    state: &AppState,
+    url: &Url,
+    kind: FetcherIn,
+) -> ApiResult<Arc<dyn fetch::Fetcher>> {
     let guard = state.settings.network_guard();
     guard
         .check_url(url)
@@ -179,23 +198,14 @@ async fn fetch_and_detect(
         user_agents: DEFAULT_USER_AGENTS.iter().map(|s| s.to_string()).collect(),
         ..FetchOptions::default()
     };
-    let fetcher: Arc<dyn fetch::Fetcher> = fetch::for_pages(
+    fetch::for_pages(
         kind.into(),
         guard,
         fetch_options,
         PageOptions::default(),
         pool,
     )
-    .map_err(ApiError::internal)?;
-    match survey::fetch_and_detect(fetcher.as_ref(), url, options).await {
-        Ok(found) => Ok(found),
-        Err(SurveyError::Fetch(FetchError::Blocked(e))) => {
-            Err(ApiError::invalid("url", e.to_string()))
-        }
-        Err(e @ SurveyError::NotHtml { .. }) => Err(ApiError::invalid("url", e.to_string())),
-        Err(SurveyError::Detection(e)) => Err(ApiError::internal(e)),
-        Err(e) => Err(ApiError::BadGateway(e.to_string())),
-    }
+    .map_err(ApiError::internal)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -272,7 +282,7 @@ pub async fn generalize(
     }))
 }
 
-fn to_json(value: &impl Serialize) -> ApiResult<serde_json::Value> {
+pub(crate) fn to_json(value: &impl Serialize) -> ApiResult<serde_json::Value> {
     serde_json::to_value(value).map_err(ApiError::internal)
 }
 

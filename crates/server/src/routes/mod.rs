@@ -11,6 +11,7 @@ pub mod page;
 pub mod preview;
 pub mod results;
 pub mod schedules;
+pub mod snapshots;
 pub mod users;
 pub mod webhooks;
 pub mod ws;
@@ -32,5 +33,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(webhooks::router())
         .merge(schedules::router())
+        .merge(snapshots::router())
         .merge(ws::router())
 }

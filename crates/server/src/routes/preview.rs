@@ -109,7 +109,7 @@ pub async fn preview(
     answer.into_response()
 }
 
-async fn run(
+pub(crate) async fn run(
     state: AppState,
     body: PreviewIn,
     cancel: &CancellationToken,

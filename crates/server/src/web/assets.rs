@@ -50,6 +50,8 @@ pub static FILES: &[File] = &[
     file!("schedules.js", "text/javascript; charset=utf-8"),
     file!("notifications.js", "text/javascript; charset=utf-8"),
     file!("users.js", "text/javascript; charset=utf-8"),
+    file!("wizard.js", "text/javascript; charset=utf-8"),
+    file!("wizard.css", "text/css; charset=utf-8"),
 ];
 
 /// A file with its hashed URL.

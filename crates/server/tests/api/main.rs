@@ -18,5 +18,6 @@ mod rate_limit_redis;
 mod results;
 mod roles;
 mod schedules;
+mod snapshots;
 mod webhooks;
 mod websocket;

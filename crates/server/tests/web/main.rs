@@ -15,3 +15,4 @@ mod roles;
 mod schedules;
 mod security;
 mod sessions;
+mod wizard;

@@ -42,6 +42,8 @@ settings_section! {
         pub backup: BackupSettings = BackupSettings::default(),
         /// The web app's sessions
         pub web: WebSettings = WebSettings::default(),
+        /// Sanitized copies of pages that the web app's picker shows
+        pub snapshots: SnapshotSettings = SnapshotSettings::default(),
     }
 }
 
@@ -210,6 +212,21 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[snapshots]`: the sanitized copies of pages a person picks items on. Each belongs to
+    /// the user who asked for it and is deleted when it expires or when newer ones need room.
+    pub struct SnapshotSettings {
+        /// Minutes a snapshot is kept, 1–10080
+        pub ttl_minutes: u32 = 240,
+        /// Bytes one sanitized snapshot may have, 65536–67108864
+        pub max_bytes: u64 = 8 * 1024 * 1024,
+        /// Snapshots one user keeps at once (the oldest go first), 1–1000
+        pub per_user: u32 = 20,
+        /// Bytes of snapshots one user keeps at once (the oldest go first), at least `max_bytes`
+        pub user_bytes: u64 = 64 * 1024 * 1024,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -226,5 +243,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("browser", "BROWSER_", BrowserSettings::FIELDS),
         ("backup", "BACKUP_", BackupSettings::FIELDS),
         ("web", "WEB_", WebSettings::FIELDS),
+        ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
     ]
 };

@@ -124,6 +124,19 @@ impl Settings {
             1..=525_600,
         );
         c.at_least("backup.keep", self.backup.keep, 1);
+        let snapshots = &self.snapshots;
+        c.range("snapshots.ttl_minutes", snapshots.ttl_minutes, 1..=10_080);
+        c.range(
+            "snapshots.max_bytes",
+            snapshots.max_bytes,
+            65_536..=64 * 1024 * 1024,
+        );
+        c.range("snapshots.per_user", snapshots.per_user, 1..=1000);
+        c.at_least(
+            "snapshots.user_bytes",
+            snapshots.user_bytes,
+            snapshots.max_bytes,
+        );
         let browser = &self.browser;
         if let Some(tabs) = browser.tabs {
             c.range("browser.tabs", tabs, 1..=64);

@@ -45,6 +45,12 @@ pub const NAMED_INDEXES: &[(&str, &str, &[&str])] = &[
         "webhook_delivery",
         &["status", "next_retry"],
     ),
+    (
+        "idx_snapshot_owner_created",
+        "page_snapshot",
+        &["owner_id", "created_at"],
+    ),
+    ("idx_snapshot_expires", "page_snapshot", &["expires_at"]),
 ];
 
 async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {

@@ -14,6 +14,7 @@ mod pubsub;
 mod queue;
 mod schedules;
 mod sessions;
+mod snapshots;
 mod users;
 mod webhooks;
 mod workers;

@@ -20,6 +20,7 @@ async fn migration_round_trip(backend: Backend) {
             (3, "request ids", false),
             (4, "display names", false),
             (5, "web sessions", false),
+            (6, "page snapshots", false),
         ]
     );
 
@@ -32,7 +33,7 @@ async fn migration_round_trip(backend: Backend) {
     assert!(!store.schema_ready().await.unwrap());
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4, 5]
+        vec![2, 3, 4, 5, 6]
     );
     assert!(
         store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
@@ -52,16 +53,14 @@ async fn migration_round_trip(backend: Backend) {
         schema.tables[table].iter().any(|c| c.name == column)
     };
     assert!(head.tables.contains_key("web_session"));
+    assert!(head.tables.contains_key("page_snapshot"));
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
-        vec![5]
+        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
+        vec![6, 5]
     );
-    assert!(
-        !read_schema(backend, db.url())
-            .await
-            .tables
-            .contains_key("web_session")
-    );
+    let down = read_schema(backend, db.url()).await;
+    assert!(!down.tables.contains_key("web_session"));
+    assert!(!down.tables.contains_key("page_snapshot"));
     assert!(has_column(&head, "app_user", "username"));
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
@@ -72,12 +71,12 @@ async fn migration_round_trip(backend: Backend) {
     assert!(has_column(&down, "result", "request_id"));
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![4, 5]
+        vec![4, 5, 6]
     );
     assert_eq!(read_schema(backend, db.url()).await, head);
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
-        vec![5, 4]
+        store.downgrade(DowngradeTarget::Steps(3)).await.unwrap(),
+        vec![6, 5, 4]
     );
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
@@ -88,14 +87,14 @@ async fn migration_round_trip(backend: Backend) {
     assert!(!has_column(&down, "webhook_delivery", "request_id"));
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![3, 4, 5]
+        vec![3, 4, 5, 6]
     );
     assert_eq!(read_schema(backend, db.url()).await, head);
 
-    // Four steps down removes the webhook tables too.
+    // Five steps down removes the webhook tables too.
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(4)).await.unwrap(),
-        vec![5, 4, 3, 2]
+        store.downgrade(DowngradeTarget::Steps(5)).await.unwrap(),
+        vec![6, 5, 4, 3, 2]
     );
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
@@ -106,11 +105,11 @@ async fn migration_round_trip(backend: Backend) {
     let history = store.history().await.unwrap();
     assert_eq!(
         history.iter().map(|h| h.applied).collect::<Vec<_>>(),
-        vec![true, false, false, false, false]
+        vec![true, false, false, false, false, false]
     );
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4, 5]
+        vec![2, 3, 4, 5, 6]
     );
     assert_eq!(
         read_schema(backend, db.url()).await,
@@ -126,7 +125,7 @@ async fn migration_round_trip(backend: Backend) {
     // downgrade base leaves no tables (only sqlx's bookkeeping).
     assert_eq!(
         store.downgrade(DowngradeTarget::Base).await.unwrap(),
-        vec![5, 4, 3, 2, 1]
+        vec![6, 5, 4, 3, 2, 1]
     );
     let empty = read_schema(backend, db.url()).await;
     assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
@@ -175,7 +174,7 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3, 4, 5],
+        vec![1, 2, 3, 4, 5, 6],
         "each version applied by exactly one server"
     );
     assert!(db.store.schema_ready().await.unwrap());

@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod schedules;
 pub mod users;
 pub mod view;
+pub mod wizard;
 
 use axum::Router;
 
@@ -23,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(schedules::router())
         .merge(gallery::router())
         .merge(users::router())
+        .merge(wizard::router())
 }
