@@ -52,6 +52,7 @@ API token (`gs_…`).";
         (name = "Schedules", description = "Cron schedules that run jobs automatically"),
         (name = "Webhooks", description = "Webhook subscriptions, signed deliveries and their history"),
         (name = "Detection", description = "Lists found on a page, and selectors from picked examples"),
+        (name = "Versions", description = "API versions and their deprecation status"),
     ),
     paths(crate::metrics::serve_metrics),
     components(schemas(ErrorOut, ValidationErrorOut, FieldProblem)),

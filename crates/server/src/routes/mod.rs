@@ -12,6 +12,7 @@ pub mod preview;
 pub mod results;
 pub mod schedules;
 pub mod users;
+pub mod versions;
 pub mod webhooks;
 pub mod ws;
 
