@@ -5,6 +5,7 @@ mod common;
 
 mod catalog;
 mod drift;
+mod hosts;
 mod indexes;
 mod items;
 mod jobs;
