@@ -21,6 +21,7 @@ use crate::fetch::{
     needs_browser,
 };
 use crate::guard::NetworkGuard;
+use crate::hosts::SharedHosts;
 use crate::item::Item;
 use crate::paginate;
 use crate::politeness::Politeness;
@@ -207,6 +208,8 @@ pub struct Crawl<'a> {
     cancel: CancellationToken,
     resume: Option<Checkpoint>,
     limits: extract::PageLimits,
+    /// Politeness state of every worker; none: this run's own.
+    shared_hosts: Option<Arc<dyn SharedHosts>>,
 }
 
 impl std::fmt::Debug for Crawl<'_> {
@@ -320,6 +323,7 @@ impl<'a> Crawl<'a> {
             cancel,
             resume: None,
             limits: extract::PageLimits::default(),
+            shared_hosts: None,
         }
     }
 
@@ -328,6 +332,25 @@ impl<'a> Crawl<'a> {
     pub fn with_page_limits(mut self, limits: extract::PageLimits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Spaces requests and reads robots.txt through `shared`, the state of every worker,
+    /// instead of this run's own.
+    #[must_use]
+    pub fn with_shared_hosts(mut self, shared: Arc<dyn SharedHosts>) -> Self {
+        self.shared_hosts = Some(shared);
+        self
+    }
+
+    fn politeness(&self) -> Politeness {
+        let local = Politeness::new(
+            Duration::from_millis(self.spec.min_delay_ms),
+            Duration::from_millis(self.spec.max_delay_ms),
+        );
+        match &self.shared_hosts {
+            Some(shared) => local.with_shared(Arc::clone(shared)),
+            None => local,
+        }
     }
 
     /// Continues a run from a checkpoint saved with an earlier page.
@@ -370,11 +393,11 @@ impl<'a> Crawl<'a> {
             spec: &self.spec,
             fetcher: self.fetcher.as_ref(),
             events: self.events,
-            politeness: Politeness::new(
-                Duration::from_millis(self.spec.min_delay_ms),
-                Duration::from_millis(self.spec.max_delay_ms),
-            ),
-            robots: RobotsCache::new(),
+            politeness: self.politeness(),
+            robots: match &self.shared_hosts {
+                Some(shared) => RobotsCache::new().with_shared(Arc::clone(shared)),
+                None => RobotsCache::new(),
+            },
             cancel: self.cancel.clone(),
             limits: self.limits,
         };

@@ -17,6 +17,7 @@ pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod guard;
+pub mod hosts;
 pub mod item;
 pub mod paginate;
 pub mod parse;
@@ -26,6 +27,7 @@ pub mod selector;
 pub mod spec;
 pub mod survey;
 
+pub use hosts::{CachedRobots, SharedHosts, SharedHostsError};
 pub use item::{FieldValue, Item};
 pub use spec::JobSpec;
 

@@ -6,13 +6,19 @@
 //! lock until its slot. Reserving before sleeping is what lets many tasks of one run
 //! (`concurrent_requests`) share the object: they queue up on a busy host in order, while
 //! tasks for other hosts never wait on it.
+//!
+//! With [`SharedHosts`] the same reservation is made through state every worker shares, so
+//! several workers on one site are spaced as one; the local map is then only the fallback for a
+//! request whose shared reservation failed.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rand::Rng;
 use tokio::time::Instant;
+
+use crate::hosts::SharedHosts;
 
 /// Past this many remembered hosts, hosts whose slot is already in the past are forgotten:
 /// their entry no longer delays anyone (`max(now, past) = now`).
@@ -23,6 +29,7 @@ pub struct Politeness {
     min_delay: Duration,
     max_delay: Duration,
     next_free: Mutex<HashMap<String, Instant>>,
+    shared: Option<Arc<dyn SharedHosts>>,
 }
 
 impl Politeness {
@@ -32,7 +39,15 @@ impl Politeness {
             min_delay,
             max_delay: max_delay.max(min_delay),
             next_free: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// Reserves slots through `shared` (every worker's state) instead of this object's map.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Arc<dyn SharedHosts>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Waits until this caller may send a request to `host`. `crawl_delay` (from robots.txt)
@@ -44,6 +59,19 @@ impl Politeness {
             return;
         }
         let delay = self.draw_delay().max(crawl_delay);
+        if let Some(shared) = &self.shared {
+            match shared.reserve(host, delay).await {
+                Ok(wait) => {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, host, "spacing this request by this run alone");
+                }
+            }
+        }
         let now = Instant::now();
         let slot = {
             let mut next_free = self
@@ -176,6 +204,128 @@ mod tests {
         }
         assert_eq!(Instant::now(), start);
         assert!(p.next_free.lock().expect("lock").is_empty());
+    }
+
+    /// Shared state kept in one map: two `Politeness` objects (two workers) over it.
+    #[derive(Debug, Default)]
+    struct OneMap(Mutex<HashMap<String, Instant>>);
+
+    impl SharedHosts for OneMap {
+        fn reserve<'a>(
+            &'a self,
+            host: &'a str,
+            gap: Duration,
+        ) -> futures::future::BoxFuture<'a, Result<Duration, crate::hosts::SharedHostsError>>
+        {
+            Box::pin(async move {
+                let now = Instant::now();
+                let mut map = self.0.lock().expect("lock");
+                let free = map.entry(host.to_owned()).or_insert(now);
+                let slot = (*free).max(now);
+                *free = slot + gap;
+                Ok(slot - now)
+            })
+        }
+
+        fn robots<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> futures::future::BoxFuture<
+            'a,
+            Result<Option<crate::hosts::CachedRobots>, crate::hosts::SharedHostsError>,
+        > {
+            Box::pin(async { Ok(None) })
+        }
+
+        fn store_robots<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a crate::hosts::CachedRobots,
+            _: Duration,
+        ) -> futures::future::BoxFuture<'a, Result<(), crate::hosts::SharedHostsError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Shared state that is down.
+    #[derive(Debug)]
+    struct Down;
+
+    impl SharedHosts for Down {
+        fn reserve<'a>(
+            &'a self,
+            _: &'a str,
+            _: Duration,
+        ) -> futures::future::BoxFuture<'a, Result<Duration, crate::hosts::SharedHostsError>>
+        {
+            Box::pin(async {
+                Err(crate::hosts::SharedHostsError(
+                    std::io::Error::other("connection refused").into(),
+                ))
+            })
+        }
+
+        fn robots<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> futures::future::BoxFuture<
+            'a,
+            Result<Option<crate::hosts::CachedRobots>, crate::hosts::SharedHostsError>,
+        > {
+            Box::pin(async { Ok(None) })
+        }
+
+        fn store_robots<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a crate::hosts::CachedRobots,
+            _: Duration,
+        ) -> futures::future::BoxFuture<'a, Result<(), crate::hosts::SharedHostsError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_sharing_state_are_spaced_as_one() {
+        let shared: Arc<dyn SharedHosts> = Arc::new(OneMap::default());
+        let workers: Vec<Arc<Politeness>> = (0..4)
+            .map(|_| Arc::new(Politeness::new(100 * MS, 100 * MS).with_shared(Arc::clone(&shared))))
+            .collect();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in &workers {
+            for _ in 0..3 {
+                let worker = Arc::clone(worker);
+                tasks.push(tokio::spawn(async move {
+                    worker.wait_turn("site.test", None).await;
+                    Instant::now() - start
+                }));
+            }
+        }
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.expect("task"));
+        }
+        times.sort();
+        let expected: Vec<Duration> = (0..12).map(|i| i * 100 * MS).collect();
+        assert_eq!(
+            times, expected,
+            "twelve turns 100 ms apart, not four at a time"
+        );
+        // Nothing went through the local maps.
+        assert!(
+            workers
+                .iter()
+                .all(|w| w.next_free.lock().expect("lock").is_empty())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shared_state_down_falls_back_to_the_run_alone() {
+        let p = Politeness::new(100 * MS, 100 * MS).with_shared(Arc::new(Down));
+        for gap in gaps(&p, "site.test", None, 4).await {
+            assert_eq!(gap, 100 * MS);
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,6 +9,10 @@
 //!   get an empty run with no obvious reason, and the politeness delay still protects the site.
 //! - Only the first 500 KiB are parsed (RFC 9309 asks for at least that much; Google stops
 //!   there too).
+//! - With [`SharedHosts`], a file one worker fetched is read by the others for
+//!   [`SHARED_ROBOTS_TTL`] instead of being fetched again. Two workers that miss at the same
+//!   moment both fetch it (a duplicate request to robots.txt, never to a page). Failures
+//!   (5xx, network) are not shared, so the next worker tries again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +23,11 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
+use crate::hosts::{CachedRobots, SharedHosts};
+
+/// How long a robots.txt stored for every worker is used before it is fetched again. RFC 9309
+/// allows a day; an hour lets a site's new rules reach running crawls sooner.
+pub const SHARED_ROBOTS_TTL: Duration = Duration::from_secs(3600);
 
 /// The product token matched against `User-agent:` lines. texting_robots wants the bare token
 /// (`GrandmaScraper`, not `GrandmaScraper/1.0`).
@@ -81,11 +90,19 @@ type Slot = Arc<OnceCell<Arc<RobotsRules>>>;
 #[derive(Debug, Default)]
 pub struct RobotsCache {
     origins: Mutex<HashMap<String, Slot>>,
+    shared: Option<Arc<dyn SharedHosts>>,
 }
 
 impl RobotsCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reads and stores files through `shared` (every worker's cache) before fetching.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Arc<dyn SharedHosts>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// The rules that apply to `url`. Concurrent callers for the same origin wait for one
@@ -95,8 +112,16 @@ impl RobotsCache {
         if !origin.is_tuple() {
             return Arc::new(RobotsRules::allow_all());
         }
-        let slot = self.slot(origin.ascii_serialization());
-        slot.get_or_init(|| fetch_rules(url, fetcher)).await.clone()
+        let key = origin.ascii_serialization();
+        let slot = self.slot(key.clone());
+        slot.get_or_init(|| async {
+            match &self.shared {
+                Some(shared) => shared_rules(shared.as_ref(), &key, url, fetcher).await,
+                None => Arc::new(fetch_rules(url, fetcher).await.0),
+            }
+        })
+        .await
+        .clone()
     }
 
     fn slot(&self, key: String) -> Slot {
@@ -111,21 +136,59 @@ impl RobotsCache {
     }
 }
 
-async fn fetch_rules(url: &Url, fetcher: &dyn Fetcher) -> Arc<RobotsRules> {
+/// The rules from every worker's cache, or fetched and then stored there. A cache that fails
+/// is logged and passed by: the file is fetched as without one.
+async fn shared_rules(
+    shared: &dyn SharedHosts,
+    origin: &str,
+    url: &Url,
+    fetcher: &dyn Fetcher,
+) -> Arc<RobotsRules> {
+    match shared.robots(origin).await {
+        Ok(Some(CachedRobots::Body(body))) => {
+            return Arc::new(RobotsRules::parse(body.as_bytes()));
+        }
+        Ok(Some(CachedRobots::AllowAll)) => return Arc::new(RobotsRules::allow_all()),
+        Ok(None) => {}
+        Err(error) => {
+            tracing::warn!(%error, origin, "fetching robots.txt without the shared cache")
+        }
+    }
+    let (rules, cacheable) = fetch_rules(url, fetcher).await;
+    if let Some(cached) = cacheable
+        && let Err(error) = shared
+            .store_robots(origin, &cached, SHARED_ROBOTS_TTL)
+            .await
+    {
+        tracing::warn!(%error, origin, "robots.txt not stored for the other workers");
+    }
+    Arc::new(rules)
+}
+
+/// The rules of `url`'s origin, and what other workers may reuse (none after a failure).
+async fn fetch_rules(url: &Url, fetcher: &dyn Fetcher) -> (RobotsRules, Option<CachedRobots>) {
     let Ok(robots_url) = url.join("/robots.txt") else {
-        return Arc::new(RobotsRules::allow_all());
+        return (RobotsRules::allow_all(), None);
     };
-    let rules = match fetcher.fetch(&robots_url).await {
-        Ok(page) => RobotsRules::parse(page.body.as_bytes()),
+    match fetcher.fetch(&robots_url).await {
+        Ok(page) => {
+            let body = page.body.as_bytes();
+            let body = body.get(..MAX_ROBOTS_BYTES).unwrap_or(body);
+            // Cut at the parse limit, possibly inside a character: stored as the same text,
+            // without NULs, which mean nothing in robots.txt and PostgreSQL's text refuses.
+            let text = String::from_utf8_lossy(body).replace('\0', "");
+            (RobotsRules::parse(body), Some(CachedRobots::Body(text)))
+        }
         Err(err) => match err.status() {
-            Some(status) if (400..500).contains(&status) => RobotsRules::allow_all(),
+            Some(status) if (400..500).contains(&status) => {
+                (RobotsRules::allow_all(), Some(CachedRobots::AllowAll))
+            }
             _ => {
                 warn_unavailable(&robots_url, &err);
-                RobotsRules::allow_all()
+                (RobotsRules::allow_all(), None)
             }
         },
-    };
-    Arc::new(rules)
+    }
 }
 
 fn warn_unavailable(robots_url: &Url, err: &FetchError) {

@@ -10,6 +10,8 @@
 //! or the engine, and map the result. Errors go through [`error::ApiError`] once.
 
 pub mod auth;
+pub mod conditional;
+pub mod deprecation;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -33,16 +35,39 @@ pub use error::ApiError;
 pub use grandma_shared::Settings;
 pub use state::{AppState, StartError};
 
-use crate::routes::{docs, health, jobs, results, users};
+use crate::routes::{docs, health, jobs, results, users, versions};
+
+/// The documented routes and their OpenAPI document, completed.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut v1 = routes::api_router();
+    // The versions table is the one place a version is deprecated: its routes then send the
+    // headers and its operations are marked in the document.
+    if let Some(notice) = versions::versions()
+        .into_iter()
+        .find(|v| v.prefix == grandma_shared::webhook::API_PREFIX)
+        .and_then(|v| v.deprecation)
+    {
+        v1 = deprecation::deprecate(v1, notice);
+    }
+    let (api, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .nest(grandma_shared::webhook::API_PREFIX, v1)
+        // The probes also live at the root, where orchestrators look for them.
+        .merge(health::root_router())
+        .merge(versions::root_router())
+        .split_for_parts();
+    docs::complete(&mut openapi);
+    (api, openapi)
+}
+
+/// The OpenAPI document the server serves at `/api/openapi.json`, built without a database,
+/// so the contract test can compare it with the committed snapshot.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (api, mut openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
-        .nest(grandma_shared::webhook::API_PREFIX, routes::api_router())
-        // The probes also live at the root, where orchestrators look for them.
-        .merge(health::root_router())
-        .split_for_parts();
-    docs::complete(&mut openapi);
+    let (api, openapi) = documented();
     // Collections are documented with the earlier version's trailing slash; accept them
     // without it too, since clients differ on this.
     let aliases = Router::new()

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::{Dialect, Store, now};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::filter::{Arg, Filter, contains_pattern};
 use crate::types::{Page, Paging, Scope};
 use crate::users::found;
@@ -121,10 +121,27 @@ impl Store {
 
     /// Replaces the writable columns of a job `scope` may see.
     pub async fn update_job(&self, scope: Scope, job_id: Uuid, job: &JobIn) -> Result<Job> {
+        self.update_job_if(scope, job_id, job, None)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Replaces a job like [`Store::update_job`], only if its `updated_at` is still
+    /// `unchanged_since` (when given): the compare and the write are one statement, so of two
+    /// clients that read the same version only the first one's write lands. `None`: no such
+    /// job for `scope`, or it was written since.
+    pub async fn update_job_if(
+        &self,
+        scope: Scope,
+        job_id: Uuid,
+        job: &JobIn,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<Option<Job>> {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
                 "update job set name = $3, description = $4, config = $5, enabled = $6, \
-                 updated_at = $7 where job_id = $1 and ($2 is null or owner_id = $2) returning *",
+                 updated_at = $7 where job_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($8 is null or updated_at = $8) returning *",
             )
             .bind(job_id)
             .bind(scope.owner())
@@ -133,21 +150,36 @@ impl Store {
             .bind(sqlx::types::Json(&job.config))
             .bind(job.enabled)
             .bind(now())
-            .fetch_one(pool)
+            .bind(unchanged_since)
+            .fetch_optional(pool)
             .await?
         }))
     }
 
     /// Deletes a job `scope` may see, with its runs, items and schedules.
     pub async fn delete_job(&self, scope: Scope, job_id: Uuid) -> Result<()> {
-        let deleted = dispatch!(self, |pool, dialect| {
-            sqlx::query("delete from job where job_id = $1 and ($2 is null or owner_id = $2)")
-                .bind(job_id)
-                .bind(scope.owner())
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        found(deleted)
+        found(self.delete_job_if(scope, job_id, None).await?)
+    }
+
+    /// Deletes a job like [`Store::delete_job`], only if its `updated_at` is still
+    /// `unchanged_since` (when given), in one statement. Returns the rows deleted (0 or 1).
+    pub async fn delete_job_if(
+        &self,
+        scope: Scope,
+        job_id: Uuid,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<u64> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query(
+                "delete from job where job_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($3 is null or updated_at = $3)",
+            )
+            .bind(job_id)
+            .bind(scope.owner())
+            .bind(unchanged_since)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 }

@@ -23,6 +23,7 @@ mod email;
 mod error;
 mod explain;
 mod filter;
+mod hosts;
 mod items;
 mod jobs;
 mod migrate;

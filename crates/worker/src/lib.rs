@@ -12,6 +12,7 @@
 
 pub mod background;
 pub mod dispatcher;
+pub mod hosts;
 mod run;
 pub mod scheduler;
 mod sink;
@@ -19,6 +20,7 @@ mod sink;
 use std::sync::Arc;
 use std::time::Duration;
 
+use grandma_engine::SharedHosts;
 use grandma_engine::fetch::BrowserOptions;
 use grandma_engine::fetch::browser::{BrowserPool, ChromiumMissing};
 use grandma_engine::guard::NetworkGuard;
@@ -60,6 +62,15 @@ pub struct WorkerConfig {
     /// The process's headless Chromium, shared by its runs; the error says why there is none
     /// (runs of jobs that need it then fail with that message, `auto` runs over plain HTTP).
     pub browser: Result<BrowserPool, ChromiumMissing>,
+    /// Whether runs space their requests to a site and read its robots.txt through state
+    /// every worker shares (Redis with `redis_url`, else PostgreSQL; SQLite: never). `false`
+    /// keeps each run's own, as with one process.
+    pub share_hosts: bool,
+    /// Redis for the shared politeness state, instead of the database (a secret: it may hold
+    /// a password).
+    pub redis_url: Option<grandma_store::Secret>,
+    /// Prefix of the politeness keys in Redis.
+    pub redis_prefix: String,
 }
 
 impl WorkerConfig {
@@ -76,6 +87,9 @@ impl WorkerConfig {
             events: None,
             default_time_limit: None,
             browser: BrowserPool::new(BrowserOptions::default()),
+            share_hosts: true,
+            redis_url: None,
+            redis_prefix: "grandma:polite:".to_owned(),
         }
     }
 
@@ -89,6 +103,8 @@ impl WorkerConfig {
             max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
             default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
             browser: BrowserPool::new(settings.browser.options()),
+            redis_url: worker.redis_url.clone(),
+            redis_prefix: worker.redis_prefix.clone(),
             ..WorkerConfig::new(settings.network_guard())
         }
     }
@@ -149,6 +165,8 @@ pub enum WorkerError {
 #[derive(Debug)]
 pub(crate) struct WorkerContext {
     pub(crate) store: Store,
+    /// Politeness state shared with every other worker; none: each run keeps its own.
+    pub(crate) hosts: Option<Arc<dyn SharedHosts>>,
     pub(crate) config: WorkerConfig,
     pub(crate) wakeup: Arc<Notify>,
     pub(crate) shutdown: CancellationToken,
@@ -163,7 +181,19 @@ pub async fn run_workers(
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
     config.validate()?;
+    let hosts = if config.share_hosts {
+        hosts::shared_hosts(
+            config.redis_url.as_ref().map(|url| url.expose()),
+            &config.redis_prefix,
+            &store,
+        )
+        .map_err(|_| WorkerError::Config("worker.redis_url is not a usable Redis URL"))?
+    } else {
+        None
+    };
+    tracing::info!(shared = ?hosts, "per-site politeness state");
     let ctx = Arc::new(WorkerContext {
+        hosts,
         store,
         config,
         wakeup,

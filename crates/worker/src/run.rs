@@ -262,6 +262,9 @@ impl RunTask<'_> {
 
         let mut warnings = Vec::new();
         let mut crawl = Crawl::new(spec, fetcher, &LogEvents, crawl_cancel);
+        if let Some(hosts) = &self.ctx.hosts {
+            crawl = crawl.with_shared_hosts(Arc::clone(hosts));
+        }
         if let Some(checkpoint) = resume {
             tracing::info!(
                 next_page = checkpoint.next_page,

@@ -53,6 +53,7 @@ API token (`gs_…`).";
         (name = "Webhooks", description = "Webhook subscriptions, signed deliveries and their history"),
         (name = "Detection", description = "Lists found on a page, and selectors from picked examples"),
         (name = "Snapshots", description = "Inert copies of pages, and the picker that works on them by node number"),
+        (name = "Versions", description = "API versions and their deprecation status"),
     ),
     paths(crate::metrics::serve_metrics),
     components(schemas(ErrorOut, ValidationErrorOut, FieldProblem)),

@@ -11,8 +11,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{SinkExt, Stream, StreamExt};
@@ -28,6 +28,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::conditional;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -63,6 +64,7 @@ pub struct ExportQuery {
         ("id" = Uuid, Path, description = "Result (run) id"),
         ("format" = String, Path, description = "`csv`, `json`, `jsonl` or `xlsx`"),
         ExportQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an earlier export of the same finished run, format and query: 304 without reading the items"),
     ),
     responses(
         (status = 200, description = "The file, as an attachment", content(
@@ -71,6 +73,7 @@ pub struct ExportQuery {
             (String = "application/x-ndjson"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
+        (status = 304, description = "A finished run's export the client already has"),
         (status = 404, description = "No such run of the caller, or unknown format", body = ErrorOut),
         (status = 422, description = "Unknown field names or bad offset/limit", body = ValidationErrorOut),
     ))]
@@ -80,6 +83,8 @@ pub async fn export_result(
     current: CurrentUser,
     ApiPath((id, format)): ApiPath<(Uuid, String)>,
     ApiQuery(query): ApiQuery<ExportQuery>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     // Only the canonical names: the URL is part of the API, aliases would be a second spelling.
     let format = match format.as_str() {
@@ -97,6 +102,22 @@ pub async fn export_result(
     let selected = select_columns(&run.columns, query.fields.as_deref(), query.omit.as_deref())?;
     if query.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::invalid("limit", "must be 0 or more"));
+    }
+    // A finished run's export never changes: answered from the run row alone when the client
+    // has it already. An XLSX file carries its creation time, so its tag is weak (the same
+    // content, not the same bytes).
+    let tag =
+        conditional::finished_run(&run, format.extension(), raw_query.as_deref()).map(|tag| {
+            if format.is_streamable() {
+                tag
+            } else {
+                tag.weakened()
+            }
+        });
+    if let Some(tag) = &tag
+        && conditional::none_match_hits(&headers, tag)
+    {
+        return Ok(conditional::not_modified(tag, Some(conditional::IMMUTABLE)));
     }
     let columns: Vec<String> = selected.iter().map(|&i| run.columns[i].clone()).collect();
     let items = state
@@ -123,6 +144,9 @@ pub async fn export_result(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&disposition).map_err(ApiError::internal)?,
     );
+    if let Some(tag) = &tag {
+        conditional::set_validators(headers, tag, Some(conditional::IMMUTABLE));
+    }
     Ok(response)
 }
 

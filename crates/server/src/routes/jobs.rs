@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use grandma_engine::JobSpec;
 use grandma_engine::fetch::needs_browser;
@@ -16,6 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
@@ -209,11 +211,17 @@ pub async fn list_jobs(
     Ok(Json(JobPage::new(page, paging)))
 }
 
-/// One job.
+/// One job, with its `ETag`: send it back in `If-None-Match` to get a 304 while the job is
+/// unchanged, or in `If-Match` to update or delete only the version you read.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Job id")),
+    params(
+        ("id" = Uuid, Path, description = "Job id"),
+        ("If-None-Match" = Option<String>, Header, description = "The job's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The job", body = JobOut),
+        (status = 200, description = "The job", body = JobOut,
+            headers(("ETag" = String, description = "The job's current version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
@@ -221,18 +229,53 @@ pub async fn get_job(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<JobOut>> {
-    Ok(Json(state.store.get_job(current.scope(), id).await?.into()))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let job = JobOut::from(state.store.get_job(current.scope(), id).await?);
+    let tag = job_tag(&job)?;
+    if conditional::none_match_hits(&headers, &tag) {
+        return Ok(conditional::not_modified(
+            &tag,
+            Some(conditional::REVALIDATE),
+        ));
+    }
+    Ok(with_tag(Json(job), &tag))
 }
 
-/// Replaces a job's document.
+/// The version of a job as answered: any change to what the client sees changes it.
+fn job_tag(job: &JobOut) -> ApiResult<ETag> {
+    conditional::of_json("job", job)
+}
+
+fn with_tag(body: impl IntoResponse, tag: &ETag) -> Response {
+    let mut response = body.into_response();
+    conditional::set_validators(response.headers_mut(), tag, Some(conditional::REVALIDATE));
+    response
+}
+
+/// With `If-Match`: the stored version the client must have read, checked against `job`;
+/// none without the header (the write is unconditional, as it always was).
+fn required_version(headers: &HeaderMap, job: &Job) -> ApiResult<Option<DateTime<Utc>>> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    conditional::check_if_match(headers, &job_tag(&job.clone().into())?, "job")?;
+    Ok(Some(job.updated_at))
+}
+
+/// Replaces a job's document; with `If-Match`, only if the job is still the version read.
 #[utoipa::path(put, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Job id")),
+    params(
+        ("id" = Uuid, Path, description = "Job id"),
+        ("If-Match" = Option<String>, Header, description = "The job's `ETag` when it was read: 412 if it changed since"),
+    ),
     request_body = JobCreateIn,
     responses(
-        (status = 200, description = "Updated", body = JobOut),
+        (status = 200, description = "Updated", body = JobOut,
+            headers(("ETag" = String, description = "The job's new version"))),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 412, description = "The job changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Every problem in the document", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
@@ -240,38 +283,66 @@ pub async fn update_job(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<JobCreateIn>,
-) -> ApiResult<Json<JobOut>> {
+) -> ApiResult<Response> {
     current.require_writer()?;
-    // Existence first, so another user's id is a 404 even with an invalid document.
-    state.store.get_job(current.scope(), id).await?;
+    // Existence first, so another user's id is a 404 even with an invalid document; the
+    // precondition next, before the document is judged.
+    let existing = state.store.get_job(current.scope(), id).await?;
+    let version = required_version(&headers, &existing)?;
     let job = job_in(&state, body)?;
-    Ok(Json(
-        state
-            .store
-            .update_job(current.scope(), id, &job)
-            .await?
-            .into(),
-    ))
+    let updated = state
+        .store
+        .update_job_if(current.scope(), id, &job, version)
+        .await?;
+    match updated {
+        Some(job) => {
+            let job = JobOut::from(job);
+            let tag = job_tag(&job)?;
+            Ok(with_tag(Json(job), &tag))
+        }
+        // Written or deleted by someone else between the read and this write.
+        None if version.is_some() => Err(conditional::stale("job")),
+        None => Err(ApiError::NotFound),
+    }
 }
 
-/// Deletes a job with its runs, items and schedules.
+/// Deletes a job with its runs, items and schedules; with `If-Match`, only if the job is
+/// still the version read.
 #[utoipa::path(delete, path = "/jobs/{id}", tag = "Jobs", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Job id")),
+    params(
+        ("id" = Uuid, Path, description = "Job id"),
+        ("If-Match" = Option<String>, Header, description = "The job's `ETag` when it was read: 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 412, description = "The job changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
 pub async fn delete_job(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     current.require_writer()?;
-    state.store.delete_job(current.scope(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if !headers.contains_key(header::IF_MATCH) {
+        state.store.delete_job(current.scope(), id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let existing = state.store.get_job(current.scope(), id).await?;
+    let version = required_version(&headers, &existing)?;
+    match state
+        .store
+        .delete_job_if(current.scope(), id, version)
+        .await?
+    {
+        0 => Err(conditional::stale("job")),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 /// Queues a run of the job; a worker executes it. Nothing is scraped inside the request.

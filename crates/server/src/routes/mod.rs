@@ -13,6 +13,7 @@ pub mod results;
 pub mod schedules;
 pub mod snapshots;
 pub mod users;
+pub mod versions;
 pub mod webhooks;
 pub mod ws;
 

@@ -2,8 +2,9 @@
 //! [`super::export`].
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use grandma_store::{CancelOutcome, Page, ResultRow, RunFilter, RunStatus};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::conditional;
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::page::{PageQuery, page_type};
@@ -131,11 +133,16 @@ pub async fn list_results(
     Ok(Json(ResultPage::new(page, paging)))
 }
 
-/// One run.
+/// One run, with its `ETag` (it changes with every page a running run saves).
 #[utoipa::path(get, path = "/results/{id}", tag = "Results", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Result (run) id")),
+    params(
+        ("id" = Uuid, Path, description = "Result (run) id"),
+        ("If-None-Match" = Option<String>, Header, description = "The run's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The run", body = ResultOut),
+        (status = 200, description = "The run", body = ResultOut,
+            headers(("ETag" = String, description = "The run's current state"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such run of the caller", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
@@ -143,25 +150,49 @@ pub async fn get_result(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<ResultOut>> {
-    Ok(Json(state.store.get_run(current.scope(), id).await?.into()))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let run = ResultOut::from(state.store.get_run(current.scope(), id).await?);
+    let tag = conditional::of_json("result", &run)?;
+    if conditional::none_match_hits(&headers, &tag) {
+        return Ok(conditional::not_modified(
+            &tag,
+            Some(conditional::REVALIDATE),
+        ));
+    }
+    let mut response = Json(run).into_response();
+    conditional::set_validators(response.headers_mut(), &tag, Some(conditional::REVALIDATE));
+    Ok(response)
 }
 
-/// Deletes a run and its items; a worker still running it stops at its next page.
+/// Deletes a run and its items; a worker still running it stops at its next page. With
+/// `If-Match`, only if the run is still in the state read.
 #[utoipa::path(delete, path = "/results/{id}", tag = "Results", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Result (run) id")),
+    params(
+        ("id" = Uuid, Path, description = "Result (run) id"),
+        ("If-Match" = Option<String>, Header, description = "The run's `ETag` when it was read: 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such run of the caller", body = ErrorOut),
+        (status = 412, description = "The run changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
 pub async fn delete_result(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     current.require_writer()?;
+    if headers.contains_key(header::IF_MATCH) {
+        // Checked on the row as read here: a running run that saves a page between this read
+        // and the delete below is still deleted. Only finished runs, which never change, get
+        // an exact guarantee.
+        let run = ResultOut::from(state.store.get_run(current.scope(), id).await?);
+        conditional::check_if_match(&headers, &conditional::of_json("result", &run)?, "run")?;
+    }
     state.store.delete_run(current.scope(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -198,11 +229,17 @@ pub async fn cancel_result(
     }
 }
 
-/// A page of a run's items, as objects keyed by the run's columns.
+/// A page of a run's items, as objects keyed by the run's columns. A finished run's pages
+/// never change: they carry a strong `ETag` and may be cached (`immutable`).
 #[utoipa::path(get, path = "/results/{id}/items", tag = "Results", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Result (run) id"), PageQuery),
+    params(
+        ("id" = Uuid, Path, description = "Result (run) id"),
+        PageQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The page's `ETag` from an earlier read of a finished run: 304 without reading the items"),
+    ),
     responses(
         (status = 200, description = "Items", body = ItemPage),
+        (status = 304, description = "A finished run's page the client already has"),
         (status = 404, description = "No such run of the caller", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
@@ -211,11 +248,19 @@ pub async fn list_items(
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<ItemPage>> {
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let paging = query.paging()?;
     let run = state.store.get_run(current.scope(), id).await?;
+    let tag = conditional::finished_run(&run, "items", raw_query.as_deref());
+    if let Some(tag) = &tag
+        && conditional::none_match_hits(&headers, tag)
+    {
+        return Ok(conditional::not_modified(tag, Some(conditional::IMMUTABLE)));
+    }
     let page = state.store.list_items(current.scope(), id, paging).await?;
-    Ok(Json(ItemPage {
+    let mut response = Json(ItemPage {
         items: page
             .items
             .iter()
@@ -224,5 +269,10 @@ pub async fn list_items(
         total: page.total,
         limit: paging.limit,
         offset: paging.offset,
-    }))
+    })
+    .into_response();
+    if let Some(tag) = &tag {
+        conditional::set_validators(response.headers_mut(), tag, Some(conditional::IMMUTABLE));
+    }
+    Ok(response)
 }

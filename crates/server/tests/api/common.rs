@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub store: Store,
+    /// The database's URL, for tests that must reach it behind the server's back.
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -49,6 +51,7 @@ impl TestApp {
                 (pg.url.clone(), Some(pg))
             }
         };
+        let database_url = url.clone();
         let mut settings = Settings::for_database(url, dir.path().join("data"));
         // The suite sends bursts from one address; the rate-limit tests turn limits back on.
         settings.rate_limit.enabled = false;
@@ -72,6 +75,7 @@ impl TestApp {
             client: reqwest::Client::builder().build().unwrap(),
             state,
             store,
+            database_url,
             shutdown: Some(tx),
             server: Some(server),
             _dir: dir,

@@ -19,7 +19,7 @@ api_test!(
 const WORKER: &str = "test-worker";
 
 /// Queues a run of a new job, then claims it and saves `n` items over two pages.
-async fn completed_run(app: &TestApp, token: &str, n: usize) -> Uuid {
+pub(crate) async fn completed_run(app: &TestApp, token: &str, n: usize) -> Uuid {
     let job = app.job(token, "Shop").await;
     let queued = app
         .post(&format!("/jobs/{job}/run"), token, json!({}), 202)

@@ -131,6 +131,11 @@ settings_section! {
         pub poll_interval_ms: u64 = 1000,
         /// Where a `grandma worker` process serves its own `/metrics`
         pub metrics_bind: Option<SocketAddr> = None,
+        /// `redis://…`: workers share each site's request slots and robots.txt through Redis;
+        /// none: through PostgreSQL when the database is, else each process keeps its own
+        pub redis_url: Option<Secret> = None,
+        /// Prefix of the politeness keys in Redis
+        pub redis_prefix: String = "grandma:polite:".to_owned(),
     }
 }
 

@@ -2,7 +2,7 @@ use grandma_store::{JobFilter, JobOrder, Paging, Role, Scope, StoreError, Uuid};
 
 use crate::common::{TestDb, job_in, user};
 
-store_test!(jobs_crud_and_scoping);
+store_test!(jobs_crud_and_scoping, jobs_written_only_if_unchanged);
 
 async fn jobs_crud_and_scoping(db: &TestDb) {
     let store = &db.store;
@@ -156,4 +156,86 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
         matches!(err, StoreError::MissingReference { .. }),
         "{err:?}"
     );
+}
+
+/// A conditional write lands only on the version it names, and only once: the second of two
+/// writers that read the same version finds the job changed.
+async fn jobs_written_only_if_unchanged(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "alice@example.com", Role::User).await;
+    let bob = user(store, "bob@example.com", Role::User).await;
+    let a = Scope::Owner(alice.user_id);
+    let read = store
+        .create_job(alice.user_id, &job_in("News", &["title"]))
+        .await
+        .unwrap();
+    // Stored times round-trip exactly, which the comparison relies on.
+    assert_eq!(
+        store.get_job(a, read.job_id).await.unwrap().updated_at,
+        read.updated_at
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+
+    let first = store
+        .update_job_if(
+            a,
+            read.job_id,
+            &job_in("First", &["title"]),
+            Some(read.updated_at),
+        )
+        .await
+        .unwrap()
+        .expect("the version read is current");
+    assert_eq!(first.name, "First");
+    assert_ne!(first.updated_at, read.updated_at);
+    let second = store
+        .update_job_if(
+            a,
+            read.job_id,
+            &job_in("Second", &["title"]),
+            Some(read.updated_at),
+        )
+        .await
+        .unwrap();
+    assert!(second.is_none(), "a stale version writes nothing");
+    assert_eq!(store.get_job(a, read.job_id).await.unwrap().name, "First");
+    // Another user's job is not found whatever the version.
+    assert!(
+        store
+            .update_job_if(
+                Scope::Owner(bob.user_id),
+                read.job_id,
+                &job_in("Bob", &["x"]),
+                Some(first.updated_at)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Without a version the write is unconditional, as before.
+    let third = store
+        .update_job_if(a, read.job_id, &job_in("Third", &["title"]), None)
+        .await
+        .unwrap()
+        .expect("unconditional");
+
+    assert_eq!(
+        store
+            .delete_job_if(a, read.job_id, Some(first.updated_at))
+            .await
+            .unwrap(),
+        0,
+        "a stale delete deletes nothing"
+    );
+    assert_eq!(
+        store
+            .delete_job_if(a, read.job_id, Some(third.updated_at))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.get_job(a, read.job_id).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -6,6 +6,7 @@ mod common;
 mod backup;
 mod catalog;
 mod drift;
+mod hosts;
 mod indexes;
 mod items;
 mod jobs;

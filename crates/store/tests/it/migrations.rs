@@ -3,6 +3,46 @@ use grandma_store::{Backend, DowngradeTarget, Role, Store, UpgradeTarget};
 use crate::catalog::read_schema;
 use crate::common::{TestDb, user};
 
+/// Every migration, oldest first, as `grandma db history` names it.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, "core"),
+    (2, "webhooks"),
+    (3, "request ids"),
+    (4, "display names"),
+    (5, "web sessions"),
+    (6, "page snapshots"),
+    (8, "shared politeness"),
+];
+
+/// Tables created by migrations after the fourth, with the migration that creates them: each
+/// must be gone once its migration is reverted.
+const LATER_TABLES: &[(i64, &str)] = &[
+    (5, "web_session"),
+    (6, "page_snapshot"),
+    (8, "host_slot"),
+    (8, "robots_cache"),
+];
+
+/// The versions from `from` on, oldest first.
+fn from(version: i64) -> Vec<i64> {
+    MIGRATIONS
+        .iter()
+        .map(|(v, _)| *v)
+        .filter(|v| *v >= version)
+        .collect()
+}
+
+/// The versions from `version` on, newest first: what a downgrade to before `version` reverts.
+fn down_to(version: i64) -> Vec<i64> {
+    let mut versions = from(version);
+    versions.reverse();
+    versions
+}
+
+fn steps(versions: &[i64]) -> DowngradeTarget {
+    DowngradeTarget::Steps(u32::try_from(versions.len()).unwrap())
+}
+
 async fn migration_round_trip(backend: Backend) {
     let db = TestDb::empty(backend).await;
     let store = &db.store;
@@ -14,14 +54,10 @@ async fn migration_round_trip(backend: Backend) {
             .iter()
             .map(|h| (h.version, h.name.as_str(), h.applied))
             .collect::<Vec<_>>(),
-        vec![
-            (1, "core", false),
-            (2, "webhooks", false),
-            (3, "request ids", false),
-            (4, "display names", false),
-            (5, "web sessions", false),
-            (6, "page snapshots", false),
-        ]
+        MIGRATIONS
+            .iter()
+            .map(|(v, name)| (*v, *name, false))
+            .collect::<Vec<_>>()
     );
 
     // upgrade +1, then head.
@@ -31,10 +67,7 @@ async fn migration_round_trip(backend: Backend) {
     );
     assert_eq!(store.current().await.unwrap().unwrap().version, 1);
     assert!(!store.schema_ready().await.unwrap());
-    assert_eq!(
-        store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4, 5, 6]
-    );
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), from(2));
     assert!(
         store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
         "idempotent"
@@ -48,19 +81,28 @@ async fn migration_round_trip(backend: Backend) {
     // Data survives a downgrade of an unrelated later migration.
     let alice = user(store, "m@example.com", Role::Admin).await;
 
-    // downgrade -1 → upgrade head, as the release workflow tests it.
+    // downgrade -1 → upgrade head, as the release workflow tests it, one later migration at a
+    // time: each takes exactly its own tables away.
     let has_column = |schema: &crate::catalog::Schema, table: &str, column: &str| {
         schema.tables[table].iter().any(|c| c.name == column)
     };
-    assert!(head.tables.contains_key("web_session"));
-    assert!(head.tables.contains_key("page_snapshot"));
-    assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
-        vec![6, 5]
-    );
-    let down = read_schema(backend, db.url()).await;
-    assert!(!down.tables.contains_key("web_session"));
-    assert!(!down.tables.contains_key("page_snapshot"));
+    for (_, table) in LATER_TABLES {
+        assert!(head.tables.contains_key(*table), "{table} at head");
+    }
+    for version in down_to(5) {
+        assert_eq!(
+            store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
+            vec![version]
+        );
+        let down = read_schema(backend, db.url()).await;
+        for (created_by, table) in LATER_TABLES {
+            assert_eq!(
+                down.tables.contains_key(*table),
+                *created_by < version,
+                "{table} after reverting {version}"
+            );
+        }
+    }
     assert!(has_column(&head, "app_user", "username"));
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
@@ -69,14 +111,11 @@ async fn migration_round_trip(backend: Backend) {
     let down = read_schema(backend, db.url()).await;
     assert!(!has_column(&down, "app_user", "username"));
     assert!(has_column(&down, "result", "request_id"));
-    assert_eq!(
-        store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![4, 5, 6]
-    );
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), from(4));
     assert_eq!(read_schema(backend, db.url()).await, head);
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(3)).await.unwrap(),
-        vec![6, 5, 4]
+        store.downgrade(steps(&from(4))).await.unwrap(),
+        down_to(4)
     );
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
@@ -85,16 +124,13 @@ async fn migration_round_trip(backend: Backend) {
     let down = read_schema(backend, db.url()).await;
     assert!(!has_column(&down, "result", "request_id"));
     assert!(!has_column(&down, "webhook_delivery", "request_id"));
-    assert_eq!(
-        store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![3, 4, 5, 6]
-    );
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), from(3));
     assert_eq!(read_schema(backend, db.url()).await, head);
 
-    // Five steps down removes the webhook tables too.
+    // Down to the first migration removes the webhook tables too.
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(5)).await.unwrap(),
-        vec![6, 5, 4, 3, 2]
+        store.downgrade(steps(&from(2))).await.unwrap(),
+        down_to(2)
     );
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
@@ -105,12 +141,9 @@ async fn migration_round_trip(backend: Backend) {
     let history = store.history().await.unwrap();
     assert_eq!(
         history.iter().map(|h| h.applied).collect::<Vec<_>>(),
-        vec![true, false, false, false, false, false]
+        MIGRATIONS.iter().map(|(v, _)| *v == 1).collect::<Vec<_>>()
     );
-    assert_eq!(
-        store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4, 5, 6]
-    );
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), from(2));
     assert_eq!(
         read_schema(backend, db.url()).await,
         head,
@@ -125,7 +158,7 @@ async fn migration_round_trip(backend: Backend) {
     // downgrade base leaves no tables (only sqlx's bookkeeping).
     assert_eq!(
         store.downgrade(DowngradeTarget::Base).await.unwrap(),
-        vec![6, 5, 4, 3, 2, 1]
+        down_to(1)
     );
     let empty = read_schema(backend, db.url()).await;
     assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
@@ -172,11 +205,7 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
         applied.extend(task.await.unwrap());
     }
     applied.sort_unstable();
-    assert_eq!(
-        applied,
-        vec![1, 2, 3, 4, 5, 6],
-        "each version applied by exactly one server"
-    );
+    assert_eq!(applied, from(1), "each version applied by exactly one server");
     assert!(db.store.schema_ready().await.unwrap());
     db.finish().await;
 }
