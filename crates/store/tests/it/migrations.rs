@@ -113,10 +113,7 @@ async fn migration_round_trip(backend: Backend) {
     assert!(has_column(&down, "result", "request_id"));
     assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), from(4));
     assert_eq!(read_schema(backend, db.url()).await, head);
-    assert_eq!(
-        store.downgrade(steps(&from(4))).await.unwrap(),
-        down_to(4)
-    );
+    assert_eq!(store.downgrade(steps(&from(4))).await.unwrap(), down_to(4));
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
         vec![3]
@@ -128,10 +125,7 @@ async fn migration_round_trip(backend: Backend) {
     assert_eq!(read_schema(backend, db.url()).await, head);
 
     // Down to the first migration removes the webhook tables too.
-    assert_eq!(
-        store.downgrade(steps(&from(2))).await.unwrap(),
-        down_to(2)
-    );
+    assert_eq!(store.downgrade(steps(&from(2))).await.unwrap(), down_to(2));
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
     let down = read_schema(backend, db.url()).await;
@@ -205,7 +199,11 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
         applied.extend(task.await.unwrap());
     }
     applied.sort_unstable();
-    assert_eq!(applied, from(1), "each version applied by exactly one server");
+    assert_eq!(
+        applied,
+        from(1),
+        "each version applied by exactly one server"
+    );
     assert!(db.store.schema_ready().await.unwrap());
     db.finish().await;
 }
