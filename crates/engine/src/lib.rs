@@ -17,6 +17,7 @@ pub mod export;
 pub mod extract;
 pub mod fetch;
 pub mod guard;
+pub mod identity;
 pub mod item;
 pub mod paginate;
 pub mod parse;

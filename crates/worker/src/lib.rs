@@ -12,6 +12,7 @@
 
 pub mod background;
 pub mod dispatcher;
+mod gates;
 mod run;
 pub mod scheduler;
 mod sink;
@@ -60,6 +61,9 @@ pub struct WorkerConfig {
     /// The process's headless Chromium, shared by its runs; the error says why there is none
     /// (runs of jobs that need it then fail with that message, `auto` runs over plain HTTP).
     pub browser: Result<BrowserPool, ChromiumMissing>,
+    /// Completed runs per job whose items are kept; older runs' items are pruned when a run
+    /// completes (their counts stay). `None` keeps every run's items.
+    pub keep_runs: Option<u32>,
 }
 
 impl WorkerConfig {
@@ -76,6 +80,7 @@ impl WorkerConfig {
             events: None,
             default_time_limit: None,
             browser: BrowserPool::new(BrowserOptions::default()),
+            keep_runs: None,
         }
     }
 
@@ -89,6 +94,7 @@ impl WorkerConfig {
             max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
             default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
             browser: BrowserPool::new(settings.browser.options()),
+            keep_runs: worker.keep_runs,
             ..WorkerConfig::new(settings.network_guard())
         }
     }

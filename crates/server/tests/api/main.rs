@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod bad_input;
 mod browser;
+mod changes;
 mod control_characters;
 mod detect;
 mod docs;

@@ -125,6 +125,9 @@ settings_section! {
         pub poll_interval_ms: u64 = 1000,
         /// Where a `grandma worker` process serves its own `/metrics`
         pub metrics_bind: Option<SocketAddr> = None,
+        /// Completed runs per job whose items are kept, 1–100000 (older runs keep their counts); none: all
+        #[env("GRANDMA_KEEP_RUNS")]
+        pub keep_runs: Option<u32> = None,
     }
 }
 

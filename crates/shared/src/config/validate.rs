@@ -97,6 +97,9 @@ impl Settings {
         c.range("worker.concurrency", worker.concurrency, 1..=64);
         c.range("worker.lease_seconds", worker.lease_seconds, 5..=3600);
         c.range("worker.max_attempts", worker.max_attempts, 1..=1000);
+        if let Some(keep) = worker.keep_runs {
+            c.range("worker.keep_runs", keep, 1..=100_000);
+        }
         if let Some(limit) = worker.run_time_limit_seconds {
             c.range("worker.run_time_limit_seconds", limit, 1..=604_800);
         }

@@ -4,6 +4,7 @@
 mod common;
 
 mod catalog;
+mod changes;
 mod drift;
 mod indexes;
 mod items;

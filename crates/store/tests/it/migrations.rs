@@ -18,7 +18,8 @@ async fn migration_round_trip(backend: Backend) {
             (1, "core", false),
             (2, "webhooks", false),
             (3, "request ids", false),
-            (4, "display names", false)
+            (4, "display names", false),
+            (7, "item changes", false)
         ]
     );
 
@@ -31,7 +32,7 @@ async fn migration_round_trip(backend: Backend) {
     assert!(!store.schema_ready().await.unwrap());
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4]
+        vec![2, 3, 4, 7]
     );
     assert!(
         store.upgrade(UpgradeTarget::Head).await.unwrap().is_empty(),
@@ -50,19 +51,33 @@ async fn migration_round_trip(backend: Backend) {
     let has_column = |schema: &crate::catalog::Schema, table: &str, column: &str| {
         schema.tables[table].iter().any(|c| c.name == column)
     };
-    assert!(has_column(&head, "app_user", "username"));
+    // The newest migration alone: the comparison's columns and table come and go.
+    assert!(head.tables.contains_key("item_change"));
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
-        vec![4]
+        vec![7]
+    );
+    let down = read_schema(backend, db.url()).await;
+    assert!(!down.tables.contains_key("item_change"));
+    assert!(!has_column(&down, "item", "key_hash"));
+    assert!(!has_column(&down, "result", "new_items"));
+    assert!(!down.indexes.contains_key("idx_item_result_key"));
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![7]);
+    assert_eq!(read_schema(backend, db.url()).await, head);
+
+    assert!(has_column(&head, "app_user", "username"));
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
+        vec![7, 4]
     );
     let down = read_schema(backend, db.url()).await;
     assert!(!has_column(&down, "app_user", "username"));
     assert!(has_column(&down, "result", "request_id"));
-    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![4]);
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![4, 7]);
     assert_eq!(read_schema(backend, db.url()).await, head);
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
-        vec![4]
+        store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
+        vec![7, 4]
     );
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
@@ -73,14 +88,14 @@ async fn migration_round_trip(backend: Backend) {
     assert!(!has_column(&down, "webhook_delivery", "request_id"));
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![3, 4]
+        vec![3, 4, 7]
     );
     assert_eq!(read_schema(backend, db.url()).await, head);
 
-    // Three steps down removes the webhook tables too.
+    // Four steps down removes the webhook tables too.
     assert_eq!(
-        store.downgrade(DowngradeTarget::Steps(3)).await.unwrap(),
-        vec![4, 3, 2]
+        store.downgrade(DowngradeTarget::Steps(4)).await.unwrap(),
+        vec![7, 4, 3, 2]
     );
     let current = store.current().await.unwrap().unwrap();
     assert_eq!((current.version, current.name.as_str()), (1, "core"));
@@ -91,11 +106,11 @@ async fn migration_round_trip(backend: Backend) {
     let history = store.history().await.unwrap();
     assert_eq!(
         history.iter().map(|h| h.applied).collect::<Vec<_>>(),
-        vec![true, false, false, false]
+        vec![true, false, false, false, false]
     );
     assert_eq!(
         store.upgrade(UpgradeTarget::Head).await.unwrap(),
-        vec![2, 3, 4]
+        vec![2, 3, 4, 7]
     );
     assert_eq!(
         read_schema(backend, db.url()).await,
@@ -111,7 +126,7 @@ async fn migration_round_trip(backend: Backend) {
     // downgrade base leaves no tables (only sqlx's bookkeeping).
     assert_eq!(
         store.downgrade(DowngradeTarget::Base).await.unwrap(),
-        vec![4, 3, 2, 1]
+        vec![7, 4, 3, 2, 1]
     );
     let empty = read_schema(backend, db.url()).await;
     assert!(empty.tables.is_empty(), "{:?}", empty.tables.keys());
@@ -160,7 +175,7 @@ async fn concurrent_upgrades_on_postgres_apply_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3, 4],
+        vec![1, 2, 3, 4, 7],
         "each version applied by exactly one server"
     );
     assert!(db.store.schema_ready().await.unwrap());
