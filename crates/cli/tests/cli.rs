@@ -1431,7 +1431,9 @@ fn since_writes_only_the_new_and_changed_items() {
     // product the site no longer lists, and with one product twice; shuffled.
     let mut earlier: Vec<Value> = product_objects(&all[1..]);
     earlier[3]["price"] = json!("£0.01");
-    earlier.push(json!({"title": "Gone", "price": "£1", "url": format!("{base}/cat/gone.html"), "tags": []}));
+    earlier.push(
+        json!({"title": "Gone", "price": "£1", "url": format!("{base}/cat/gone.html"), "tags": []}),
+    );
     earlier.push(earlier[0].clone());
     earlier.reverse();
     let lines: Vec<String> = earlier.iter().map(Value::to_string).collect();
@@ -1439,7 +1441,14 @@ fn since_writes_only_the_new_and_changed_items() {
     let out = s.path("new.jsonl");
 
     let p = run(
-        ["scrape", arg(&job), "-o", arg(&out), "--since", arg(&previous)],
+        [
+            "scrape",
+            arg(&job),
+            "-o",
+            arg(&out),
+            "--since",
+            arg(&previous),
+        ],
         0,
     );
 
@@ -1463,15 +1472,42 @@ fn since_refuses_a_malformed_earlier_file_before_fetching() {
     let out = s.path("new.jsonl");
     let long = format!("{{\"title\": \"{}\"}}\n", "x".repeat(9 * 1024 * 1024));
     for (name, contents, message) in [
-        ("broken.jsonl", "{\"title\": \"a\"}\n{not json\n".to_owned(), "broken.jsonl line 2: not JSON"),
-        ("list.jsonl", "[1, 2]\n".to_owned(), "list.jsonl line 1: expected an object of field values"),
-        ("other.jsonl", "{\"name\": \"a\"}\n".to_owned(), "other.jsonl line 1: none of the job's fields"),
-        ("binary.jsonl", "{\"title\": \"\\u0000\"}\n\u{feff}\u{1}\n".to_owned(), "binary.jsonl line 2: not JSON"),
-        ("long.jsonl", long, "long.jsonl line 1: longer than 8388608 bytes"),
+        (
+            "broken.jsonl",
+            "{\"title\": \"a\"}\n{not json\n".to_owned(),
+            "broken.jsonl line 2: not JSON",
+        ),
+        (
+            "list.jsonl",
+            "[1, 2]\n".to_owned(),
+            "list.jsonl line 1: expected an object of field values",
+        ),
+        (
+            "other.jsonl",
+            "{\"name\": \"a\"}\n".to_owned(),
+            "other.jsonl line 1: none of the job's fields",
+        ),
+        (
+            "binary.jsonl",
+            "{\"title\": \"\\u0000\"}\n\u{feff}\u{1}\n".to_owned(),
+            "binary.jsonl line 2: not JSON",
+        ),
+        (
+            "long.jsonl",
+            long,
+            "long.jsonl line 1: longer than 8388608 bytes",
+        ),
     ] {
         let previous = s.write(name, contents);
         let p = run(
-            ["scrape", arg(&job), "-o", arg(&out), "--since", arg(&previous)],
+            [
+                "scrape",
+                arg(&job),
+                "-o",
+                arg(&out),
+                "--since",
+                arg(&previous),
+            ],
             2,
         );
         assert!(p.error().contains(message), "{name}: {}", p.stderr);

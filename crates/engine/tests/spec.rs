@@ -417,9 +417,14 @@ fn duplicate_keys_are_refused_naming_the_key() {
 
 #[test]
 fn item_key_names_fields_of_the_job_and_round_trips() {
-    let job = format!("{MINIMAL}  - name: link\n    selector: a\n    attribute: href\nitem_key: [link, text]\n");
+    let job = format!(
+        "{MINIMAL}  - name: link\n    selector: a\n    attribute: href\nitem_key: [link, text]\n"
+    );
     let spec = JobSpec::from_yaml_str(&job).unwrap();
-    assert_eq!(spec.item_key, Some(vec!["link".to_owned(), "text".to_owned()]));
+    assert_eq!(
+        spec.item_key,
+        Some(vec!["link".to_owned(), "text".to_owned()])
+    );
     let again = JobSpec::from_value(&spec.to_value()).unwrap();
     assert_eq!(again.item_key, spec.item_key);
     // One name alone is a one-field key.
@@ -498,10 +503,14 @@ fn expect_mistakes_are_reported_with_the_others() {
     );
     assert_eq!(
         problems(&format!("{MINIMAL}expect: 20\n")),
-        vec!["expect: must be a mapping (min_items, fields_filled, max_failed_pages), got a number"]
+        vec![
+            "expect: must be a mapping (min_items, fields_filled, max_failed_pages), got a number"
+        ]
     );
     assert_eq!(
         problems(&format!("{MINIMAL}expect: {{fields_filled: [text]}}\n")),
-        vec!["expect.fields_filled: must be a mapping of field names to shares ({price: 0.9}), got a list"]
+        vec![
+            "expect.fields_filled: must be a mapping of field names to shares ({price: 0.9}), got a list"
+        ]
     );
 }

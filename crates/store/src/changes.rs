@@ -73,7 +73,10 @@ pub(crate) struct ChangeRow {
 }
 
 /// The fields whose values differ between `previous` and `current`, matched by name.
-pub fn changed_fields(previous: &Map<String, Value>, current: &Map<String, Value>) -> Vec<FieldChange> {
+pub fn changed_fields(
+    previous: &Map<String, Value>,
+    current: &Map<String, Value>,
+) -> Vec<FieldChange> {
     let mut fields: Vec<FieldChange> = current
         .iter()
         .filter(|(name, new)| previous.get(*name).unwrap_or(&Value::Null) != *new)
@@ -97,7 +100,11 @@ pub fn changed_fields(previous: &Map<String, Value>, current: &Map<String, Value
 }
 
 /// Turns stored rows into changes, with the two runs' columns.
-fn to_changes(rows: Vec<ChangeRow>, columns: &[String], base_columns: &[String]) -> Vec<ItemChange> {
+fn to_changes(
+    rows: Vec<ChangeRow>,
+    columns: &[String],
+    base_columns: &[String],
+) -> Vec<ItemChange> {
     rows.into_iter()
         .map(|row| {
             let item = row.data.map(|d| d.to_json_object(columns));
@@ -225,18 +232,16 @@ pub(crate) const SQL_INSERTS: [&str; 3] = [SQL_INSERT_NEW, SQL_INSERT_REMOVED, S
 /// the webhook).
 macro_rules! first_changes {
     ($conn:expr, run = $run:expr, limit = $limit:expr) => {{
-        let rows: Vec<$crate::changes::ChangeRow> =
-            sqlx::query_as($crate::changes::SQL_PAGE)
-                .bind($run)
-                .bind(Option::<$crate::types::ChangeKind>::None)
-                .bind($limit)
-                .bind(0_i64)
-                .fetch_all(&mut *$conn)
-                .await?;
+        let rows: Vec<$crate::changes::ChangeRow> = sqlx::query_as($crate::changes::SQL_PAGE)
+            .bind($run)
+            .bind(Option::<$crate::types::ChangeKind>::None)
+            .bind($limit)
+            .bind(0_i64)
+            .fetch_all(&mut *$conn)
+            .await?;
         rows
     }};
 }
-
 
 /// The changes of `run` for a webhook, given the base run's columns.
 pub(crate) fn webhook_changes(

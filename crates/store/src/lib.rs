@@ -61,8 +61,8 @@ pub use schedules::{FireOutcome, Schedule, ScheduleIn};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{
-    ChangeKind, DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret, UnknownVariant,
-    WebhookEvent,
+    ChangeKind, DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret,
+    UnknownVariant, WebhookEvent,
 };
 pub use users::{NewUser, User, UserPatch};
 pub use webhooks::{Webhook, WebhookIn};

@@ -54,7 +54,10 @@ pub struct RunQuality {
 impl RunQuality {
     /// The fill rate of a field, if it is a column of the run.
     pub fn rate(&self, field: &str) -> Option<f64> {
-        self.fields.iter().find(|f| f.field == field).map(|f| f.rate)
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.rate)
     }
 
     /// The items of page `page` (0 when it gave none).

@@ -352,8 +352,7 @@ impl Store {
                     .await?;
             }
             if outcome.status == RunStatus::Completed {
-                let counts =
-                    compare_with_previous_run!(tx, run = result_id, job = row.job_id);
+                let counts = compare_with_previous_run!(tx, run = result_id, job = row.job_id);
                 if let (Some(counts), Some(base_payload)) = (counts, &outcome.changes_payload)
                     && counts.any()
                 {
@@ -362,14 +361,13 @@ impl Store {
                         run = result_id,
                         limit = crate::changes::CHANGES_IN_WEBHOOK as i64
                     );
-                    let base_columns: Option<sqlx::types::Json<Vec<String>>> =
-                        sqlx::query_scalar(
-                            "select b.columns from result r join result b \
+                    let base_columns: Option<sqlx::types::Json<Vec<String>>> = sqlx::query_scalar(
+                        "select b.columns from result r join result b \
                              on b.result_id = r.diff_base_id where r.result_id = $1",
-                        )
-                        .bind(result_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    )
+                    .bind(result_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                     let base_columns = base_columns.map_or_else(|| row.columns.clone(), |c| c.0);
                     let changes = crate::changes::webhook_changes(rows, &row, &base_columns);
                     let payload =

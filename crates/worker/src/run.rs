@@ -291,8 +291,15 @@ impl RunTask<'_> {
             tracing::error!(%error, "the lease heartbeat task crashed");
         }
 
-        self.conclude(&job_name, &spec, limit, stop.get().copied(), outcome, warnings)
-            .await
+        self.conclude(
+            &job_name,
+            &spec,
+            limit,
+            stop.get().copied(),
+            outcome,
+            warnings,
+        )
+        .await
     }
 
     /// Starts the side task of the crawl (lease heartbeat, cancel requests, time limit,

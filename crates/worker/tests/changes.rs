@@ -93,7 +93,10 @@ async fn list(
         })
         .collect();
     let next = if products.len() > page * 3 {
-        format!("<a class=\"next\" href=\"/list-{}.html\">next</a>", page + 1)
+        format!(
+            "<a class=\"next\" href=\"/list-{}.html\">next</a>",
+            page + 1
+        )
     } else {
         String::new()
     };
@@ -184,7 +187,11 @@ fn tuesday() -> Vec<Product> {
 #[derive(Clone, Default)]
 struct Received(Arc<Mutex<Vec<(String, String, Bytes)>>>);
 
-async fn receive(State(received): State<Received>, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn receive(
+    State(received): State<Received>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> &'static str {
     let header = |name: &str| {
         headers
             .get(name)
@@ -286,7 +293,11 @@ async fn a_changed_catalogue_gives_exact_counts_fields_and_a_signed_webhook(db: 
     let fields: Vec<(String, serde_json::Value, serde_json::Value)> = changed
         .items
         .iter()
-        .flat_map(|c| c.fields.iter().map(|f| (f.field.clone(), f.old.clone(), f.new.clone())))
+        .flat_map(|c| {
+            c.fields
+                .iter()
+                .map(|f| (f.field.clone(), f.old.clone(), f.new.clone()))
+        })
         .collect();
     assert_eq!(
         fields,
@@ -305,7 +316,11 @@ async fn a_changed_catalogue_gives_exact_counts_fields_and_a_signed_webhook(db: 
     // Give a wrongly queued second delivery the time to arrive before counting.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let requests = received.0.lock().unwrap().clone();
-    assert_eq!(requests.len(), 1, "only the run that changed something is announced");
+    assert_eq!(
+        requests.len(),
+        1,
+        "only the run that changed something is announced"
+    );
     let (event, signature, body) = &requests[0];
     assert_eq!(event, "job.items_changed");
     assert!(signature_is_valid(body, signature, "change-secret"));

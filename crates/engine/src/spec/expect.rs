@@ -101,7 +101,10 @@ pub(super) fn validate_item_key(
     if list.len() > MAX_KEY_FIELDS {
         p.add(
             "item_key",
-            format!("must name at most {MAX_KEY_FIELDS} fields, got {}", list.len()),
+            format!(
+                "must name at most {MAX_KEY_FIELDS} fields, got {}",
+                list.len()
+            ),
         );
         return None;
     }
@@ -110,7 +113,10 @@ pub(super) fn validate_item_key(
     for (i, entry) in list.iter().enumerate() {
         let path = format!("item_key[{i}]");
         let Some(name) = entry.as_str().map(str::trim) else {
-            p.add(path, format!("must be a field name, got {}", type_name(entry)));
+            p.add(
+                path,
+                format!("must be a field name, got {}", type_name(entry)),
+            );
             continue;
         };
         if names.iter().any(|n| n == name) {

@@ -386,7 +386,8 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
     let field_names: Option<Vec<&str>> = fields
         .as_ref()
         .map(|f: &Vec<FieldSpec>| f.iter().map(|f| f.name.as_str()).collect());
-    let item_key = super::expect::validate_item_key(&mut p, doc.get("item_key"), field_names.as_deref());
+    let item_key =
+        super::expect::validate_item_key(&mut p, doc.get("item_key"), field_names.as_deref());
     let expect = super::expect::validate_expect(&mut p, doc.get("expect"), field_names.as_deref());
 
     if !p.0.is_empty() {

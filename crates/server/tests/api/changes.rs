@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 
-api_test!(changes_are_listed_and_exported, malformed_change_parameters_are_refused);
+api_test!(
+    changes_are_listed_and_exported,
+    malformed_change_parameters_are_refused
+);
 
 const WORKER: &str = "changes-worker";
 
@@ -35,7 +38,11 @@ async fn run_with(app: &TestApp, token: &str, job: Uuid, items: &[Item]) -> Uuid
         .await
         .unwrap()
         .expect("a pending run");
-    let stored = app.store.get_job(grandma_store::Scope::All, job).await.unwrap();
+    let stored = app
+        .store
+        .get_job(grandma_store::Scope::All, job)
+        .await
+        .unwrap();
     let spec = grandma_engine::JobSpec::from_value(&stored.config).unwrap();
     let identity = ItemIdentity::for_spec(&spec);
     app.store
@@ -118,7 +125,11 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     let (first, second) = two_runs(app, &token).await;
 
     let run = app.get(&format!("/results/{first}"), &token, 200).await;
-    assert_eq!(run["changes"], Value::Null, "a first run has nothing to compare");
+    assert_eq!(
+        run["changes"],
+        Value::Null,
+        "a first run has nothing to compare"
+    );
     assert_eq!(run["duplicate_keys"], json!(0));
     let run = app.get(&format!("/results/{second}"), &token, 200).await;
     assert_eq!(
@@ -128,7 +139,11 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     assert_eq!(run["items_pruned"], json!(false));
 
     let changed = app
-        .get(&format!("/results/{second}/changes?kind=changed"), &token, 200)
+        .get(
+            &format!("/results/{second}/changes?kind=changed"),
+            &token,
+            200,
+        )
         .await;
     assert_eq!(changed["total"], 1);
     assert_eq!(
@@ -137,14 +152,25 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     );
     assert_eq!(changed["items"][0]["item"]["title"], json!("Two"));
     let removed = app
-        .get(&format!("/results/{second}/changes?kind=removed"), &token, 200)
+        .get(
+            &format!("/results/{second}/changes?kind=removed"),
+            &token,
+            200,
+        )
         .await;
     assert_eq!(removed["items"][0]["previous"]["title"], json!("Three"));
     assert_eq!(removed["items"][0]["item"], Value::Null);
     let all = app
-        .get(&format!("/results/{second}/changes?limit=2&offset=1"), &token, 200)
+        .get(
+            &format!("/results/{second}/changes?limit=2&offset=1"),
+            &token,
+            200,
+        )
         .await;
-    assert_eq!((all["total"].clone(), all["limit"].clone()), (json!(4), json!(2)));
+    assert_eq!(
+        (all["total"].clone(), all["limit"].clone()),
+        (json!(4), json!(2))
+    );
     let kinds: Vec<&str> = all["items"]
         .as_array()
         .unwrap()
@@ -154,16 +180,34 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     assert_eq!(kinds, ["new", "changed"]);
 
     // Exports of only the new or changed items, in every format.
-    let jsonl = body(app, &token, &format!("/results/{second}/export/jsonl?only=new")).await;
+    let jsonl = body(
+        app,
+        &token,
+        &format!("/results/{second}/export/jsonl?only=new"),
+    )
+    .await;
     let titles: Vec<String> = String::from_utf8(jsonl)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["title"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["title"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(titles, ["Five", "=HYPERLINK(\"x\")"]);
-    let json_body = body(app, &token, &format!("/results/{second}/export/json?only=changed")).await;
+    let json_body = body(
+        app,
+        &token,
+        &format!("/results/{second}/export/json?only=changed"),
+    )
+    .await;
     let parsed: Value = serde_json::from_slice(&json_body).unwrap();
-    assert_eq!(parsed, json!([{"title": "Two", "price": "2.50", "link": "https://shop.example/2"}]));
+    assert_eq!(
+        parsed,
+        json!([{"title": "Two", "price": "2.50", "link": "https://shop.example/2"}])
+    );
     let csv_body = body(
         app,
         &token,
@@ -171,10 +215,7 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     )
     .await;
     let mut reader = csv::Reader::from_reader(csv_body.as_slice());
-    let rows: Vec<String> = reader
-        .records()
-        .map(|r| r.unwrap()[0].to_owned())
-        .collect();
+    let rows: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
     assert_eq!(rows, ["Five", "Two", "'=HYPERLINK(\"x\")"]);
     let xlsx = body(
         app,
@@ -185,14 +226,23 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(xlsx)).unwrap();
     let sheet = book.worksheet_range_at(0).unwrap().unwrap();
     let cells: Vec<Vec<Data>> = sheet.rows().map(<[Data]>::to_vec).collect();
-    assert_eq!(cells.len(), 2, "the header and the second new item: {cells:?}");
+    assert_eq!(
+        cells.len(),
+        2,
+        "the header and the second new item: {cells:?}"
+    );
     assert_eq!(cells[1][0], Data::String("=HYPERLINK(\"x\")".into()));
 
     // Another user sees neither the changes nor the exports.
     let (_, other) = app.user("other@example.com", Role::User).await;
-    app.get(&format!("/results/{second}/changes"), &other, 404).await;
-    app.get(&format!("/results/{second}/export/csv?only=new"), &other, 404)
+    app.get(&format!("/results/{second}/changes"), &other, 404)
         .await;
+    app.get(
+        &format!("/results/{second}/export/csv?only=new"),
+        &other,
+        404,
+    )
+    .await;
 }
 
 async fn malformed_change_parameters_are_refused(app: &TestApp) {
@@ -209,18 +259,36 @@ async fn malformed_change_parameters_are_refused(app: &TestApp) {
         let answer = app
             .get(&format!("/results/{second}/changes?{query}"), &token, 422)
             .await;
-        assert!(answer["detail"].is_string() || answer["detail"].is_array(), "{query}: {answer}");
+        assert!(
+            answer["detail"].is_string() || answer["detail"].is_array(),
+            "{query}: {answer}"
+        );
     }
     let hostile = "x".repeat(5000);
-    for only in ["removed", "new,removed", "", "NEW", hostile.as_str(), "new%0achanged"] {
+    for only in [
+        "removed",
+        "new,removed",
+        "",
+        "NEW",
+        hostile.as_str(),
+        "new%0achanged",
+    ] {
         let answer = app
-            .get(&format!("/results/{second}/export/csv?only={only}"), &token, 422)
+            .get(
+                &format!("/results/{second}/export/csv?only={only}"),
+                &token,
+                422,
+            )
             .await;
         let text = answer.to_string();
         assert!(text.contains("only"), "{only}: {text}");
-        assert!(text.len() < 1000, "the refusal does not echo a long value: {text}");
+        assert!(
+            text.len() < 1000,
+            "the refusal does not echo a long value: {text}"
+        );
     }
     let unknown = Uuid::now_v7();
-    app.get(&format!("/results/{unknown}/changes"), &token, 404).await;
+    app.get(&format!("/results/{unknown}/changes"), &token, 404)
+        .await;
     app.get("/results/not-a-uuid/changes", &token, 404).await;
 }

@@ -141,10 +141,17 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
 
     let first = stored_run(store, job.job_id, "w1", &yesterday()).await;
     let first = store
-        .finish_run(first.result_id, "w1", &completed(Some(payload.clone()), None))
+        .finish_run(
+            first.result_id,
+            "w1",
+            &completed(Some(payload.clone()), None),
+        )
         .await
         .unwrap();
-    assert_eq!(first.diff_base_id, None, "a first run has nothing to compare with");
+    assert_eq!(
+        first.diff_base_id, None,
+        "a first run has nothing to compare with"
+    );
     assert_eq!(first.new_items, None);
     assert_eq!(first.duplicate_keys, Some(1));
     let none = store
@@ -155,7 +162,11 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
 
     let second = stored_run(store, job.job_id, "w1", &today()).await;
     let second = store
-        .finish_run(second.result_id, "w1", &completed(Some(payload.clone()), None))
+        .finish_run(
+            second.result_id,
+            "w1",
+            &completed(Some(payload.clone()), None),
+        )
         .await
         .unwrap();
     assert_eq!(second.diff_base_id, Some(first.result_id));
@@ -167,7 +178,12 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
 
     let a = Scope::Owner(alice.user_id);
     let changed = store
-        .list_changes(a, second.result_id, Some(ChangeKind::Changed), Paging::default())
+        .list_changes(
+            a,
+            second.result_id,
+            Some(ChangeKind::Changed),
+            Paging::default(),
+        )
         .await
         .unwrap();
     assert_eq!(changed.total, 2);
@@ -188,11 +204,19 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         summary,
         vec![
             (2, vec![("price".into(), json!("20"), json!("22"))]),
-            (5, vec![("title".into(), json!("Four"), json!("Four, renamed"))]),
+            (
+                5,
+                vec![("title".into(), json!("Four"), json!("Four, renamed"))]
+            ),
         ]
     );
     let removed = store
-        .list_changes(a, second.result_id, Some(ChangeKind::Removed), Paging::default())
+        .list_changes(
+            a,
+            second.result_id,
+            Some(ChangeKind::Removed),
+            Paging::default(),
+        )
         .await
         .unwrap();
     assert_eq!(removed.total, 1);
@@ -208,14 +232,22 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         .unwrap();
     assert_eq!(all.total, 5);
     assert_eq!(
-        all.items.iter().map(|c| (c.kind, c.seq)).collect::<Vec<_>>(),
+        all.items
+            .iter()
+            .map(|c| (c.kind, c.seq))
+            .collect::<Vec<_>>(),
         vec![(ChangeKind::New, 3), (ChangeKind::Changed, 2)],
         "new first, then changed, then removed, each in item order"
     );
     let bob = user(store, "bob@example.com", Role::User).await;
     assert!(matches!(
         store
-            .list_changes(Scope::Owner(bob.user_id), second.result_id, None, Paging::default())
+            .list_changes(
+                Scope::Owner(bob.user_id),
+                second.result_id,
+                None,
+                Paging::default()
+            )
             .await,
         Err(StoreError::NotFound)
     ));
@@ -227,7 +259,10 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
             .map_ok(|item| item.values[1].to_cell().into_owned())
             .try_collect::<Vec<String>>()
     };
-    assert_eq!(only(vec![ChangeKind::New], 0, None).await.unwrap(), ["/7", "/6"]);
+    assert_eq!(
+        only(vec![ChangeKind::New], 0, None).await.unwrap(),
+        ["/7", "/6"]
+    );
     assert_eq!(
         only(vec![ChangeKind::Changed], 0, None).await.unwrap(),
         ["/2", "/4"]
@@ -244,7 +279,10 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         .list_deliveries(Scope::All, hook.webhook_id, None, Paging::default())
         .await
         .unwrap();
-    assert_eq!(deliveries.total, 1, "the first run changed nothing it could compare");
+    assert_eq!(
+        deliveries.total, 1,
+        "the first run changed nothing it could compare"
+    );
     let delivery = &deliveries.items[0];
     assert_eq!(delivery.event_type, WebhookEvent::JobItemsChanged);
     assert_eq!(delivery.result_id, Some(second.result_id));
@@ -269,7 +307,12 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         .unwrap();
     assert_eq!(third.diff_base_id, Some(second.result_id));
     assert_eq!(
-        (third.new_items, third.changed_items, third.removed_items, third.unchanged_items),
+        (
+            third.new_items,
+            third.changed_items,
+            third.removed_items,
+            third.unchanged_items
+        ),
         (Some(0), Some(0), Some(0), Some(6))
     );
     let deliveries = store
@@ -356,13 +399,20 @@ async fn an_interrupted_comparison_is_done_once_by_the_next_owner(db: &TestDb) {
         "the comparison stopped halfway: {failed:?}"
     );
     let left = store.get_run(Scope::All, second.result_id).await.unwrap();
-    assert_eq!(left.status, RunStatus::Running, "neither completed nor compared");
+    assert_eq!(
+        left.status,
+        RunStatus::Running,
+        "neither completed nor compared"
+    );
     assert_eq!(left.new_items, None);
     let rows = store
         .list_changes(Scope::All, second.result_id, None, Paging::default())
         .await
         .unwrap();
-    assert_eq!(rows.total, 0, "the new rows inserted before the stop were rolled back");
+    assert_eq!(
+        rows.total, 0,
+        "the new rows inserted before the stop were rolled back"
+    );
     repair_the_comparison(db, backend).await;
 
     // The worker is gone; its lease runs out and another worker takes the run over.
@@ -380,7 +430,12 @@ async fn an_interrupted_comparison_is_done_once_by_the_next_owner(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        (done.new_items, done.changed_items, done.removed_items, done.unchanged_items),
+        (
+            done.new_items,
+            done.changed_items,
+            done.removed_items,
+            done.unchanged_items
+        ),
         (Some(2), Some(2), Some(1), Some(2))
     );
     let rows = other
@@ -451,7 +506,12 @@ async fn retention_prunes_items_and_keeps_counts(db: &TestDb) {
     assert!(!second.items_pruned);
     assert_eq!(second.new_items, Some(2));
     let changes = store
-        .list_changes(Scope::All, second.result_id, Some(ChangeKind::Changed), Paging::default())
+        .list_changes(
+            Scope::All,
+            second.result_id,
+            Some(ChangeKind::Changed),
+            Paging::default(),
+        )
         .await
         .unwrap();
     assert_eq!(changes.total, 2, "a kept run's changes stay readable");

@@ -73,7 +73,10 @@ async fn migration_round_trip(backend: Backend) {
     let down = read_schema(backend, db.url()).await;
     assert!(!has_column(&down, "app_user", "username"));
     assert!(has_column(&down, "result", "request_id"));
-    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![4, 7]);
+    assert_eq!(
+        store.upgrade(UpgradeTarget::Head).await.unwrap(),
+        vec![4, 7]
+    );
     assert_eq!(read_schema(backend, db.url()).await, head);
     assert_eq!(
         store.downgrade(DowngradeTarget::Steps(2)).await.unwrap(),
