@@ -24,6 +24,11 @@ const SQL_FILLED_POSTGRES: &str = "select (e.idx - 1)::bigint, count(*) \
 const SQL_PAGES: &str =
     "select page, count(*) from item where result_id = $1 group by page order by page";
 
+/// Filled values per column position, as the database counts them.
+type FilledCounts = Vec<(i64, i64)>;
+/// Items per page number.
+type PageCounts = Vec<(i32, i64)>;
+
 /// How well one field was filled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldFill {
@@ -76,18 +81,17 @@ impl RunQuality {
 impl Store {
     /// Counts the fill rate of each of `columns` and the items of each page of a run.
     pub async fn run_quality(&self, result_id: Uuid, columns: &[String]) -> Result<RunQuality> {
-        let (filled, pages): (Vec<(i64, i64)>, Vec<(i32, i64)>) =
-            dispatch!(self, |pool, dialect| {
-                let filled = sqlx::query_as(dialect.pick(SQL_FILLED_SQLITE, SQL_FILLED_POSTGRES))
-                    .bind(result_id)
-                    .fetch_all(pool)
-                    .await?;
-                let pages = sqlx::query_as(SQL_PAGES)
-                    .bind(result_id)
-                    .fetch_all(pool)
-                    .await?;
-                (filled, pages)
-            });
+        let (filled, pages): (FilledCounts, PageCounts) = dispatch!(self, |pool, dialect| {
+            let filled = sqlx::query_as(dialect.pick(SQL_FILLED_SQLITE, SQL_FILLED_POSTGRES))
+                .bind(result_id)
+                .fetch_all(pool)
+                .await?;
+            let pages = sqlx::query_as(SQL_PAGES)
+                .bind(result_id)
+                .fetch_all(pool)
+                .await?;
+            (filled, pages)
+        });
         let items: i64 = pages.iter().map(|(_, n)| n).sum();
         let fields = columns
             .iter()
