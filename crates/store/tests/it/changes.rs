@@ -22,6 +22,9 @@ store_test!(
     quality_counts_fill_rates_and_items_per_page,
 );
 
+/// A changed field as (name, old value, new value).
+type FieldTriple = (String, serde_json::Value, serde_json::Value);
+
 const LEASE: Duration = Duration::from_secs(60);
 const COLUMNS: [&str; 3] = ["title", "url", "price"];
 
@@ -187,7 +190,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(changed.total, 2);
-    let summary: Vec<(i64, Vec<(String, serde_json::Value, serde_json::Value)>)> = changed
+    let summary: Vec<(i64, Vec<FieldTriple>)> = changed
         .items
         .iter()
         .map(|c| {
