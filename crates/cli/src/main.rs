@@ -17,6 +17,7 @@ mod progress;
 mod schedule;
 mod scrape;
 mod serve;
+mod since;
 mod starter;
 mod table;
 mod user;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::output::{self, Finished, Output};
 use crate::progress::Progress;
+use crate::since::Since;
 use crate::{Failure, jobfile};
 
 /// Items shown in the table when no output file is given.
@@ -59,6 +60,11 @@ pub struct ScrapeArgs {
     /// Print only the summary, no progress.
     #[arg(long, short)]
     quiet: bool,
+
+    /// Write only the items that are new or changed compared with this earlier output of the
+    /// job (a .jsonl file), matched by the job's item key.
+    #[arg(long, value_name = "PREVIOUS.jsonl")]
+    since: Option<PathBuf>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -67,6 +73,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
     let spec = jobfile::load_for_run(&args.job)?;
+    // Read before anything is fetched: a wrong file is bad input, found at once.
+    let since = args
+        .since
+        .as_deref()
+        .map(|path| Since::load(path, &spec))
+        .transpose()
+        .map_err(Failure::BadInput)?;
     // A job that needs the browser cannot run without one; `auto` runs over plain HTTP then.
     let pool = match BrowserPool::new(BrowserOptions::default()) {
         Ok(pool) => (spec.fetcher_type != FetcherType::Requests).then_some(pool),
@@ -88,7 +101,7 @@ pub fn run(args: ScrapeArgs) -> Result<(), Failure> {
         .build()
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
-    runtime.block_on(scrape(spec, guard, pool, args, format, output))
+    runtime.block_on(scrape(spec, guard, pool, args, format, output, since))
 }
 
 fn resolve_format(args: &ScrapeArgs) -> Result<Format, Failure> {
@@ -106,14 +119,18 @@ fn resolve_format(args: &ScrapeArgs) -> Result<Format, Failure> {
     }
 }
 
-/// Writes each page's items as they come.
+/// Writes each page's items as they come (with `--since`, only the new and changed ones).
 struct WriterSink {
     writer: Option<Box<dyn ItemWriter>>,
     preview: Vec<Item>,
+    since: Option<Since>,
 }
 
 impl PageSink for WriterSink {
-    async fn save(&mut self, page: PageOutput) -> Result<Control, SinkError> {
+    async fn save(&mut self, mut page: PageOutput) -> Result<Control, SinkError> {
+        if let Some(since) = self.since.as_mut() {
+            page.items.retain(|item| since.keep(item));
+        }
         if let Some(w) = self.writer.as_mut() {
             for item in &page.items {
                 w.write_item(item)?;
@@ -132,6 +149,7 @@ async fn scrape(
     args: ScrapeArgs,
     format: Format,
     output: Box<dyn Output>,
+    since: Option<Since>,
 ) -> Result<(), Failure> {
     let columns = spec.columns();
     let options = ExportOptions {
@@ -149,12 +167,19 @@ async fn scrape(
     let mut sink = WriterSink {
         writer,
         preview: Vec::new(),
+        since,
     };
     let outcome = Crawl::new(Arc::clone(&spec), fetcher, &progress, cancel)
         .run(&mut sink)
         .await;
     progress.finish();
     progress.summary(&outcome);
+    if let Some(since) = &sink.since {
+        eprintln!(
+            "since the earlier file: {} new, {} changed item(s) written",
+            since.new, since.changed
+        );
+    }
 
     let keep = match outcome.status {
         RunStatus::Completed => true,

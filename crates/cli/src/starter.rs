@@ -124,6 +124,16 @@ pagination:
 # max_pages: 10
 # max_items: 1000
 
+# Which fields say "this is the same item" from one run to the next (default: the first
+# link field, else all fields); what changed since the last run is counted by it.
+# item_key: [link]
+
+# Data-quality gates: a run that misses one fails, saying why, and keeps its items.
+# expect:
+#   min_items: 20
+#   fields_filled: {{title: 0.9}}  # title filled on at least 90% of the items
+#   max_failed_pages: 0.1
+
 # Be polite: wait between requests to the same site.
 min_delay_ms: 1000
 max_delay_ms: 3000

@@ -1416,3 +1416,105 @@ fn validate_checks_the_start_url_against_the_network_guard() {
         p.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// scrape --since
+
+#[test]
+fn since_writes_only_the_new_and_changed_items() {
+    let site = site();
+    let base = site.base("since");
+    let s = Scratch::new();
+    let job = s.write("catalogue.yaml", catalogue_job(&base, ""));
+    let all = products(&base, "cat", 1..=PAGES);
+    // The earlier output: without the first product, with another price for the fifth, with a
+    // product the site no longer lists, and with one product twice; shuffled.
+    let mut earlier: Vec<Value> = product_objects(&all[1..]);
+    earlier[3]["price"] = json!("£0.01");
+    earlier.push(
+        json!({"title": "Gone", "price": "£1", "url": format!("{base}/cat/gone.html"), "tags": []}),
+    );
+    earlier.push(earlier[0].clone());
+    earlier.reverse();
+    let lines: Vec<String> = earlier.iter().map(Value::to_string).collect();
+    let previous = s.write("previous.jsonl", lines.join("\n") + "\n\n");
+    let out = s.path("new.jsonl");
+
+    let p = run(
+        [
+            "scrape",
+            arg(&job),
+            "-o",
+            arg(&out),
+            "--since",
+            arg(&previous),
+        ],
+        0,
+    );
+
+    let items = read_jsonl(&std::fs::read(&out).unwrap());
+    assert_objects(&items, &product_objects(&[all[0].clone(), all[4].clone()]));
+    assert!(
+        p.stderr
+            .lines()
+            .any(|l| l == "since the earlier file: 1 new, 1 changed item(s) written"),
+        "{}",
+        p.stderr
+    );
+}
+
+#[test]
+fn since_refuses_a_malformed_earlier_file_before_fetching() {
+    let site = site();
+    let base = site.base("since-bad");
+    let s = Scratch::new();
+    let job = s.write("catalogue.yaml", catalogue_job(&base, ""));
+    let out = s.path("new.jsonl");
+    let long = format!("{{\"title\": \"{}\"}}\n", "x".repeat(9 * 1024 * 1024));
+    for (name, contents, message) in [
+        (
+            "broken.jsonl",
+            "{\"title\": \"a\"}\n{not json\n".to_owned(),
+            "broken.jsonl line 2: not JSON",
+        ),
+        (
+            "list.jsonl",
+            "[1, 2]\n".to_owned(),
+            "list.jsonl line 1: expected an object of field values",
+        ),
+        (
+            "other.jsonl",
+            "{\"name\": \"a\"}\n".to_owned(),
+            "other.jsonl line 1: none of the job's fields",
+        ),
+        (
+            "binary.jsonl",
+            "{\"title\": \"\\u0000\"}\n\u{feff}\u{1}\n".to_owned(),
+            "binary.jsonl line 2: not JSON",
+        ),
+        (
+            "long.jsonl",
+            long,
+            "long.jsonl line 1: longer than 8388608 bytes",
+        ),
+    ] {
+        let previous = s.write(name, contents);
+        let p = run(
+            [
+                "scrape",
+                arg(&job),
+                "-o",
+                arg(&out),
+                "--since",
+                arg(&previous),
+            ],
+            2,
+        );
+        assert!(p.error().contains(message), "{name}: {}", p.stderr);
+    }
+    let missing = s.path("missing.jsonl");
+    let p = run(["scrape", arg(&job), "--since", arg(&missing)], 2);
+    assert!(p.error().contains("cannot open"), "{}", p.stderr);
+    assert!(site.hits("since-bad").is_empty(), "nothing was fetched");
+    assert!(!out.exists());
+}

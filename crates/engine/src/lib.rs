@@ -18,6 +18,7 @@ pub mod extract;
 pub mod fetch;
 pub mod guard;
 pub mod hosts;
+pub mod identity;
 pub mod item;
 pub mod paginate;
 pub mod parse;

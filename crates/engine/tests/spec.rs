@@ -414,3 +414,103 @@ fn duplicate_keys_are_refused_naming_the_key() {
     let ok = format!("{MINIMAL}  - name: other\n    selector: b\n");
     assert_eq!(JobSpec::from_yaml_str(&ok).unwrap().fields.len(), 2);
 }
+
+#[test]
+fn item_key_names_fields_of_the_job_and_round_trips() {
+    let job = format!(
+        "{MINIMAL}  - name: link\n    selector: a\n    attribute: href\nitem_key: [link, text]\n"
+    );
+    let spec = JobSpec::from_yaml_str(&job).unwrap();
+    assert_eq!(
+        spec.item_key,
+        Some(vec!["link".to_owned(), "text".to_owned()])
+    );
+    let again = JobSpec::from_value(&spec.to_value()).unwrap();
+    assert_eq!(again.item_key, spec.item_key);
+    // One name alone is a one-field key.
+    let one = JobSpec::from_yaml_str(&format!("{MINIMAL}item_key: text\n")).unwrap();
+    assert_eq!(one.item_key, Some(vec!["text".to_owned()]));
+    assert_eq!(JobSpec::from_yaml_str(MINIMAL).unwrap().item_key, None);
+}
+
+#[test]
+fn item_key_mistakes_are_reported_with_the_others() {
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: [txt]\nmax_pages: 0\n")),
+        vec![
+            "max_pages: must be between 1 and 10000, got 0",
+            "item_key[0]: \"txt\" is not one of the job's fields; did you mean `text`?",
+        ]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: [zzz]\n")),
+        vec!["item_key[0]: \"zzz\" is not one of the job's fields (text)"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: []\n")),
+        vec!["item_key: must name at least one field"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: [text, text]\n")),
+        vec!["item_key[1]: \"text\" is named twice"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: {{a: 1}}\n")),
+        vec!["item_key: must be a list of field names, got a mapping"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: [1]\n")),
+        vec!["item_key[0]: must be a field name, got a number"]
+    );
+    let many: Vec<String> = (0..17).map(|_| "text".to_owned()).collect();
+    assert_eq!(
+        problems(&format!("{MINIMAL}item_key: [{}]\n", many.join(", "))),
+        vec!["item_key: must name at most 16 fields, got 17"]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}unique_key: [text]\n")),
+        vec!["unique_key: unknown key; did you mean `item_key`?"]
+    );
+}
+
+#[test]
+fn expect_sets_the_quality_gates() {
+    let spec = JobSpec::from_yaml_str(&format!(
+        "{MINIMAL}expect:\n  min_items: 20\n  fields_filled: {{text: 0.9}}\n  max_failed_pages: 0.1\n"
+    ))
+    .unwrap();
+    assert_eq!(spec.expect.min_items, Some(20));
+    assert_eq!(spec.expect.fields_filled, vec![("text".to_owned(), 0.9)]);
+    assert_eq!(spec.expect.max_failed_pages, Some(0.1));
+    let again = JobSpec::from_value(&spec.to_value()).unwrap();
+    assert_eq!(again.expect, spec.expect);
+    assert!(JobSpec::from_yaml_str(MINIMAL).unwrap().expect.is_empty());
+}
+
+#[test]
+fn expect_mistakes_are_reported_with_the_others() {
+    assert_eq!(
+        problems(&format!(
+            "{MINIMAL}expect:\n  min_item: 3\n  min_items: 0\n  fields_filled: {{txt: 0.5, text: 90}}\n  max_failed_pages: true\n"
+        )),
+        vec![
+            "expect.min_item: unknown key; did you mean `min_items`?",
+            "expect.min_items: must be between 1 and 1000000, got 0",
+            "expect.max_failed_pages: must be a share between 0 and 1 (0.9 for 90%), got true/false",
+            "expect.fields_filled.txt: \"txt\" is not one of the job's fields; did you mean `text`?",
+            "expect.fields_filled.text: must be a share between 0 and 1 (0.9 for 90%), got 90",
+        ]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}expect: 20\n")),
+        vec![
+            "expect: must be a mapping (min_items, fields_filled, max_failed_pages), got a number"
+        ]
+    );
+    assert_eq!(
+        problems(&format!("{MINIMAL}expect: {{fields_filled: [text]}}\n")),
+        vec![
+            "expect.fields_filled: must be a mapping of field names to shares ({price: 0.9}), got a list"
+        ]
+    );
+}

@@ -77,6 +77,8 @@ pub fn finished_run(
         run.result_id.as_bytes(),
         run.status.as_str().as_bytes(),
         completed_at.to_rfc3339().as_bytes(),
+        // Retention may delete a finished run's items later: its answers change once, then.
+        if run.items_pruned { b"pruned" } else { b"kept" },
         what.as_bytes(),
         query.unwrap_or("").as_bytes(),
     ]))

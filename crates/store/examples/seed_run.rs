@@ -87,6 +87,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 warnings: Vec::new(),
                 duration_seconds: started.elapsed().as_secs_f64(),
                 webhook_payload: None,
+                quality: None,
+                changes_payload: None,
+                keep_runs: None,
             },
         )
         .await?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::Store;
 use crate::error::{Result, StoreError};
-use crate::types::{Page, Paging, Scope};
+use crate::types::{ChangeKind, Page, Paging, Scope};
 
 /// Rows read per query while streaming: memory stays bounded by one batch whatever the run's
 /// size.
@@ -58,6 +58,71 @@ impl Store {
             .fetch_all(pool)
             .await?
         }))
+    }
+
+    /// Up to `limit` items of a run from `seq >= from` that are new or changed (as `kinds`
+    /// says) compared with the previous run, in order, skipping the first `skip`.
+    async fn changed_items_from(
+        &self,
+        result_id: Uuid,
+        kinds: &[ChangeKind],
+        from: i64,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<ItemRow>> {
+        let new = kinds.contains(&ChangeKind::New);
+        let changed = kinds.contains(&ChangeKind::Changed);
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query_as(
+                "select i.seq, i.page, i.data from item_change ch \
+                 join item i on i.result_id = ch.result_id and i.seq = ch.seq \
+                 where ch.result_id = $1 and ch.seq >= $2 \
+                 and ((ch.kind = 'new' and $3) or (ch.kind = 'changed' and $4)) \
+                 order by ch.seq limit $5 offset $6",
+            )
+            .bind(result_id)
+            .bind(from)
+            .bind(new)
+            .bind(changed)
+            .bind(limit)
+            .bind(skip)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// [`Store::stream_items`] restricted to the items that are new or changed (`kinds`)
+    /// compared with the previous completed run; `offset` and `limit` count those items.
+    pub fn stream_changed_items(
+        &self,
+        result_id: Uuid,
+        kinds: Vec<ChangeKind>,
+        offset: i64,
+        limit: Option<i64>,
+    ) -> impl Stream<Item = Result<Item>> + Send + 'static {
+        let store = self.clone();
+        let limit = limit.map_or(i64::MAX, |l| l.max(0));
+        // State: next seq to read from, items to skip first, items still wanted.
+        futures::stream::try_unfold((0_i64, offset.max(0), limit), move |(next, skip, left)| {
+            let store = store.clone();
+            let kinds = kinds.clone();
+            async move {
+                if left <= 0 {
+                    return Ok::<_, StoreError>(None);
+                }
+                let batch = store
+                    .changed_items_from(result_id, &kinds, next, skip, left.min(STREAM_BATCH))
+                    .await?;
+                let Some(last) = batch.last() else {
+                    return Ok(None);
+                };
+                let next = last.seq + 1;
+                let left = left - i64::try_from(batch.len()).unwrap_or(i64::MAX);
+                let items = batch.into_iter().map(|row| Ok(row.data));
+                Ok(Some((futures::stream::iter(items), (next, 0, left))))
+            }
+        })
+        .try_flatten()
     }
 
     /// Streams a run's items from `offset` (at most `limit`, all when `None`) in `seq` order,

@@ -19,6 +19,10 @@ mod db;
 #[macro_use]
 mod deliveries;
 pub mod backup;
+#[macro_use]
+mod changes;
+#[macro_use]
+mod retention;
 mod email;
 mod error;
 mod explain;
@@ -28,6 +32,7 @@ mod items;
 mod jobs;
 mod migrate;
 mod pubsub;
+mod quality;
 mod queue;
 mod results;
 mod schedules;
@@ -40,6 +45,7 @@ mod users;
 mod webhooks;
 mod workers;
 
+pub use changes::{CHANGES_IN_WEBHOOK, ChangeCounts, FieldChange, ItemChange, changed_fields};
 pub use db::{Backend, Store, StoreOptions, now, stored_time};
 pub use deliveries::{
     AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, MAX_RESPONSE_BODY, NewDelivery,
@@ -52,6 +58,7 @@ pub use items::ItemRow;
 pub use jobs::{Job, JobFilter, JobIn, JobOrder};
 pub use migrate::{DowngradeTarget, Revision, RevisionStatus, UpgradeTarget, new_revision};
 pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
+pub use quality::{FieldFill, PageCount, RunQuality};
 pub use queue::{Claim, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
@@ -60,8 +67,8 @@ pub use snapshots::{NewSnapshot, Snapshot, SnapshotBounds, SnapshotUsage};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{
-    DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret, UnknownVariant,
-    WebhookEvent,
+    ChangeKind, DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret,
+    UnknownVariant, WebhookEvent,
 };
 pub use users::{NewUser, User, UserPatch};
 pub use webhooks::{Webhook, WebhookIn};

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use grandma_engine::Item;
+use grandma_engine::identity::ItemIdentity;
 use uuid::Uuid;
 
 use crate::db::{Store, after, now};
@@ -18,7 +19,7 @@ use crate::results::ResultRow;
 use crate::text::{nul_free, nul_free_item, nul_free_json};
 use crate::types::{RunStatus, WebhookEvent};
 
-/// Items per multi-row insert: 4 values each, well under both databases' parameter limits.
+/// Items per multi-row insert: 6 values each, well under both databases' parameter limits.
 const ITEMS_PER_INSERT: usize = 500;
 
 /// Counters of a run after a page, as totals (so a retried save is idempotent for them).
@@ -49,6 +50,15 @@ pub struct RunOutcome {
     /// When set, one webhook delivery with this payload is queued, in the same transaction,
     /// for every enabled webhook of the owner subscribed to the final event (the outbox).
     pub webhook_payload: Option<serde_json::Value>,
+    /// Per-field fill rates and per-page item counts ([`Store::run_quality`]).
+    pub quality: Option<serde_json::Value>,
+    /// For a completed run that differs from the previous one: the body of the
+    /// `job.items_changed` event, to which the store adds `changes` (the counts) and
+    /// `first_changes` (the first [`crate::CHANGES_IN_WEBHOOK`]) before queueing it.
+    pub changes_payload: Option<serde_json::Value>,
+    /// Keep the items of this many completed runs of the job (this one included) and prune
+    /// older runs' items; `None` keeps all.
+    pub keep_runs: Option<u32>,
 }
 
 /// A run handed to a worker by [`Store::claim_run`].
@@ -159,10 +169,8 @@ impl Store {
         cancel.ok_or(StoreError::LeaseLost)
     }
 
-    /// Stores one page: its items (continuing the run's `seq`), the counters and the
-    /// checkpoint, in one transaction and only while `worker_id` holds the lease; otherwise
-    /// `LeaseLost` and nothing is written. NULs in values and checkpoint are stored as U+FFFD
-    /// ([`crate::NUL_REPLACEMENT`]).
+    /// [`Store::save_keyed_page`] with every field as the item key (a job without `item_key`
+    /// and without a link field).
     pub async fn save_page(
         &self,
         result_id: Uuid,
@@ -172,9 +180,46 @@ impl Store {
         counters: RunCounters,
         checkpoint: Option<&serde_json::Value>,
     ) -> Result<PageSaved> {
+        let width = items.first().map_or(0, |i| i.values.len());
+        let identity = ItemIdentity::whole_item(width);
+        self.save_keyed_page(
+            result_id,
+            worker_id,
+            page_number,
+            items,
+            &identity,
+            counters,
+            checkpoint,
+        )
+        .await
+    }
+
+    /// Stores one page: its items (continuing the run's `seq`) with their key and content
+    /// hashes under `identity`, the counters and the checkpoint, in one transaction and only
+    /// while `worker_id` holds the lease; otherwise `LeaseLost` and nothing is written. NULs in
+    /// values and checkpoint are stored as U+FFFD ([`crate::NUL_REPLACEMENT`]), and hashed as
+    /// stored.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_keyed_page(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        page_number: i32,
+        items: &[Item],
+        identity: &ItemIdentity,
+        counters: RunCounters,
+        checkpoint: Option<&serde_json::Value>,
+    ) -> Result<PageSaved> {
         let added =
             i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?;
-        let items: Vec<_> = items.iter().map(nul_free_item).collect();
+        let items: Vec<_> = items
+            .iter()
+            .map(|item| {
+                let item = nul_free_item(item);
+                let hashes = identity.hashes(&item);
+                (item, hashes)
+            })
+            .collect();
         let checkpoint = checkpoint.map(nul_free_json);
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
@@ -220,13 +265,16 @@ impl Store {
             };
             let mut seq = total_items - added;
             for chunk in items.chunks(ITEMS_PER_INSERT) {
-                let mut insert =
-                    sqlx::QueryBuilder::new("insert into item (result_id, seq, page, data) ");
-                insert.push_values(chunk, |mut row, item| {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "insert into item (result_id, seq, page, data, key_hash, content_hash) ",
+                );
+                insert.push_values(chunk, |mut row, (item, hashes)| {
                     row.push_bind(result_id)
                         .push_bind(seq)
                         .push_bind(page_number)
-                        .push_bind(sqlx::types::Json(item.as_ref()));
+                        .push_bind(sqlx::types::Json(item.as_ref()))
+                        .push_bind(hashes.key)
+                        .push_bind(hashes.content);
                     seq += 1;
                 });
                 insert.build().execute(&mut *tx).await?;
@@ -242,6 +290,11 @@ impl Store {
     /// Writes the final status of a run the worker holds and releases the lease; with a
     /// webhook payload, queues the matching deliveries in the same transaction. NULs in the
     /// error, its details and the warnings are stored as U+FFFD.
+    ///
+    /// A completed run is compared with the previous completed run of its job in the same
+    /// transaction ([`crate::changes`]), its `job.items_changed` deliveries queued when
+    /// something changed, and older runs' items pruned past `keep_runs`: a crash before the
+    /// commit leaves the run running, and the worker that takes it over does all of it once.
     pub async fn finish_run(
         &self,
         result_id: Uuid,
@@ -291,6 +344,55 @@ impl Store {
                     at = at
                 );
             }
+            if let Some(quality) = &outcome.quality {
+                sqlx::query("update result set quality = $2 where result_id = $1")
+                    .bind(result_id)
+                    .bind(sqlx::types::Json(quality))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if outcome.status == RunStatus::Completed {
+                let counts = compare_with_previous_run!(tx, run = result_id, job = row.job_id);
+                if let (Some(counts), Some(base_payload)) = (counts, &outcome.changes_payload)
+                    && counts.any()
+                {
+                    let rows = first_changes!(
+                        tx,
+                        run = result_id,
+                        limit = crate::changes::CHANGES_IN_WEBHOOK as i64
+                    );
+                    let base_columns: Option<sqlx::types::Json<Vec<String>>> = sqlx::query_scalar(
+                        "select b.columns from result r join result b \
+                             on b.result_id = r.diff_base_id where r.result_id = $1",
+                    )
+                    .bind(result_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let base_columns = base_columns.map_or_else(|| row.columns.clone(), |c| c.0);
+                    let changes = crate::changes::webhook_changes(rows, &row, &base_columns);
+                    let payload =
+                        crate::changes::items_changed_payload(base_payload, counts, &changes);
+                    let payload = nul_free_json(&payload);
+                    insert_event_deliveries!(
+                        tx,
+                        dialect,
+                        owner = row.owner_id,
+                        job = row.job_id,
+                        result = Some(row.result_id),
+                        event = WebhookEvent::JobItemsChanged,
+                        payload = payload.as_ref(),
+                        at = at
+                    );
+                }
+                if let Some(keep) = outcome.keep_runs {
+                    prune_old_runs!(tx, job = row.job_id, keep = keep);
+                }
+            }
+            // Read again: the comparison and the quality report changed the row.
+            let row: ResultRow = sqlx::query_as("select * from result where result_id = $1")
+                .bind(result_id)
+                .fetch_one(&mut *tx)
+                .await?;
             tx.commit().await?;
             row
         }))

@@ -46,6 +46,22 @@ pub struct ResultRow {
     pub time_limit_seconds: Option<i32>,
     /// The API request that queued the run (`X-Request-ID`), `None` for scheduled runs.
     pub request_id: Option<String>,
+    /// Items whose key an earlier item of the run already had; `None` until it completed.
+    pub duplicate_keys: Option<i64>,
+    /// The previous completed run of the job this one was compared with; `None` for the
+    /// first run (or one that did not complete).
+    pub diff_base_id: Option<Uuid>,
+    /// Compared with the base run: keys it lacked, keys whose content differs, its keys this
+    /// run lacks, and keys with the same content. `None` until the run completed.
+    pub new_items: Option<i64>,
+    pub changed_items: Option<i64>,
+    pub removed_items: Option<i64>,
+    pub unchanged_items: Option<i64>,
+    /// Per-field fill rates and per-page item counts, recorded when the run ended.
+    #[sqlx(json(nullable))]
+    pub quality: Option<serde_json::Value>,
+    /// Retention deleted the run's items; its counts stay.
+    pub items_pruned: bool,
 }
 
 /// What a queued run carries besides its job.

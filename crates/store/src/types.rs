@@ -244,12 +244,26 @@ text_enum! {
 }
 
 text_enum! {
+    /// What happened to an item between a run and the previous completed run of its job.
+    ChangeKind ("change kind") {
+        /// Its key was not in the previous run.
+        New = "new",
+        /// Its key was there with other values.
+        Changed = "changed",
+        /// The previous run had its key; this one does not.
+        Removed = "removed",
+    }
+}
+
+text_enum! {
     /// The events a webhook can subscribe to.
     WebhookEvent ("webhook event") {
         JobStarted = "job.started",
         JobCompleted = "job.completed",
         JobFailed = "job.failed",
         JobCancelled = "job.cancelled",
+        /// A completed run's items differ from the previous completed run's.
+        JobItemsChanged = "job.items_changed",
     }
 }
 

@@ -169,6 +169,9 @@ async fn main() {
                 warnings: Vec::new(),
                 duration_seconds: 1.0,
                 webhook_payload: Some(serde_json::json!({"event": "job.completed", "sample": i})),
+                quality: None,
+                changes_payload: None,
+                keep_runs: None,
             };
             let row = store
                 .finish_run(run.result_id, "bench-worker", &outcome)

@@ -13,6 +13,7 @@
 pub mod background;
 pub mod dispatcher;
 pub mod hosts;
+mod gates;
 mod run;
 pub mod scheduler;
 mod sink;
@@ -71,6 +72,9 @@ pub struct WorkerConfig {
     pub redis_url: Option<grandma_store::Secret>,
     /// Prefix of the politeness keys in Redis.
     pub redis_prefix: String,
+    /// Completed runs per job whose items are kept; older runs' items are pruned when a run
+    /// completes (their counts stay). `None` keeps every run's items.
+    pub keep_runs: Option<u32>,
 }
 
 impl WorkerConfig {
@@ -90,6 +94,7 @@ impl WorkerConfig {
             share_hosts: true,
             redis_url: None,
             redis_prefix: "grandma:polite:".to_owned(),
+            keep_runs: None,
         }
     }
 
@@ -105,6 +110,7 @@ impl WorkerConfig {
             browser: BrowserPool::new(settings.browser.options()),
             redis_url: worker.redis_url.clone(),
             redis_prefix: worker.redis_prefix.clone(),
+            keep_runs: worker.keep_runs,
             ..WorkerConfig::new(settings.network_guard())
         }
     }

@@ -10,6 +10,7 @@ use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
 use grandma_engine::fetch::{self, Fetcher};
+use grandma_engine::identity::ItemIdentity;
 use grandma_shared::webhook::{RunEnd, WebhookPayload};
 use grandma_store::{
     Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::WorkerContext;
+use crate::gates::{CrawlTally, missed_gates};
 use crate::sink::{StopFlag, StopReason, StoreSink};
 
 /// What the slot does after a run.
@@ -261,7 +263,8 @@ impl RunTask<'_> {
         let monitor = self.watch(limit, &stop, &crawl_cancel, &crawl_done);
 
         let mut warnings = Vec::new();
-        let mut crawl = Crawl::new(spec, fetcher, &LogEvents, crawl_cancel);
+        let identity = ItemIdentity::for_spec(&spec);
+        let mut crawl = Crawl::new(Arc::clone(&spec), fetcher, &LogEvents, crawl_cancel);
         if let Some(hosts) = &self.ctx.hosts {
             crawl = crawl.with_shared_hosts(Arc::clone(hosts));
         }
@@ -281,6 +284,7 @@ impl RunTask<'_> {
             worker_id: &self.ctx.config.worker_id,
             result_id: self.run.result_id,
             owner_id: self.run.owner_id,
+            identity,
             stop: Arc::clone(&stop),
             events: self.ctx.config.events.as_ref(),
         };
@@ -290,8 +294,15 @@ impl RunTask<'_> {
             tracing::error!(%error, "the lease heartbeat task crashed");
         }
 
-        self.conclude(&job_name, limit, stop.get().copied(), outcome, warnings)
-            .await
+        self.conclude(
+            &job_name,
+            &spec,
+            limit,
+            stop.get().copied(),
+            outcome,
+            warnings,
+        )
+        .await
     }
 
     /// Starts the side task of the crawl (lease heartbeat, cancel requests, time limit,
@@ -319,9 +330,11 @@ impl RunTask<'_> {
 
     /// After the crawl: walks away from a lost lease, releases the run at shutdown, or
     /// records how it ended.
+    #[allow(clippy::too_many_arguments)]
     async fn conclude(
         &self,
         job_name: &str,
+        spec: &JobSpec,
         limit: Option<Duration>,
         stopped: Option<StopReason>,
         outcome: crawl::RunOutcome,
@@ -342,13 +355,41 @@ impl RunTask<'_> {
             (_, crawl::RunStatus::Completed) => RunStatus::Completed,
             (_, crawl::RunStatus::Failed) => RunStatus::Failed,
         };
-        let error = match (status, stopped) {
+        let mut error = match (status, stopped) {
             (RunStatus::Failed, Some(StopReason::TimeLimit)) => Some(format!(
                 "the run exceeded its time limit of {} s",
                 limit.unwrap_or_default().as_secs()
             )),
             _ => outcome.error.clone(),
         };
+        // Every run that ends records its quality; a failure to count only loses the report.
+        let quality = match self
+            .ctx
+            .store
+            .run_quality(self.run.result_id, &self.run.columns)
+            .await
+        {
+            Ok(quality) => Some(quality),
+            Err(failure) => {
+                tracing::warn!(error = %failure, "could not count the run's fill rates");
+                None
+            }
+        };
+        let mut status = status;
+        if status == RunStatus::Completed
+            && let Some(quality) = &quality
+        {
+            let tally = CrawlTally {
+                pages_scraped: outcome.pages_scraped,
+                pages_failed: outcome.pages_failed,
+            };
+            let missed = missed_gates(&spec.expect, quality, tally);
+            if !missed.is_empty() {
+                tracing::info!(gates = ?missed, "the run missed its quality gates");
+                status = RunStatus::Failed;
+                error = Some(missed.join("; "));
+            }
+        }
         let details = (status == RunStatus::Failed).then(|| {
             json!({
                 "pages_scraped": outcome.pages_scraped,
@@ -359,7 +400,7 @@ impl RunTask<'_> {
         if outcome.warnings_omitted > 0 {
             warnings.push(format!("… and {} more warnings", outcome.warnings_omitted));
         }
-        let record = self.outcome(
+        let mut record = self.outcome(
             Some(job_name),
             status,
             error,
@@ -368,6 +409,7 @@ impl RunTask<'_> {
             i64::try_from(outcome.total_items).unwrap_or(i64::MAX),
             i32::try_from(outcome.pages_scraped).unwrap_or(i32::MAX),
         );
+        record.quality = quality.map(|q| q.to_value());
         self.finish(record).await
     }
 
@@ -414,6 +456,8 @@ impl RunTask<'_> {
         };
         let webhook_payload =
             WebhookPayload::run_ended(&self.run, job_name, end).map(|p| p.to_value());
+        let changes_payload = (status == RunStatus::Completed)
+            .then(|| WebhookPayload::items_changed(&self.run, job_name, end).to_value());
         RunOutcome {
             status,
             error_message,
@@ -421,6 +465,9 @@ impl RunTask<'_> {
             warnings,
             duration_seconds,
             webhook_payload,
+            quality: None,
+            changes_payload,
+            keep_runs: self.ctx.config.keep_runs,
         }
     }
 

@@ -1,11 +1,12 @@
-//! The crawl's [`PageSink`]: each page's items, counters and checkpoint go to the store in one
-//! transaction ([`Store::save_page`]), only while this worker holds the run's lease.
+//! The crawl's [`PageSink`]: each page's items (with their key and content hashes), counters and
+//! checkpoint go to the store in one transaction ([`Store::save_keyed_page`]), only while this worker holds the run's lease.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::Utc;
 use grandma_engine::crawl::{Control, PageOutput, PageSink, SinkError};
+use grandma_engine::identity::ItemIdentity;
 use grandma_store::{
     PubSub, RunCounters, RunEvent, RunProgress, RunStatus, Store, StoreError, Uuid,
 };
@@ -42,6 +43,8 @@ pub(crate) struct StoreSink<'a> {
     pub(crate) worker_id: &'a str,
     pub(crate) result_id: Uuid,
     pub(crate) owner_id: Uuid,
+    /// Which fields make an item's key: each item is stored with its key and content hashes.
+    pub(crate) identity: ItemIdentity,
     pub(crate) stop: StopFlag,
     /// Each stored page's progress is published here, after its transaction committed.
     pub(crate) events: Option<&'a PubSub>,
@@ -60,11 +63,12 @@ impl PageSink for StoreSink<'_> {
         loop {
             let saved = self
                 .store
-                .save_page(
+                .save_keyed_page(
                     self.result_id,
                     self.worker_id,
                     page_number,
                     &page.items,
+                    &self.identity,
                     counters,
                     Some(&checkpoint_json),
                 )

@@ -5,6 +5,7 @@
 //! checks every field, compiles every selector and reports every problem at once with the path
 //! of the field. So a `JobSpec` in hand is always runnable: no later stage re-validates.
 
+mod expect;
 mod parse;
 mod validate;
 
@@ -15,6 +16,7 @@ use url::Url;
 
 use crate::selector::Selector;
 
+pub use expect::{Expectations, MAX_KEY_FIELDS};
 pub use parse::MAX_NESTING;
 pub use validate::{KNOWN_TOP_LEVEL_KEYS, parse_http_url};
 
@@ -148,6 +150,11 @@ pub struct JobSpec {
     /// In the browser, load images, audio/video and fonts; blocked by default (pages render
     /// faster and fetch less, and the text is the same).
     pub load_media: bool,
+    /// `item_key`: the fields whose values identify an item from one run to the next; `None`
+    /// for the default (see [`crate::identity::ItemIdentity::for_spec`]).
+    pub item_key: Option<Vec<String>>,
+    /// `expect`: the data-quality gates a completed run must pass.
+    pub expect: Expectations,
 }
 
 /// The user agents rotated when a job does not name its own: current desktop browsers, so that
@@ -320,6 +327,12 @@ impl JobSpec {
         doc.insert("respect_robots_txt".into(), json!(self.respect_robots_txt));
         doc.insert("time_limit_seconds".into(), json!(self.time_limit_seconds));
         doc.insert("load_media".into(), json!(self.load_media));
+        if let Some(key) = &self.item_key {
+            doc.insert("item_key".into(), json!(key));
+        }
+        if !self.expect.is_empty() {
+            doc.insert("expect".into(), self.expect.to_value());
+        }
         Value::Object(doc)
     }
 }

@@ -35,6 +35,8 @@ pub const KNOWN_TOP_LEVEL_KEYS: &[&str] = &[
     "respect_robots_txt",
     "time_limit_seconds",
     "load_media",
+    "item_key",
+    "expect",
 ];
 
 const FIELD_KEYS: &[&str] = &[
@@ -87,10 +89,15 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("attr", "attribute"),
     ("default", "default_value"),
     ("xpath", "selector_type"),
+    ("key", "item_key"),
+    ("unique_key", "item_key"),
+    ("identity", "item_key"),
+    ("expectations", "expect"),
+    ("gates", "expect"),
 ];
 
 /// The known key the user most likely meant by `unknown`, if any is close.
-fn suggest(unknown: &str, known: &[&str]) -> Option<&'static str> {
+pub(super) fn suggest(unknown: &str, known: &[&str]) -> Option<&'static str> {
     let lower = unknown.to_ascii_lowercase().replace('-', "_");
     if let Some((_, to)) = SYNONYMS
         .iter()
@@ -102,6 +109,7 @@ fn suggest(unknown: &str, known: &[&str]) -> Option<&'static str> {
         .iter()
         .chain(FIELD_KEYS)
         .chain(PAGINATION_KEYS)
+        .chain(super::expect::EXPECT_KEYS)
         .filter(|k| known.contains(k))
         .map(|k| (strsim::jaro_winkler(&lower, k), *k))
         .filter(|(score, _)| *score >= 0.85)
@@ -109,7 +117,7 @@ fn suggest(unknown: &str, known: &[&str]) -> Option<&'static str> {
         .map(|(_, k)| k)
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(super) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "true/false",
@@ -122,17 +130,17 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Collects problems while the document is walked.
 #[derive(Default)]
-struct Problems(Vec<SpecError>);
+pub(super) struct Problems(pub(super) Vec<SpecError>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(SpecError {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn unknown_keys(&mut self, prefix: &str, map: &Map<String, Value>, known: &[&str]) {
+    pub(super) fn unknown_keys(&mut self, prefix: &str, map: &Map<String, Value>, known: &[&str]) {
         for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
             let message = match suggest(key, known) {
                 Some(s) => format!("unknown key; did you mean `{s}`?"),
@@ -189,7 +197,7 @@ impl Problems {
     }
 
     /// A whole number in `min..=max`; `None` when absent or null.
-    fn integer(
+    pub(super) fn integer(
         &mut self,
         map: &Map<String, Value>,
         prefix: &str,
@@ -275,7 +283,7 @@ impl Problems {
     }
 }
 
-fn join(prefix: &str, key: &str) -> String {
+pub(super) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
     } else {
@@ -375,6 +383,12 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
     let time_limit_seconds = p
         .integer(doc, "", "time_limit_seconds", 1, 604_800)
         .map(|v| v as u32);
+    let field_names: Option<Vec<&str>> = fields
+        .as_ref()
+        .map(|f: &Vec<FieldSpec>| f.iter().map(|f| f.name.as_str()).collect());
+    let item_key =
+        super::expect::validate_item_key(&mut p, doc.get("item_key"), field_names.as_deref());
+    let expect = super::expect::validate_expect(&mut p, doc.get("expect"), field_names.as_deref());
 
     if !p.0.is_empty() {
         return Err(SpecErrors(p.0));
@@ -404,6 +418,8 @@ pub(super) fn validate(value: &Value) -> Result<JobSpec, SpecErrors> {
         respect_robots_txt,
         time_limit_seconds,
         load_media,
+        item_key,
+        expect,
     })
 }
 

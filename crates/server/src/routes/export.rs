@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::{SinkExt, Stream, StreamExt};
 use grandma_engine::export::{self, ExportOptions, Format, ItemWriter};
 use grandma_engine::{FieldValue, Item};
-use grandma_store::StoreError;
+use grandma_store::{ChangeKind, StoreError};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
@@ -55,6 +55,9 @@ pub struct ExportQuery {
     /// Items to export at most (default: all).
     #[param(minimum = 0)]
     pub limit: Option<i64>,
+    /// Only the items that are `new` or `changed` since the previous completed run of the
+    /// job, or both (`new,changed`); `offset` and `limit` then count those items.
+    pub only: Option<String>,
 }
 
 /// Downloads a run's items.
@@ -103,6 +106,7 @@ pub async fn export_result(
     if query.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::invalid("limit", "must be 0 or more"));
     }
+    let only = query.only.as_deref().map(parse_only).transpose()?;
     // A finished run's export never changes: answered from the run row alone when the client
     // has it already. An XLSX file carries its creation time, so its tag is weak (the same
     // content, not the same bytes).
@@ -120,10 +124,14 @@ pub async fn export_result(
         return Ok(conditional::not_modified(tag, Some(conditional::IMMUTABLE)));
     }
     let columns: Vec<String> = selected.iter().map(|&i| run.columns[i].clone()).collect();
-    let items = state
-        .store
-        .stream_items(id, offset, query.limit)
-        .map(move |item| item.map(|item| project(&item, &selected)));
+    let items = match only {
+        None => state.store.stream_items(id, offset, query.limit).boxed(),
+        Some(kinds) => state
+            .store
+            .stream_changed_items(id, kinds, offset, query.limit)
+            .boxed(),
+    }
+    .map(move |item| item.map(|item| project(&item, &selected)));
 
     let body = if format.is_streamable() {
         stream_body(format, columns, items)?.into_response()
@@ -148,6 +156,28 @@ pub async fn export_result(
         conditional::set_validators(headers, tag, Some(conditional::IMMUTABLE));
     }
     Ok(response)
+}
+
+/// `only`: `new`, `changed` or both, comma-separated.
+fn parse_only(list: &str) -> ApiResult<Vec<ChangeKind>> {
+    let mut kinds = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        match name.parse::<ChangeKind>() {
+            Ok(kind @ (ChangeKind::New | ChangeKind::Changed)) => {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            _ => {
+                let shown: String = name.chars().take(40).collect();
+                return Err(ApiError::invalid(
+                    "query.only",
+                    format!("must be `new`, `changed` or `new,changed`, got {shown:?}"),
+                ));
+            }
+        }
+    }
+    Ok(kinds)
 }
 
 /// Indices of the exported columns: `fields` in its order (or all), minus `omit`. Unknown names

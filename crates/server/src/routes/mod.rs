@@ -2,6 +2,7 @@
 //! What the resources share (paging) is in `page`, below all of them.
 
 pub mod auth;
+pub mod changes;
 pub mod detect;
 pub mod docs;
 pub mod export;
@@ -28,6 +29,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(jobs::router())
         .merge(results::router())
+        .merge(changes::router())
         .merge(export::router())
         .merge(preview::router())
         .merge(detect::router())

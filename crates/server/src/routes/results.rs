@@ -55,6 +55,33 @@ pub struct ResultOut {
     pub cancel_requested: bool,
     /// The `X-Request-ID` of the API request that queued the run (absent for scheduled runs).
     pub request_id: Option<String>,
+    /// What changed since the previous completed run of the job; null until the run completed,
+    /// and for a job's first completed run. The items are at `/results/{id}/changes`.
+    pub changes: Option<ChangeCountsOut>,
+    /// Items whose key an earlier item of the run already had (counted, not merged); null
+    /// until the run completed.
+    pub duplicate_keys: Option<i64>,
+    /// Per-field fill rates (`fields[]`: `field`, `filled`, `rate`) and per-page item counts
+    /// (`pages[]`: `page`, `items`), recorded when the run ended.
+    #[schema(value_type = Option<Object>)]
+    pub quality: Option<serde_json::Value>,
+    /// The items were deleted by retention (`[worker] keep_runs`); the counts stay.
+    pub items_pruned: bool,
+}
+
+/// The comparison of a run with the previous completed run of its job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeCountsOut {
+    /// The run compared with.
+    pub previous_result_id: Uuid,
+    /// Keys the previous run did not have.
+    pub new: i64,
+    /// Keys in both runs whose values differ.
+    pub changed: i64,
+    /// Keys of the previous run this one lacks.
+    pub removed: i64,
+    /// Keys in both runs with the same values.
+    pub unchanged: i64,
 }
 
 impl From<ResultRow> for ResultOut {
@@ -79,6 +106,27 @@ impl From<ResultRow> for ResultOut {
             attempts: r.attempts,
             cancel_requested: r.cancel_requested,
             request_id: r.request_id,
+            changes: match (
+                r.diff_base_id,
+                r.new_items,
+                r.changed_items,
+                r.removed_items,
+                r.unchanged_items,
+            ) {
+                (Some(base), Some(new), Some(changed), Some(removed), Some(unchanged)) => {
+                    Some(ChangeCountsOut {
+                        previous_result_id: base,
+                        new,
+                        changed,
+                        removed,
+                        unchanged,
+                    })
+                }
+                _ => None,
+            },
+            duplicate_keys: r.duplicate_keys,
+            quality: r.quality,
+            items_pruned: r.items_pruned,
         }
     }
 }

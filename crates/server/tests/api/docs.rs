@@ -66,6 +66,7 @@ async fn documentation_is_served(app: &TestApp) {
         "/api/v1/results/{id}",
         "/api/v1/results/{id}/cancel",
         "/api/v1/results/{id}/items",
+        "/api/v1/results/{id}/changes",
         "/api/v1/results/{id}/export/{format}",
         "/api/v1/preview",
         "/api/v1/health",

@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod caching;
+mod changes;
 mod control_characters;
 mod detect;
 mod docs;

@@ -71,6 +71,9 @@ pub(crate) async fn completed_run(app: &TestApp, token: &str, n: usize) -> Uuid 
         warnings: vec![],
         duration_seconds: 1.5,
         webhook_payload: None,
+        quality: None,
+        changes_payload: None,
+        keep_runs: None,
     };
     app.store
         .finish_run(result_id, WORKER, &outcome)

@@ -136,6 +136,9 @@ settings_section! {
         pub redis_url: Option<Secret> = None,
         /// Prefix of the politeness keys in Redis
         pub redis_prefix: String = "grandma:polite:".to_owned(),
+        /// Completed runs per job whose items are kept, 1–100000 (older runs keep their counts); none: all
+        #[env("GRANDMA_KEEP_RUNS")]
+        pub keep_runs: Option<u32> = None,
     }
 }
 

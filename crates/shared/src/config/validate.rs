@@ -102,6 +102,9 @@ impl Settings {
         {
             c.fail("worker.redis_url", message);
         }
+        if let Some(keep) = worker.keep_runs {
+            c.range("worker.keep_runs", keep, 1..=100_000);
+        }
         if let Some(limit) = worker.run_time_limit_seconds {
             c.range("worker.run_time_limit_seconds", limit, 1..=604_800);
         }

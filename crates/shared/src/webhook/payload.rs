@@ -21,7 +21,8 @@ pub const PING_EVENT: &str = "ping";
 /// [`WebhookPayload::run_ended`] or [`WebhookPayload::ping`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookPayload {
-    /// `job.started`, `job.completed`, `job.failed`, `job.cancelled`, or `ping`.
+    /// `job.started`, `job.completed`, `job.failed`, `job.cancelled`, `job.items_changed`, or
+    /// `ping`.
     pub event: String,
     /// When the event happened: RFC 3339 in UTC, whole seconds.
     pub timestamp: String,
@@ -51,6 +52,13 @@ pub struct WebhookPayload {
     /// Why the run failed (`job.failed` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// `job.items_changed` only: the counts against the previous completed run (`new`,
+    /// `changed`, `removed`, `unchanged`), added by the store with the comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<serde_json::Value>,
+    /// `job.items_changed` only: the first changes (kind, seq, item, previous, fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_changes: Option<serde_json::Value>,
 }
 
 /// How a run ended, for [`WebhookPayload::run_ended`].
@@ -89,6 +97,8 @@ impl WebhookPayload {
             duration_seconds: 0.0,
             result_url: Some(result_path(run.result_id)),
             error_message: None,
+            changes: None,
+            first_changes: None,
         }
     }
 
@@ -111,6 +121,18 @@ impl WebhookPayload {
         })
     }
 
+    /// `job.items_changed`: a completed run whose items differ from the previous completed
+    /// run's. The store adds `changes` and `first_changes` when it has compared the two.
+    pub fn items_changed(run: &ResultRow, job_name: Option<&str>, end: RunEnd<'_>) -> Self {
+        WebhookPayload {
+            status: end.status.as_str().to_owned(),
+            items_count: end.items_count,
+            pages_scraped: end.pages_scraped,
+            duration_seconds: end.duration_seconds,
+            ..Self::for_run(WebhookEvent::JobItemsChanged, run, job_name)
+        }
+    }
+
     /// A test ping to `webhook`: no job, no run, zero counters.
     pub fn ping(webhook: &Webhook) -> Self {
         WebhookPayload {
@@ -128,6 +150,8 @@ impl WebhookPayload {
             duration_seconds: 0.0,
             result_url: None,
             error_message: None,
+            changes: None,
+            first_changes: None,
         }
     }
 

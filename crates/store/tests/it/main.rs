@@ -5,6 +5,7 @@ mod common;
 
 mod backup;
 mod catalog;
+mod changes;
 mod drift;
 mod hosts;
 mod indexes;

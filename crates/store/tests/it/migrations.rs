@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, "display names"),
     (5, "web sessions"),
     (6, "page snapshots"),
+    (7, "item changes"),
     (8, "shared politeness"),
 ];
 
@@ -19,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 const LATER_TABLES: &[(i64, &str)] = &[
     (5, "web_session"),
     (6, "page_snapshot"),
+    (7, "item_change"),
     (8, "host_slot"),
     (8, "robots_cache"),
 ];

@@ -139,6 +139,9 @@ async fn runs_whose_workers_keep_dying_are_given_up(db: &TestDb) {
                 warnings: vec![],
                 duration_seconds: 0.0,
                 webhook_payload: None,
+                quality: None,
+                changes_payload: None,
+                keep_runs: None,
             },
         )
         .await

@@ -39,6 +39,9 @@ fn outcome(status: RunStatus) -> RunOutcome {
         warnings: vec![],
         duration_seconds: 1.5,
         webhook_payload: None,
+        quality: None,
+        changes_payload: None,
+        keep_runs: None,
     }
 }
 

@@ -241,6 +241,9 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
                 warnings: vec![],
                 duration_seconds: 0.5,
                 webhook_payload: Some(payload.clone()),
+                quality: None,
+                changes_payload: None,
+                keep_runs: None,
             },
         )
         .await
