@@ -12,8 +12,8 @@
 
 pub mod background;
 pub mod dispatcher;
-pub mod hosts;
 mod gates;
+pub mod hosts;
 mod run;
 pub mod scheduler;
 mod sink;
