@@ -192,6 +192,10 @@ impl Ui {
         element.click().await.expect("click");
     }
 
+    pub async fn path(&self) -> String {
+        self.eval("location.pathname").await
+    }
+
     pub async fn screenshot(&self, to: &std::path::Path) {
         let png = self
             .page
