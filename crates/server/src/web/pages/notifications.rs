@@ -58,6 +58,7 @@ fn event_words(event: WebhookEvent) -> &'static str {
         WebhookEvent::JobCompleted => "run finished",
         WebhookEvent::JobFailed => "run failed",
         WebhookEvent::JobCancelled => "run stopped",
+        WebhookEvent::JobItemsChanged => "items changed",
     }
 }
 

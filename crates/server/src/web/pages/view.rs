@@ -36,6 +36,9 @@ pub struct RunView {
     pub error: String,
     pub warnings: Vec<String>,
     pub finished: bool,
+    /// "3 new, 1 changed, 2 gone since the previous run"; empty for a first run or one not
+    /// compared.
+    pub changes: String,
 }
 
 impl RunView {
@@ -65,12 +68,34 @@ impl RunView {
                 run.status,
                 RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
             ),
+            changes: changes_words(
+                run.diff_base_id.is_some(),
+                [run.new_items, run.changed_items, run.removed_items],
+            ),
         }
     }
 
     /// "1 item" / "12 items".
     pub fn items_words(&self) -> String {
         plural(self.items, "item", "items")
+    }
+}
+
+/// What a completed run found compared with the job's previous completed run, in words.
+/// `counts`: new, changed and removed items; `compared`: whether there was a run to compare with.
+fn changes_words(compared: bool, counts: [Option<i64>; 3]) -> String {
+    if !compared {
+        return String::new();
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .zip(["new", "changed", "gone"])
+        .filter_map(|(n, what)| n.filter(|n| *n > 0).map(|n| format!("{n} {what}")))
+        .collect();
+    if parts.is_empty() {
+        "nothing changed since the previous run".to_owned()
+    } else {
+        format!("{} since the previous run", parts.join(", "))
     }
 }
 
@@ -150,5 +175,22 @@ mod tests {
         assert_eq!(duration_words(1.0), "1 second");
         assert_eq!(duration_words(125.0), "2 minutes 5 seconds");
         assert_eq!(duration_words(3720.0), "1 hour 2 minutes");
+    }
+
+    #[test]
+    fn changes_in_words() {
+        assert_eq!(changes_words(false, [Some(3), None, None]), "");
+        assert_eq!(
+            changes_words(true, [Some(3), Some(1), Some(2)]),
+            "3 new, 1 changed, 2 gone since the previous run"
+        );
+        assert_eq!(
+            changes_words(true, [Some(0), Some(4), Some(0)]),
+            "4 changed since the previous run"
+        );
+        assert_eq!(
+            changes_words(true, [Some(0), Some(0), Some(0)]),
+            "nothing changed since the previous run"
+        );
     }
 }
