@@ -207,6 +207,9 @@ async fn a_backup_taken_while_serving_restores_into_postgres_with_the_same_answe
         warnings: vec![],
         duration_seconds: 2.5,
         webhook_payload: Some(json!({"event": "job.completed"})),
+        quality: None,
+        changes_payload: None,
+        keep_runs: None,
     };
     store
         .finish_run(claimed.run.result_id, "test-worker", &outcome)

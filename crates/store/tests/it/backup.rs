@@ -131,6 +131,9 @@ async fn populate(store: &Store) {
                     webhook_payload: Some(
                         serde_json::json!({"event": "job.completed", "b": 2, "a": 1}),
                     ),
+                    quality: None,
+                    changes_payload: None,
+                    keep_runs: None,
                 },
             )
             .await
