@@ -58,7 +58,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pick_field))
         .routes(routes!(preview_rows))
         .routes(routes!(pick_pagination))
-        .routes(routes!(detect_lists))
+        .routes(routes!(detect_lists_in_snapshot))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -615,7 +615,7 @@ pub struct SnapshotDetectIn {
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
-pub async fn detect_lists(
+pub async fn detect_lists_in_snapshot(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<Uuid>,
