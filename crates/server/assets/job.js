@@ -142,4 +142,8 @@ $("confirm-delete-yes")?.addEventListener("click", async () => {
   }
 });
 
+// The run on the page, or the one the wizard just started (`?run=`), which may have finished
+// before the page loaded: the socket then reports its outcome at once.
+const asked = new URLSearchParams(location.search).get("run");
 if (live?.dataset.run) follow(live.dataset.run);
+else if (asked && /^[0-9a-f-]{36}$/i.test(asked)) follow(asked);

@@ -456,8 +456,14 @@ async function save(run) {
     : await call("POST", "/jobs/", body, "save-problem");
   if (!saved) return;
   const id = saved.id || jobId;
-  if (run && !(await call("POST", `/jobs/${id}/run`, undefined, "save-problem"))) return;
-  window.location.assign(`/jobs/${id}`);
+  if (!run) {
+    window.location.assign(`/jobs/${id}`);
+    return;
+  }
+  const started = await call("POST", `/jobs/${id}/run`, undefined, "save-problem");
+  if (!started) return;
+  // The job page follows this run even when it has already finished by the time it loads.
+  window.location.assign(`/jobs/${id}?run=${encodeURIComponent(started.result_id)}`);
 }
 
 $("save").addEventListener("click", () => save(false));

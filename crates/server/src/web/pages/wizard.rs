@@ -70,7 +70,7 @@ async fn edit_job(
     let job = state.store.get_job(user.scope(), id).await?;
     // Inside `<script type="application/json">`: no `<` may close the element early.
     let config_json = serde_json::to_string(&job.config)
-        .map_err(|e| WebError::Internal(crate::ApiError::internal(e)))?
+        .map_err(|e| WebError::Internal(crate::error::ApiError::internal(e)))?
         .replace('<', "\\u003c");
     Ok(render(&WizardPage {
         layout: user.layout(Nav::None),
