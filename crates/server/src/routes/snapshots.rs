@@ -18,7 +18,7 @@
 //! snapshot, parsed on a blocking thread; the browser only sends numbers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::detect::{DetectOut, FetcherIn, page_fetcher, page_url, to_json};
 use crate::routes::preview::{self, PreviewIn, PreviewOut};
 use crate::snapshot::sanitize::sanitize;
@@ -237,7 +237,7 @@ async fn fetch_html(fetcher: &dyn Fetcher, url: &Url) -> ApiResult<(Url, String)
 pub async fn get_snapshot(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SnapshotOut>> {
     let s = state.store.get_snapshot(current.user.user_id, id).await?;
     Ok(Json(SnapshotOut::new(&s, Vec::new())))
@@ -254,7 +254,7 @@ pub async fn get_snapshot(
 pub async fn delete_snapshot(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .store
@@ -365,7 +365,7 @@ pub struct ItemsOut {
 pub async fn pick_items(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ItemsIn>,
 ) -> ApiResult<Json<ItemsOut>> {
     nodes("examples", &body.examples)?;
@@ -465,7 +465,7 @@ pub struct FieldOut {
 pub async fn pick_field(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<FieldIn>,
 ) -> ApiResult<Json<FieldOut>> {
     selector_text("item_selector", &body.item_selector)?;
@@ -517,7 +517,7 @@ pub struct RowsIn {
 pub async fn preview_rows(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RowsIn>,
 ) -> Response {
     let slot = match state.page_slots.take_or_busy(current.user.user_id) {
@@ -573,7 +573,7 @@ pub struct PaginationIn {
 pub async fn pick_pagination(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PaginationIn>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let next_node = match (body.next_node, body.page_numbers) {
@@ -618,7 +618,7 @@ pub struct SnapshotDetectIn {
 pub async fn detect_lists_in_snapshot(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SnapshotDetectIn>,
 ) -> ApiResult<Json<DetectOut>> {
     let options = DetectOptions {

@@ -9,7 +9,7 @@
 //! no script runs in it.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiResult;
+use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// The policy a snapshot is served with.
@@ -30,7 +31,7 @@ pub fn router() -> Router<AppState> {
 async fn view_snapshot(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
     let snapshot = state.store.get_snapshot(current.user.user_id, id).await?;
     let mut response = snapshot.html.into_response();
