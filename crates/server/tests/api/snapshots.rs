@@ -494,7 +494,7 @@ async fn bad_snapshot_requests(backend: Backend) {
         401,
     )
     .await;
-    assert_eq!(view(&app, "not-a-uuid", &token).await.0, 400);
+    assert_eq!(view(&app, "not-a-uuid", &token).await.0, 404);
     assert_eq!(view(&app, &Uuid::now_v7().to_string(), &token).await.0, 404);
 
     let made = app
