@@ -31,8 +31,9 @@ function setProgress(percent) {
 function showCounts(pages, items) {
   $("live-pages").textContent = plural(pages, "page", "pages");
   $("live-items").textContent = plural(items, "item", "items");
-  // Without a page limit the bar cannot know the total: it shows activity, then 100% at the end.
-  if (maxPages > 0) setProgress((100 * pages) / maxPages);
+  // Without a page limit the bar cannot know the total: it shows activity. Either way 100% means
+  // the run has ended and its downloads are ready, so counts alone stop at 99%.
+  if (maxPages > 0) setProgress(Math.min(99, (100 * pages) / maxPages));
   else setProgress(Math.min(90, pages * 10));
 }
 
