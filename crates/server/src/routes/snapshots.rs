@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use grandma_engine::detect::{self, DetectError, DetectOptions};
 use grandma_engine::fetch::browser::shell::app_shell_sign;
 use grandma_engine::fetch::{Escalation, FetchError, Fetcher};
+use grandma_engine::spec::FetcherType;
 use grandma_store::{NewSnapshot, Snapshot, SnapshotBounds};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -106,14 +107,6 @@ impl SnapshotOut {
     }
 }
 
-fn fetcher_name(kind: FetcherIn) -> &'static str {
-    match kind {
-        FetcherIn::Auto => "auto",
-        FetcherIn::Requests => "requests",
-        FetcherIn::Browser => "browser",
-    }
-}
-
 /// Copies a page for the picker.
 #[utoipa::path(post, path = "/snapshots", tag = "Snapshots", security(("bearer" = [])),
     request_body = SnapshotIn,
@@ -165,7 +158,7 @@ pub async fn create_snapshot(
                 url: url.to_string(),
                 final_url: final_url.to_string(),
                 title: clean.title,
-                fetcher_type: fetcher_name(body.fetcher_type).to_owned(),
+                fetcher_type: FetcherType::from(body.fetcher_type).as_str().to_owned(),
                 html: clean.html,
                 lifetime: chrono::Duration::minutes(i64::from(limits.ttl_minutes)),
             },
