@@ -162,6 +162,38 @@ pub fn check_if_match(headers: &HeaderMap, current: &ETag, what: &str) -> Result
     if hit { Ok(()) } else { Err(stale(what)) }
 }
 
+/// The stored version a conditional write must still find: with `If-Match`, checked against
+/// the resource's `current` tag (computed from the row `version` identifies), `Some(version)`
+/// for the store's compare-and-set; without it, `None` and the write is unconditional.
+pub fn required_version<V>(
+    headers: &HeaderMap,
+    current: &ETag,
+    what: &str,
+    version: V,
+) -> Result<Option<V>, ApiError> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    check_if_match(headers, current, what)?;
+    Ok(Some(version))
+}
+
+/// The answer to a read of a resource that may change: a 304 when `If-None-Match` names
+/// `tag`, else `body`; both with the tag, to be asked for again every time.
+pub fn changing_read(headers: &HeaderMap, tag: &ETag, body: impl IntoResponse) -> Response {
+    if none_match_hits(headers, tag) {
+        return not_modified(tag, Some(REVALIDATE));
+    }
+    tagged(body, tag)
+}
+
+/// `body` with the resource's (new) tag, to be asked for again every time.
+pub fn tagged(body: impl IntoResponse, tag: &ETag) -> Response {
+    let mut response = body.into_response();
+    set_validators(response.headers_mut(), tag, Some(REVALIDATE));
+    response
+}
+
 /// The 412 of a write whose `If-Match` no longer names the resource.
 pub fn stale(what: &str) -> ApiError {
     ApiError::PreconditionFailed(format!(

@@ -71,7 +71,7 @@ pub use types::{
     UnknownVariant, WebhookEvent,
 };
 pub use users::{NewUser, User, UserPatch};
-pub use webhooks::{Webhook, WebhookIn};
+pub use webhooks::{Webhook, WebhookIn, WebhookVersion};
 pub use workers::Worker;
 
 /// Re-exported so callers can name item types without depending on the engine directly.

@@ -119,11 +119,28 @@ impl Store {
         schedule_id: Uuid,
         schedule: &ScheduleIn,
     ) -> Result<Schedule> {
+        self.update_schedule_if(scope, schedule_id, schedule, None)
+            .await?
+            .ok_or(crate::StoreError::NotFound)
+    }
+
+    /// Replaces a schedule like [`Store::update_schedule`], only if its `updated_at` is still
+    /// `unchanged_since` (when given), in one statement. Every write of a schedule (a firing
+    /// too) moves `updated_at`, so it names the whole row. `None`: no such schedule for
+    /// `scope`, or it was written since.
+    pub async fn update_schedule_if(
+        &self,
+        scope: Scope,
+        schedule_id: Uuid,
+        schedule: &ScheduleIn,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<Option<Schedule>> {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
                 "update schedule set cron_expression = $3, timezone = $4, enabled = $5, \
                  next_run = $6, overlap_policy = $7, updated_at = $8 \
-                 where schedule_id = $1 and ($2 is null or owner_id = $2) returning *",
+                 where schedule_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($9 is null or updated_at = $9) returning *",
             )
             .bind(schedule_id)
             .bind(scope.owner())
@@ -133,23 +150,36 @@ impl Store {
             .bind(schedule.next_run.map(stored_time))
             .bind(schedule.overlap_policy)
             .bind(now())
-            .fetch_one(pool)
+            .bind(unchanged_since)
+            .fetch_optional(pool)
             .await?
         }))
     }
 
     pub async fn delete_schedule(&self, scope: Scope, schedule_id: Uuid) -> Result<()> {
-        let deleted = dispatch!(self, |pool, dialect| {
+        found(self.delete_schedule_if(scope, schedule_id, None).await?)
+    }
+
+    /// Deletes a schedule like [`Store::delete_schedule`], only if its `updated_at` is still
+    /// `unchanged_since` (when given), in one statement. Returns the rows deleted (0 or 1).
+    pub async fn delete_schedule_if(
+        &self,
+        scope: Scope,
+        schedule_id: Uuid,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<u64> {
+        Ok(dispatch!(self, |pool, dialect| {
             sqlx::query(
-                "delete from schedule where schedule_id = $1 and ($2 is null or owner_id = $2)",
+                "delete from schedule where schedule_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($3 is null or updated_at = $3)",
             )
             .bind(schedule_id)
             .bind(scope.owner())
+            .bind(unchanged_since)
             .execute(pool)
             .await?
             .rows_affected()
-        });
-        found(deleted)
+        }))
     }
 
     /// Enabled schedules whose `next_run` is at or before `at`, soonest first.

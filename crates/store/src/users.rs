@@ -125,11 +125,26 @@ impl Store {
     /// Applies `patch`. A new password or a deactivation bumps `token_version`, so every JWT
     /// issued before stops working.
     pub async fn update_user(&self, user_id: Uuid, patch: &UserPatch) -> Result<User> {
+        self.update_user_if(user_id, patch, None)
+            .await?
+            .ok_or(crate::error::StoreError::NotFound)
+    }
+
+    /// Applies `patch` like [`Store::update_user`], only if the account's `updated_at` is
+    /// still `unchanged_since` (when given): the compare and the write are one statement.
+    /// `None`: no such account, or it was written since (and nothing, tokens included,
+    /// changed).
+    pub async fn update_user_if(
+        &self,
+        user_id: Uuid,
+        patch: &UserPatch,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<Option<User>> {
         let bump = i32::from(patch.password_hash.is_some() || patch.is_active == Some(false));
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
-            let user: User = sqlx::query_as(
+            let user: Option<User> = sqlx::query_as(
                 "update app_user set \
                  email = coalesce($2, email), \
                  password_hash = coalesce($3, password_hash), \
@@ -138,7 +153,7 @@ impl Store {
                  token_version = token_version + $6, \
                  updated_at = $7, \
                  username = case when $8 then $9 else username end \
-                 where user_id = $1 returning *",
+                 where user_id = $1 and ($10 is null or updated_at = $10) returning *",
             )
             .bind(user_id)
             .bind(patch.email.as_ref().map(Email::as_str))
@@ -149,8 +164,12 @@ impl Store {
             .bind(at)
             .bind(patch.username.is_some())
             .bind(patch.username.clone().flatten())
-            .fetch_one(&mut *tx)
+            .bind(unchanged_since)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(user) = user else {
+                return Ok(None);
+            };
             // What ends a user's sessions (a new password, deactivation) must end their API
             // tokens too: a token minted in a stolen session would otherwise outlive the
             // password change, and a reactivated account would get its old tokens back.
@@ -165,20 +184,32 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
-            user
+            Some(user)
         }))
     }
 
     /// Deletes the account and, by cascade, everything it owns.
     pub async fn delete_user(&self, user_id: Uuid) -> Result<()> {
-        let deleted = dispatch!(self, |pool, dialect| {
-            sqlx::query("delete from app_user where user_id = $1")
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        found(deleted)
+        found(self.delete_user_if(user_id, None).await?)
+    }
+
+    /// Deletes the account like [`Store::delete_user`], only if its `updated_at` is still
+    /// `unchanged_since` (when given), in one statement. Returns the rows deleted (0 or 1).
+    pub async fn delete_user_if(
+        &self,
+        user_id: Uuid,
+        unchanged_since: Option<DateTime<Utc>>,
+    ) -> Result<u64> {
+        Ok(dispatch!(self, |pool, dialect| {
+            sqlx::query(
+                "delete from app_user where user_id = $1 and ($2 is null or updated_at = $2)",
+            )
+            .bind(user_id)
+            .bind(unchanged_since)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Active admins (the last one must not be demoted or deleted).

@@ -51,6 +51,23 @@ pub struct WebhookIn {
     pub max_retries: i32,
 }
 
+/// What identifies a stored version of a webhook for a compare-and-set: every write moves
+/// `updated_at` except a delivery's, which moves only `consecutive_failures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookVersion {
+    pub updated_at: DateTime<Utc>,
+    pub consecutive_failures: i32,
+}
+
+impl From<&Webhook> for WebhookVersion {
+    fn from(w: &Webhook) -> Self {
+        WebhookVersion {
+            updated_at: w.updated_at,
+            consecutive_failures: w.consecutive_failures,
+        }
+    }
+}
+
 impl Store {
     pub async fn create_webhook(&self, owner_id: Uuid, webhook: &WebhookIn) -> Result<Webhook> {
         let at = now();
@@ -112,6 +129,21 @@ impl Store {
         webhook_id: Uuid,
         webhook: &WebhookIn,
     ) -> Result<Webhook> {
+        self.update_webhook_if(scope, webhook_id, webhook, None)
+            .await?
+            .ok_or(crate::error::StoreError::NotFound)
+    }
+
+    /// Replaces a webhook like [`Store::update_webhook`], only if it is still the version
+    /// `unchanged` (when given), in one statement. `None`: no such webhook for `scope`, or it
+    /// was written since.
+    pub async fn update_webhook_if(
+        &self,
+        scope: Scope,
+        webhook_id: Uuid,
+        webhook: &WebhookIn,
+        unchanged: Option<WebhookVersion>,
+    ) -> Result<Option<Webhook>> {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
                 "update webhook set name = $3, url = $4, enabled = $5, events = $6, job_id = $7, \
@@ -119,7 +151,9 @@ impl Store {
                  disabled_reason = case when $5 then null else disabled_reason end, \
                  consecutive_failures = case when $5 then 0 else consecutive_failures end, \
                  updated_at = $12 \
-                 where webhook_id = $1 and ($2 is null or owner_id = $2) returning *",
+                 where webhook_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($13 is null or (updated_at = $13 and consecutive_failures = $14)) \
+                 returning *",
             )
             .bind(webhook_id)
             .bind(scope.owner())
@@ -133,7 +167,9 @@ impl Store {
             .bind(webhook.retry_on_failure)
             .bind(webhook.max_retries)
             .bind(now())
-            .fetch_one(pool)
+            .bind(unchanged.map(|v| v.updated_at))
+            .bind(unchanged.map_or(0, |v| v.consecutive_failures))
+            .fetch_optional(pool)
             .await?
         }))
     }
@@ -156,16 +192,29 @@ impl Store {
 
     /// Deletes a webhook and its delivery history.
     pub async fn delete_webhook(&self, scope: Scope, webhook_id: Uuid) -> Result<()> {
-        let deleted = dispatch!(self, |pool, dialect| {
+        found(self.delete_webhook_if(scope, webhook_id, None).await?)
+    }
+
+    /// Deletes a webhook like [`Store::delete_webhook`], only if it is still the version
+    /// `unchanged` (when given), in one statement. Returns the rows deleted (0 or 1).
+    pub async fn delete_webhook_if(
+        &self,
+        scope: Scope,
+        webhook_id: Uuid,
+        unchanged: Option<WebhookVersion>,
+    ) -> Result<u64> {
+        Ok(dispatch!(self, |pool, dialect| {
             sqlx::query(
-                "delete from webhook where webhook_id = $1 and ($2 is null or owner_id = $2)",
+                "delete from webhook where webhook_id = $1 and ($2 is null or owner_id = $2) \
+                 and ($3 is null or (updated_at = $3 and consecutive_failures = $4))",
             )
             .bind(webhook_id)
             .bind(scope.owner())
+            .bind(unchanged.map(|v| v.updated_at))
+            .bind(unchanged.map_or(0, |v| v.consecutive_failures))
             .execute(pool)
             .await?
             .rows_affected()
-        });
-        found(deleted)
+        }))
     }
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use grandma_engine::JobSpec;
 use grandma_engine::fetch::needs_browser;
@@ -233,24 +233,12 @@ pub async fn get_job(
 ) -> ApiResult<Response> {
     let job = JobOut::from(state.store.get_job(current.scope(), id).await?);
     let tag = job_tag(&job)?;
-    if conditional::none_match_hits(&headers, &tag) {
-        return Ok(conditional::not_modified(
-            &tag,
-            Some(conditional::REVALIDATE),
-        ));
-    }
-    Ok(with_tag(Json(job), &tag))
+    Ok(conditional::changing_read(&headers, &tag, Json(job)))
 }
 
 /// The version of a job as answered: any change to what the client sees changes it.
 fn job_tag(job: &JobOut) -> ApiResult<ETag> {
     conditional::of_json("job", job)
-}
-
-fn with_tag(body: impl IntoResponse, tag: &ETag) -> Response {
-    let mut response = body.into_response();
-    conditional::set_validators(response.headers_mut(), tag, Some(conditional::REVALIDATE));
-    response
 }
 
 /// With `If-Match`: the stored version the client must have read, checked against `job`;
@@ -259,8 +247,8 @@ fn required_version(headers: &HeaderMap, job: &Job) -> ApiResult<Option<DateTime
     if !headers.contains_key(header::IF_MATCH) {
         return Ok(None);
     }
-    conditional::check_if_match(headers, &job_tag(&job.clone().into())?, "job")?;
-    Ok(Some(job.updated_at))
+    let tag = job_tag(&job.clone().into())?;
+    conditional::required_version(headers, &tag, "job", job.updated_at)
 }
 
 /// Replaces a job's document; with `If-Match`, only if the job is still the version read.
@@ -300,7 +288,7 @@ pub async fn update_job(
         Some(job) => {
             let job = JobOut::from(job);
             let tag = job_tag(&job)?;
-            Ok(with_tag(Json(job), &tag))
+            Ok(conditional::tagged(Json(job), &tag))
         }
         // Written or deleted by someone else between the read and this write.
         None if version.is_some() => Err(conditional::stale("job")),

@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use grandma_shared::cron::{CronSchedule, CronSpecError, describe};
 use grandma_store::{OverlapPolicy, Page, Schedule, ScheduleIn};
@@ -16,6 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::{PageQuery, page_type};
@@ -266,11 +268,33 @@ pub async fn list_schedules(
     Ok(Json(SchedulePage::new(page, paging)))
 }
 
-/// One schedule.
+/// The version of a schedule as answered: any change to what the client sees changes it,
+/// including its upcoming runs once the first of them has passed.
+fn schedule_tag(schedule: &ScheduleOut) -> ApiResult<ETag> {
+    conditional::of_json("schedule", schedule)
+}
+
+/// With `If-Match`: the stored version the client must have read, checked against
+/// `schedule`; none without the header.
+fn required_version(headers: &HeaderMap, schedule: &Schedule) -> ApiResult<Option<DateTime<Utc>>> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    let tag = schedule_tag(&schedule.clone().into())?;
+    conditional::required_version(headers, &tag, "schedule", schedule.updated_at)
+}
+
+/// One schedule, with its `ETag`: send it back in `If-None-Match` to get a 304 while the
+/// schedule is unchanged, or in `If-Match` to change or delete only the version you read.
 #[utoipa::path(get, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Schedule id")),
+    params(
+        ("id" = Uuid, Path, description = "Schedule id"),
+        ("If-None-Match" = Option<String>, Header, description = "The schedule's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The schedule", body = ScheduleOut),
+        (status = 200, description = "The schedule", body = ScheduleOut,
+            headers(("ETag" = String, description = "The schedule's current version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such schedule of the caller", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
@@ -278,21 +302,28 @@ pub async fn get_schedule(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<ScheduleOut>> {
-    Ok(Json(
-        state.store.get_schedule(current.scope(), id).await?.into(),
-    ))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let schedule = ScheduleOut::from(state.store.get_schedule(current.scope(), id).await?);
+    let tag = schedule_tag(&schedule)?;
+    Ok(conditional::changing_read(&headers, &tag, Json(schedule)))
 }
 
-/// Changes a schedule. `next_run` is computed again from now when the expression, the zone or
-/// `enabled` changes.
+/// Changes a schedule; with `If-Match`, only if the schedule is still the version read (a
+/// firing changes it too). `next_run` is computed again from now when the expression, the
+/// zone or `enabled` changes.
 #[utoipa::path(patch, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Schedule id")),
+    params(
+        ("id" = Uuid, Path, description = "Schedule id"),
+        ("If-Match" = Option<String>, Header, description = "The schedule's `ETag` when it was read: 412 if it changed since"),
+    ),
     request_body = SchedulePatchIn,
     responses(
-        (status = 200, description = "Updated", body = ScheduleOut),
+        (status = 200, description = "Updated", body = ScheduleOut,
+            headers(("ETag" = String, description = "The schedule's new version"))),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such schedule of the caller", body = ErrorOut),
+        (status = 412, description = "The schedule changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
@@ -300,10 +331,12 @@ pub async fn update_schedule(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SchedulePatchIn>,
-) -> ApiResult<Json<ScheduleOut>> {
+) -> ApiResult<Response> {
     current.require_writer()?;
     let old = state.store.get_schedule(current.scope(), id).await?;
+    let version = required_version(&headers, &old)?;
     let timing_changed = body.cron_expression.is_some()
         || body.timezone.is_some()
         || body.enabled.is_some_and(|e| e != old.enabled);
@@ -319,26 +352,53 @@ pub async fn update_schedule(
     }
     let updated = state
         .store
-        .update_schedule(current.scope(), id, &schedule)
+        .update_schedule_if(current.scope(), id, &schedule, version)
         .await?;
-    Ok(Json(updated.into()))
+    match updated {
+        Some(schedule) => {
+            let schedule = ScheduleOut::from(schedule);
+            let tag = schedule_tag(&schedule)?;
+            Ok(conditional::tagged(Json(schedule), &tag))
+        }
+        // Written (or fired) or deleted by someone else between the read and this write.
+        None if version.is_some() => Err(conditional::stale("schedule")),
+        None => Err(ApiError::NotFound),
+    }
 }
 
-/// Deletes a schedule (its runs stay).
+/// Deletes a schedule (its runs stay); with `If-Match`, only if the schedule is still the
+/// version read.
 #[utoipa::path(delete, path = "/schedules/{id}", tag = "Schedules", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Schedule id")),
+    params(
+        ("id" = Uuid, Path, description = "Schedule id"),
+        ("If-Match" = Option<String>, Header, description = "The schedule's `ETag` when it was read: 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such schedule of the caller", body = ErrorOut),
+        (status = 412, description = "The schedule changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
 pub async fn delete_schedule(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     current.require_writer()?;
-    state.store.delete_schedule(current.scope(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if !headers.contains_key(header::IF_MATCH) {
+        state.store.delete_schedule(current.scope(), id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let existing = state.store.get_schedule(current.scope(), id).await?;
+    let version = required_version(&headers, &existing)?;
+    match state
+        .store
+        .delete_schedule_if(current.scope(), id, version)
+        .await?
+    {
+        0 => Err(conditional::stale("schedule")),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
 }

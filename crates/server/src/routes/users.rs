@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use grandma_shared::accounts::{check_password, check_username, password};
 use grandma_store::{Email, Role, Secret, User, UserPatch};
@@ -14,6 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::{PageQuery, page_type};
@@ -55,6 +57,36 @@ impl From<User> for UserOut {
 
 page_type!(UserPage, UserOut);
 
+/// The version of an account as answered: any change to what the client sees changes it
+/// (and every write of an account, a new password too, moves `updated_at`).
+fn user_tag(user: &UserOut) -> ApiResult<ETag> {
+    conditional::of_json("user", user)
+}
+
+/// With `If-Match`: the stored version the client must have read, checked against `user`;
+/// none without the header.
+fn required_version(headers: &HeaderMap, user: &User) -> ApiResult<Option<DateTime<Utc>>> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    let tag = user_tag(&user.clone().into())?;
+    conditional::required_version(headers, &tag, "account", user.updated_at)
+}
+
+/// The account as written, with its new tag; `None` from a conditional write is a 412.
+fn written(user: Option<User>, version: Option<DateTime<Utc>>) -> ApiResult<Response> {
+    match user {
+        Some(user) => {
+            let user = UserOut::from(user);
+            let tag = user_tag(&user)?;
+            Ok(conditional::tagged(Json(user), &tag))
+        }
+        // Written or deleted by someone else between the read and this write.
+        None if version.is_some() => Err(conditional::stale("account")),
+        None => Err(ApiError::NotFound),
+    }
+}
+
 /// Changes to the caller's own account. A new password needs the current one and signs out
 /// every existing access token.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,23 +110,36 @@ pub struct UserPatchIn {
     pub is_active: Option<bool>,
 }
 
-/// The caller's account.
+/// The caller's account, with its `ETag` (for `If-None-Match` and `If-Match`).
 #[utoipa::path(get, path = "/users/me", tag = "Users", security(("bearer" = [])),
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "The account's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The caller", body = UserOut),
+        (status = 200, description = "The caller", body = UserOut,
+            headers(("ETag" = String, description = "The account's current version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 401, description = "Not authenticated", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
-pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
-    Json(current.user.into())
+pub async fn get_me(current: CurrentUser, headers: HeaderMap) -> ApiResult<Response> {
+    let user = UserOut::from(current.user);
+    let tag = user_tag(&user)?;
+    Ok(conditional::changing_read(&headers, &tag, Json(user)))
 }
 
-/// Changes the caller's e-mail address, display name or password. Allowed for read-only users too: it is
-/// their own account, not the data they may only read.
+/// Changes the caller's e-mail address, display name or password; with `If-Match`, only if
+/// the account is still the version read. Allowed for read-only users too: it is their own
+/// account, not the data they may only read.
 #[utoipa::path(put, path = "/users/me", tag = "Users", security(("bearer" = [])),
+    params(
+        ("If-Match" = Option<String>, Header, description = "The account's `ETag` when it was read: 412 if it changed since"),
+    ),
     request_body = MeUpdateIn,
     responses(
-        (status = 200, description = "Updated", body = UserOut),
+        (status = 200, description = "Updated", body = UserOut,
+            headers(("ETag" = String, description = "The account's new version"))),
+        (status = 412, description = "The account changed since the `If-Match` version", body = ErrorOut),
         (status = 409, description = "E-mail already registered", body = ErrorOut),
         (status = 422, description = "Invalid values or wrong current password", body = ValidationErrorOut),
         (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
@@ -103,8 +148,12 @@ pub async fn get_me(current: CurrentUser) -> Json<UserOut> {
 pub async fn update_me(
     State(state): State<AppState>,
     current: CurrentUser,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<MeUpdateIn>,
-) -> ApiResult<Json<UserOut>> {
+) -> ApiResult<Response> {
+    // The account as authentication read it, so the precondition is judged before any
+    // password is hashed.
+    let version = required_version(&headers, &current.user)?;
     let mut problems = Vec::new();
     let email = body.email.as_deref().map(Email::parse).transpose();
     let mut patch = UserPatch {
@@ -145,9 +194,9 @@ pub async fn update_me(
     }
     let user = state
         .store
-        .update_user(current.user.user_id, &patch)
+        .update_user_if(current.user.user_id, &patch, version)
         .await?;
-    Ok(Json(user.into()))
+    written(user, version)
 }
 
 /// Every account, oldest first (admins).
@@ -173,11 +222,16 @@ pub async fn list_users(
     Ok(Json(UserPage::new(page, paging)))
 }
 
-/// One account (admins).
+/// One account (admins), with its `ETag` (for `If-None-Match` and `If-Match`).
 #[utoipa::path(get, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "User id")),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-None-Match" = Option<String>, Header, description = "The account's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The account", body = UserOut),
+        (status = 200, description = "The account", body = UserOut,
+            headers(("ETag" = String, description = "The account's current version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 403, description = "Not an admin", body = ErrorOut),
         (status = 404, description = "No such user", body = ErrorOut),
     ))]
@@ -186,31 +240,42 @@ pub async fn get_user(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<UserOut>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     current.require_admin()?;
-    Ok(Json(state.store.get_user(id).await?.into()))
+    let user = UserOut::from(state.store.get_user(id).await?);
+    let tag = user_tag(&user)?;
+    Ok(conditional::changing_read(&headers, &tag, Json(user)))
 }
 
-/// Changes an account's role or activation (admins). The last active admin cannot be demoted
-/// or deactivated; deactivation signs the account out everywhere.
+/// Changes an account's role or activation (admins); with `If-Match`, only if the account is
+/// still the version read. The last active admin cannot be demoted or deactivated;
+/// deactivation signs the account out everywhere.
 #[utoipa::path(patch, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "User id")),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The account's `ETag` when it was read: 412 if it changed since"),
+    ),
     request_body = UserPatchIn,
     responses(
-        (status = 200, description = "Updated", body = UserOut),
+        (status = 200, description = "Updated", body = UserOut,
+            headers(("ETag" = String, description = "The account's new version"))),
         (status = 403, description = "Not an admin", body = ErrorOut),
         (status = 404, description = "No such user", body = ErrorOut),
         (status = 409, description = "Would leave no active admin", body = ErrorOut),
+        (status = 412, description = "The account changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
 pub async fn patch_user(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<UserPatchIn>,
-) -> ApiResult<Json<UserOut>> {
+) -> ApiResult<Response> {
     current.require_admin()?;
     let target = state.store.get_user(id).await?;
+    let version = required_version(&headers, &target)?;
     let loses_admin = body.role.is_some_and(|r| r != Role::Admin) || body.is_active == Some(false);
     if loses_admin {
         ensure_not_last_admin(&state, &target).await?;
@@ -220,30 +285,40 @@ pub async fn patch_user(
         is_active: body.is_active,
         ..Default::default()
     };
-    Ok(Json(state.store.update_user(id, &patch).await?.into()))
+    let user = state.store.update_user_if(id, &patch, version).await?;
+    written(user, version)
 }
 
-/// Deletes an account and everything it owns (admins). The last active admin cannot be
-/// deleted.
+/// Deletes an account and everything it owns (admins); with `If-Match`, only if the account
+/// is still the version read. The last active admin cannot be deleted.
 #[utoipa::path(delete, path = "/users/{id}", tag = "Users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "User id")),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The account's `ETag` when it was read: 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Not an admin", body = ErrorOut),
         (status = 404, description = "No such user", body = ErrorOut),
         (status = 409, description = "The last active admin", body = ErrorOut),
+        (status = 412, description = "The account changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
 pub async fn delete_user(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     current.require_admin()?;
     let target = state.store.get_user(id).await?;
+    let version = required_version(&headers, &target)?;
     ensure_not_last_admin(&state, &target).await?;
-    state.store.delete_user(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match state.store.delete_user_if(id, version).await? {
+        0 if version.is_some() => Err(conditional::stale("account")),
+        0 => Err(ApiError::NotFound),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 /// Refuses a change that would leave no active admin. Two admins demoting each other at the

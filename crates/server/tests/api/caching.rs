@@ -1,5 +1,6 @@
 //! Validators: finished runs' exports and item pages are immutable (strong tags, 304 without
-//! reading an item), job and run reads carry tags, and `If-Match` guards writes with a 412.
+//! reading an item), job, run, schedule, webhook and account reads carry tags, and `If-Match`
+//! guards writes with a 412.
 
 use grandma_store::{Backend, Role, Uuid};
 use reqwest::StatusCode;
@@ -14,6 +15,9 @@ api_test!(
     running_runs_are_not_cached,
     job_reads_carry_tags_and_writes_honour_if_match,
     result_reads_carry_tags_and_deletes_honour_if_match,
+    schedule_reads_carry_tags_and_writes_honour_if_match,
+    webhook_reads_carry_tags_and_writes_honour_if_match,
+    user_reads_carry_tags_and_writes_honour_if_match,
     hostile_conditions_are_harmless
 );
 
@@ -335,6 +339,275 @@ async fn result_reads_carry_tags_and_deletes_honour_if_match(app: &TestApp) {
     // Without If-Match, as before.
     let (status, _, _) = send(app, Method::DELETE, &path, &token, None, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// The story of a resource whose writes honour `If-Match`, told by `token` on `path`: its read
+/// carries a tag and answers 304 for it; a write (`method` with `first`) naming the tag lands
+/// and answers the new one; a second write naming the old tag is refused with a 412 in the
+/// error format and writes nothing; a weak or unknown tag is refused too; without the header
+/// a write (`plain`) is unconditional. With `delete`, a stale delete is a 412 and the current
+/// version deletes. Returns the tag of the last version written.
+#[allow(clippy::too_many_arguments)]
+async fn guarded_writes(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    method: reqwest::Method,
+    first: Value,
+    lost: Value,
+    plain: Value,
+    what: &str,
+    delete: bool,
+) -> String {
+    use reqwest::Method;
+    let (status, headers, _) = get(app, path, token, None).await;
+    assert_eq!(status, 200, "{path}");
+    let read = tag_of(&headers);
+    assert_eq!(headers[CACHE_CONTROL], "private, no-cache");
+    assert_eq!(get(app, path, token, Some(&read)).await.0, 304, "{path}");
+
+    let (status, headers, body) =
+        send(app, method.clone(), path, token, Some(&read), Some(first)).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    let second = tag_of(&headers);
+    assert_ne!(second, read);
+    assert_eq!(get(app, path, token, Some(&read)).await.0, 200, "changed");
+    assert_eq!(get(app, path, token, Some(&second)).await.0, 304);
+
+    let (status, _, body) = send(
+        app,
+        method.clone(),
+        path,
+        token,
+        Some(&read),
+        Some(lost.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{path}: {body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("the {what} changed since it was read")),
+        "{detail}"
+    );
+    assert_eq!(
+        get(app, path, token, Some(&second)).await.0,
+        304,
+        "{path}: nothing was written"
+    );
+    let weak = format!("W/{second}");
+    for condition in [weak.as_str(), "\"stale\""] {
+        let (status, _, _) = send(
+            app,
+            method.clone(),
+            path,
+            token,
+            Some(condition),
+            Some(lost.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{condition}");
+    }
+    assert_eq!(get(app, path, token, Some(&second)).await.0, 304);
+
+    let (status, headers, body) = send(app, method, path, token, None, Some(plain)).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    let third = tag_of(&headers);
+    assert_ne!(third, second);
+    if delete {
+        let (status, _, _) = send(app, Method::DELETE, path, token, Some(&second), None).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        app.get(path, token, 200).await;
+        let (status, _, _) = send(app, Method::DELETE, path, token, Some(&third), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        app.get(path, token, 404).await;
+        let (status, _, _) = send(app, Method::DELETE, path, token, Some("*"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "gone whatever the condition");
+    }
+    third
+}
+
+async fn schedule_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
+    use reqwest::Method;
+    let (_, token) = app.user("cron@example.com", Role::User).await;
+    let job = app.job(&token, "Scheduled").await;
+    let create = |expression: &str| json!({"cron_expression": expression, "timezone": "UTC"});
+    let created = app
+        .post(
+            &format!("/jobs/{job}/schedules"),
+            &token,
+            create("0 9 * * *"),
+            201,
+        )
+        .await;
+    let path = format!("/schedules/{}", created["id"].as_str().unwrap());
+    guarded_writes(
+        app,
+        &token,
+        &path,
+        Method::PATCH,
+        json!({"cron_expression": "0 10 * * *"}),
+        json!({"cron_expression": "0 11 * * *"}),
+        json!({"overlap_policy": "queue"}),
+        "schedule",
+        true,
+    )
+    .await;
+
+    // A firing is a change like any other: a write based on the read before it is refused,
+    // so it cannot put back the `next_run` the scheduler has just moved on.
+    let created = app
+        .post(
+            &format!("/jobs/{job}/schedules"),
+            &token,
+            create("*/5 * * * *"),
+            201,
+        )
+        .await;
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let path = format!("/schedules/{id}");
+    let read = tag_of(&get(app, &path, &token, None).await.1);
+    let stored = app
+        .store
+        .get_schedule(grandma_store::Scope::All, id)
+        .await
+        .unwrap();
+    let due = stored.next_run.unwrap();
+    assert!(matches!(
+        app.store
+            .fire_schedule(id, due, Some(due + chrono::Duration::minutes(5)))
+            .await
+            .unwrap(),
+        grandma_store::FireOutcome::Enqueued(_)
+    ));
+    let (status, _, body) = send(
+        app,
+        Method::PATCH,
+        &path,
+        &token,
+        Some(&read),
+        Some(json!({"overlap_policy": "queue"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    let after = app.get(&path, &token, 200).await;
+    assert_eq!(after["overlap_policy"], "skip");
+    assert_eq!(
+        after["next_run"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        due + chrono::Duration::minutes(5)
+    );
+    // Another user's schedule stays a 404 whatever the condition.
+    let (_, intruder) = app.user("intruder@example.com", Role::User).await;
+    for method in [Method::PATCH, Method::DELETE] {
+        let (status, _, _) = send(
+            app,
+            method,
+            &path,
+            &intruder,
+            Some("*"),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+async fn webhook_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
+    use reqwest::Method;
+    let (_, token) = app.user("hooks@example.com", Role::User).await;
+    let created = app
+        .post(
+            "/webhooks",
+            &token,
+            json!({"name": "first", "url": "https://hooks.example.com/in"}),
+            201,
+        )
+        .await;
+    let path = format!("/webhooks/{}", created["id"].as_str().unwrap());
+    guarded_writes(
+        app,
+        &token,
+        &path,
+        Method::PATCH,
+        json!({"name": "second"}),
+        json!({"name": "lost"}),
+        json!({"max_retries": 2}),
+        "webhook",
+        true,
+    )
+    .await;
+    let (_, intruder) = app.user("intruder@example.com", Role::User).await;
+    let created = app
+        .post(
+            "/webhooks",
+            &token,
+            json!({"name": "mine", "url": "https://hooks.example.com/in"}),
+            201,
+        )
+        .await;
+    let path = format!("/webhooks/{}", created["id"].as_str().unwrap());
+    for method in [Method::PATCH, Method::DELETE] {
+        let (status, _, _) = send(
+            app,
+            method,
+            &path,
+            &intruder,
+            Some("*"),
+            Some(json!({"name": "theirs"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+async fn user_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
+    use reqwest::Method;
+    let (_, admin) = app.user("root@example.com", Role::Admin).await;
+    let (id, token) = app.user("member@example.com", Role::User).await;
+    // An admin's view of another account.
+    guarded_writes(
+        app,
+        &admin,
+        &format!("/users/{id}"),
+        Method::PATCH,
+        json!({"role": "readonly"}),
+        json!({"role": "admin"}),
+        json!({"role": "user"}),
+        "account",
+        false,
+    )
+    .await;
+    // The account's own view: the same version under /users/me.
+    let (status, headers, _) = get(app, "/users/me", &token, None).await;
+    assert_eq!(status, 200);
+    let mine = tag_of(&headers);
+    let (_, headers, _) = get(app, &format!("/users/{id}"), &admin, None).await;
+    assert_eq!(tag_of(&headers), mine);
+    guarded_writes(
+        app,
+        &token,
+        "/users/me",
+        Method::PUT,
+        json!({"username": "Member"}),
+        json!({"username": "Lost"}),
+        json!({"username": "Plain"}),
+        "account",
+        false,
+    )
+    .await;
+    let me = app.get("/users/me", &token, 200).await;
+    assert_eq!(me["username"], "Plain");
+    // Delete: an admin's stale version is refused, the current one deletes.
+    let path = format!("/users/{id}");
+    let current = tag_of(&get(app, &path, &admin, None).await.1);
+    let (status, _, _) = send(app, Method::DELETE, &path, &admin, Some("\"old\""), None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, _, _) = send(app, Method::DELETE, &path, &admin, Some(&current), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.get(&path, &admin, 404).await;
 }
 
 /// Malformed, oversized and hostile conditions: never a 500, never a false 304 or a write.

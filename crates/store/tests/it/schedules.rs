@@ -5,7 +5,10 @@ use grandma_store::{
 
 use crate::common::{TestDb, job_in, user};
 
-store_test!(schedules_crud_and_firing);
+store_test!(
+    schedules_crud_and_firing,
+    schedules_written_only_if_unchanged
+);
 
 fn schedule_in(next_run: chrono::DateTime<Utc>) -> ScheduleIn {
     ScheduleIn {
@@ -223,4 +226,118 @@ fn queueing_at(next_run: chrono::DateTime<Utc>) -> ScheduleIn {
         overlap_policy: OverlapPolicy::Queue,
         ..schedule_in(next_run)
     }
+}
+
+/// A conditional write or delete lands only on the version it names; a firing is a new
+/// version, so a change based on the schedule as it was before the firing writes nothing.
+async fn schedules_written_only_if_unchanged(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "cas@example.com", Role::User).await;
+    let bob = user(store, "other@example.com", Role::User).await;
+    let a = Scope::Owner(alice.user_id);
+    let job = store
+        .create_job(alice.user_id, &job_in("s", &["a"]))
+        .await
+        .unwrap();
+    let past = grandma_store::now() - TimeDelta::minutes(5);
+    let read = store
+        .create_schedule(a, job.job_id, &schedule_in(past))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_schedule(a, read.schedule_id)
+            .await
+            .unwrap()
+            .updated_at,
+        read.updated_at,
+        "stored times round-trip exactly"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+
+    // The scheduler fires it: whoever read it before holds an old version now.
+    let following = grandma_store::now() + TimeDelta::hours(1);
+    assert!(matches!(
+        store
+            .fire_schedule(read.schedule_id, past, Some(following))
+            .await
+            .unwrap(),
+        FireOutcome::Enqueued(_)
+    ));
+    let fired = store.get_schedule(a, read.schedule_id).await.unwrap();
+    assert_ne!(fired.updated_at, read.updated_at);
+    let mut change = schedule_in(past);
+    change.cron_expression = "0 8 * * *".into();
+    assert!(
+        store
+            .update_schedule_if(a, read.schedule_id, &change, Some(read.updated_at))
+            .await
+            .unwrap()
+            .is_none(),
+        "a stale version writes nothing"
+    );
+    assert_eq!(
+        store.get_schedule(a, read.schedule_id).await.unwrap(),
+        fired,
+        "the firing's next run survives"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let changed = store
+        .update_schedule_if(a, read.schedule_id, &change, Some(fired.updated_at))
+        .await
+        .unwrap()
+        .expect("the version read is current");
+    assert_eq!(changed.cron_expression, "0 8 * * *");
+    assert_ne!(changed.updated_at, fired.updated_at);
+    // Another user's schedule is not found whatever the version.
+    assert!(
+        store
+            .update_schedule_if(
+                Scope::Owner(bob.user_id),
+                read.schedule_id,
+                &change,
+                Some(changed.updated_at)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .delete_schedule_if(
+                Scope::Owner(bob.user_id),
+                read.schedule_id,
+                Some(changed.updated_at)
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    // Without a version the write is unconditional, as before.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let plain = store
+        .update_schedule_if(a, read.schedule_id, &schedule_in(past), None)
+        .await
+        .unwrap()
+        .expect("unconditional");
+
+    assert_eq!(
+        store
+            .delete_schedule_if(a, read.schedule_id, Some(changed.updated_at))
+            .await
+            .unwrap(),
+        0,
+        "a stale delete deletes nothing"
+    );
+    assert_eq!(
+        store
+            .delete_schedule_if(a, read.schedule_id, Some(plain.updated_at))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.get_schedule(a, read.schedule_id).await,
+        Err(StoreError::NotFound)
+    ));
 }

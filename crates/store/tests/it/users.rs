@@ -1,8 +1,13 @@
-use grandma_store::{Constraint, NewApiToken, Paging, Role, Secret, StoreError, UserPatch};
+use grandma_store::{Constraint, NewApiToken, Paging, Role, Secret, StoreError, UserPatch, Uuid};
 
 use crate::common::{TestDb, user};
 
-store_test!(users_crud, api_tokens, display_names);
+store_test!(
+    users_crud,
+    api_tokens,
+    display_names,
+    users_written_only_if_unchanged
+);
 
 async fn users_crud(db: &TestDb) {
     let store = &db.store;
@@ -290,4 +295,66 @@ async fn display_names(db: &TestDb) {
     assert_eq!(store.get_user(ada.user_id).await.unwrap(), ada);
     let ada = store.update_user(ada.user_id, &set(None)).await.unwrap();
     assert_eq!(ada.username, None);
+}
+
+/// A conditional change lands only on the version it names; a stale one changes nothing, the
+/// token version and the API tokens included.
+async fn users_written_only_if_unchanged(db: &TestDb) {
+    let store = &db.store;
+    let read = user(store, "cas@example.com", Role::User).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let demoted = store
+        .update_user_if(
+            read.user_id,
+            &UserPatch {
+                role: Some(Role::Readonly),
+                ..Default::default()
+            },
+            Some(read.updated_at),
+        )
+        .await
+        .unwrap()
+        .expect("the version read is current");
+    assert_eq!(demoted.role, Role::Readonly);
+    assert_ne!(demoted.updated_at, read.updated_at);
+    let deactivate = UserPatch {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .update_user_if(read.user_id, &deactivate, Some(read.updated_at))
+            .await
+            .unwrap()
+            .is_none(),
+        "a stale version writes nothing"
+    );
+    assert_eq!(store.get_user(read.user_id).await.unwrap(), demoted);
+    assert!(
+        store
+            .update_user_if(Uuid::now_v7(), &deactivate, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "no such account"
+    );
+    assert_eq!(
+        store
+            .delete_user_if(read.user_id, Some(read.updated_at))
+            .await
+            .unwrap(),
+        0,
+        "a stale delete deletes nothing"
+    );
+    assert_eq!(
+        store
+            .delete_user_if(read.user_id, Some(demoted.updated_at))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.get_user(read.user_id).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -4,12 +4,16 @@ use std::time::Duration;
 use chrono::{Duration as TimeDelta, Utc};
 use grandma_store::{
     AttemptOutcome, DeliveryStatus, MAX_RESPONSE_BODY, NewDelivery, Paging, Role, RunOutcome,
-    RunStatus, Scope, StoreError, Verdict, WebhookEvent, WebhookIn,
+    RunStatus, Scope, StoreError, Verdict, WebhookEvent, WebhookIn, WebhookVersion,
 };
 
 use crate::common::{TestDb, job_in, user};
 
-store_test!(webhooks_crud, deliveries_outbox_claims_and_attempts);
+store_test!(
+    webhooks_crud,
+    deliveries_outbox_claims_and_attempts,
+    webhooks_written_only_if_unchanged
+);
 
 fn webhook_in(name: &str, events: Vec<WebhookEvent>) -> WebhookIn {
     WebhookIn {
@@ -429,6 +433,126 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
     store.delete_webhook(a, d.webhook_id).await.unwrap();
     assert!(matches!(
         store.get_delivery(Scope::All, d.delivery_id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A conditional write or delete lands only on the version it names. A delivery given up
+/// moves only the failure count, not `updated_at`, and still makes an older read stale: an
+/// update that re-enables the webhook would otherwise reset a count it never saw.
+async fn webhooks_written_only_if_unchanged(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "hooks@example.com", Role::User).await;
+    let bob = user(store, "bob@example.com", Role::User).await;
+    let a = Scope::Owner(alice.user_id);
+    let read = store
+        .create_webhook(
+            alice.user_id,
+            &webhook_in("a", vec![WebhookEvent::JobCompleted]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get_webhook(a, read.webhook_id).await.unwrap(), read);
+    tokio::time::sleep(Duration::from_millis(2)).await;
+
+    let delivery = store
+        .create_delivery(&NewDelivery {
+            webhook_id: read.webhook_id,
+            result_id: None,
+            event_type: WebhookEvent::JobCompleted,
+            payload: serde_json::json!({"n": 1}),
+        })
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_deliveries("d1", Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store
+        .record_attempt(
+            delivery.delivery_id,
+            "d1",
+            &attempt(Verdict::GiveUp, Some(500)),
+        )
+        .await
+        .unwrap();
+    let failed = store.get_webhook(a, read.webhook_id).await.unwrap();
+    assert_eq!(failed.consecutive_failures, 1);
+    assert_eq!(failed.updated_at, read.updated_at);
+
+    let mut renamed = webhook_in("renamed", vec![WebhookEvent::JobCompleted]);
+    assert!(
+        store
+            .update_webhook_if(
+                a,
+                read.webhook_id,
+                &renamed,
+                Some(WebhookVersion::from(&read))
+            )
+            .await
+            .unwrap()
+            .is_none(),
+        "a stale version writes nothing"
+    );
+    assert_eq!(store.get_webhook(a, read.webhook_id).await.unwrap(), failed);
+    assert_eq!(
+        store
+            .delete_webhook_if(a, read.webhook_id, Some(WebhookVersion::from(&read)))
+            .await
+            .unwrap(),
+        0,
+        "a stale delete deletes nothing"
+    );
+    let written = store
+        .update_webhook_if(
+            a,
+            read.webhook_id,
+            &renamed,
+            Some(WebhookVersion::from(&failed)),
+        )
+        .await
+        .unwrap()
+        .expect("the version read is current");
+    assert_eq!(written.name, "renamed");
+    assert_eq!(written.consecutive_failures, 0, "enabling resets the count");
+    // Another user's webhook is not found whatever the version.
+    assert!(
+        store
+            .update_webhook_if(
+                Scope::Owner(bob.user_id),
+                read.webhook_id,
+                &renamed,
+                Some(WebhookVersion::from(&written))
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Without a version the write is unconditional, as before.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    renamed.name = "plain".into();
+    let plain = store
+        .update_webhook_if(a, read.webhook_id, &renamed, None)
+        .await
+        .unwrap()
+        .expect("unconditional");
+    assert_eq!(
+        store
+            .delete_webhook_if(a, read.webhook_id, Some(WebhookVersion::from(&written)))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_webhook_if(a, read.webhook_id, Some(WebhookVersion::from(&plain)))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.get_webhook(a, read.webhook_id).await,
         Err(StoreError::NotFound)
     ));
 }

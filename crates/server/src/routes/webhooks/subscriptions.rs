@@ -2,9 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use grandma_shared::webhook::generate_secret;
-use grandma_store::{Page, Secret, WebhookEvent, WebhookIn};
+use grandma_store::{Page, Secret, Webhook, WebhookEvent, WebhookIn, WebhookVersion};
 use tracing::instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +17,8 @@ use super::types::{
     WebhookPatchIn,
 };
 use crate::auth::CurrentUser;
-use crate::error::{ApiResult, ErrorOut, ValidationErrorOut};
+use crate::conditional::{self, ETag};
+use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -105,11 +107,32 @@ pub async fn list_webhooks(
     Ok(Json(WebhookPage::new(page, paging)))
 }
 
-/// One webhook.
+/// The version of a webhook as answered: any change to what the client sees changes it.
+fn webhook_tag(webhook: &WebhookOut) -> ApiResult<ETag> {
+    conditional::of_json("webhook", webhook)
+}
+
+/// With `If-Match`: the stored version the client must have read, checked against `webhook`;
+/// none without the header.
+fn required_version(headers: &HeaderMap, webhook: &Webhook) -> ApiResult<Option<WebhookVersion>> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    let tag = webhook_tag(&webhook.clone().into())?;
+    conditional::required_version(headers, &tag, "webhook", WebhookVersion::from(webhook))
+}
+
+/// One webhook, with its `ETag`: send it back in `If-None-Match` to get a 304 while the
+/// webhook is unchanged, or in `If-Match` to change or delete only the version you read.
 #[utoipa::path(get, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Webhook id")),
+    params(
+        ("id" = Uuid, Path, description = "Webhook id"),
+        ("If-None-Match" = Option<String>, Header, description = "The webhook's `ETag` from an earlier read: 304 while unchanged"),
+    ),
     responses(
-        (status = 200, description = "The webhook", body = WebhookOut),
+        (status = 200, description = "The webhook", body = WebhookOut,
+            headers(("ETag" = String, description = "The webhook's current version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
@@ -117,20 +140,28 @@ pub async fn get_webhook(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<WebhookOut>> {
-    Ok(Json(
-        state.store.get_webhook(current.scope(), id).await?.into(),
-    ))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let webhook = WebhookOut::from(state.store.get_webhook(current.scope(), id).await?);
+    let tag = webhook_tag(&webhook)?;
+    Ok(conditional::changing_read(&headers, &tag, Json(webhook)))
 }
 
-/// Changes a webhook: enable or disable it, its events, URL (checked again), headers, retries.
+/// Changes a webhook: enable or disable it, its events, URL (checked again), headers, retries;
+/// with `If-Match`, only if the webhook is still the version read (a failed delivery changes
+/// it too).
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Webhook id")),
+    params(
+        ("id" = Uuid, Path, description = "Webhook id"),
+        ("If-Match" = Option<String>, Header, description = "The webhook's `ETag` when it was read: 412 if it changed since"),
+    ),
     request_body = WebhookPatchIn,
     responses(
-        (status = 200, description = "Updated", body = WebhookOut),
+        (status = 200, description = "Updated", body = WebhookOut,
+            headers(("ETag" = String, description = "The webhook's new version"))),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+        (status = 412, description = "The webhook changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Every problem found", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
@@ -138,10 +169,12 @@ pub async fn update_webhook(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<WebhookPatchIn>,
-) -> ApiResult<Json<WebhookOut>> {
+) -> ApiResult<Response> {
     current.require_writer()?;
     let old = state.store.get_webhook(current.scope(), id).await?;
+    let version = required_version(&headers, &old)?;
     let mut problems = Vec::new();
     let events = match body.events {
         None => old.events.clone(),
@@ -173,28 +206,55 @@ pub async fn update_webhook(
     done(problems)?;
     let updated = state
         .store
-        .update_webhook(current.scope(), id, &webhook)
+        .update_webhook_if(current.scope(), id, &webhook, version)
         .await?;
-    Ok(Json(updated.into()))
+    match updated {
+        Some(webhook) => {
+            let webhook = WebhookOut::from(webhook);
+            let tag = webhook_tag(&webhook)?;
+            Ok(conditional::tagged(Json(webhook), &tag))
+        }
+        // Written or deleted by someone else between the read and this write.
+        None if version.is_some() => Err(conditional::stale("webhook")),
+        None => Err(ApiError::NotFound),
+    }
 }
 
-/// Deletes a webhook with its delivery history.
+/// Deletes a webhook with its delivery history; with `If-Match`, only if the webhook is still
+/// the version read.
 #[utoipa::path(delete, path = "/webhooks/{id}", tag = "Webhooks", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Webhook id")),
+    params(
+        ("id" = Uuid, Path, description = "Webhook id"),
+        ("If-Match" = Option<String>, Header, description = "The webhook's `ETag` when it was read: 412 if it changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
+        (status = 412, description = "The webhook changed since the `If-Match` version", body = ErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     current.require_writer()?;
-    state.store.delete_webhook(current.scope(), id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if !headers.contains_key(header::IF_MATCH) {
+        state.store.delete_webhook(current.scope(), id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let existing = state.store.get_webhook(current.scope(), id).await?;
+    let version = required_version(&headers, &existing)?;
+    match state
+        .store
+        .delete_webhook_if(current.scope(), id, version)
+        .await?
+    {
+        0 => Err(conditional::stale("webhook")),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 /// Replaces the signing secret with a new random one, shown in this response only. Retries of
