@@ -23,6 +23,7 @@ use grandma_shared::Settings;
 use grandma_store::{Backend, PubSub, Store};
 use grandma_worker::background::{self, Services};
 use grandma_worker::dispatcher::DispatcherConfig;
+use grandma_worker::maintenance::MaintenanceConfig;
 use grandma_worker::scheduler::SchedulerConfig;
 use grandma_worker::{WorkerConfig, run_workers};
 use tokio::net::TcpListener;
@@ -202,6 +203,8 @@ impl Node {
             scheduler: roles
                 .scheduler
                 .then(|| SchedulerConfig::from_settings(&settings)),
+            // Timed housekeeping belongs to the scheduler's processes, like backups.
+            maintenance: roles.scheduler.then(MaintenanceConfig::default),
         };
         // Scheduled backups belong to the scheduler's processes, like every timed task.
         let backups = (roles.scheduler && settings.backup.enabled).then(|| {

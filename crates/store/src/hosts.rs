@@ -117,4 +117,28 @@ impl Store {
         });
         Ok(())
     }
+
+    /// Deletes what no worker needs any more: host slots that fell free more than `idle` ago
+    /// and robots.txt copies past their time to live. Returns (slots, robots) deleted.
+    ///
+    /// A slot in the past delays nobody (a reservation takes `max(now, next_free)`), so a
+    /// missing row answers exactly as the old one would. A reservation racing with the delete
+    /// is safe either way: it moves the row past the cut-off first (the delete re-checks the
+    /// row and leaves it), or it finds no row and inserts one.
+    pub async fn prune_host_state(&self, idle: Duration) -> Result<(u64, u64)> {
+        Ok(dispatch!(self, |pool, dialect| {
+            let now = clock_ms!(pool, dialect);
+            let slots = sqlx::query("delete from host_slot where next_free_ms < $1")
+                .bind(now.saturating_sub(millis(idle)))
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let robots = sqlx::query("delete from robots_cache where expires_ms <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            (slots, robots)
+        }))
+    }
 }

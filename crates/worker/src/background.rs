@@ -1,6 +1,7 @@
-//! The services next to the run slots: the webhook dispatcher and the scheduler. A process
-//! starts those its configuration switches on; with several processes the store's leases and
-//! compare-and-set keep every delivery attempt and every schedule tick single.
+//! The services next to the run slots: the webhook dispatcher, the scheduler and the
+//! housekeeping of politeness state. A process starts those its configuration switches on;
+//! with several processes the store's leases and compare-and-set keep every delivery attempt
+//! and every schedule tick single (housekeeping is idempotent).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatcher::{Dispatcher, DispatcherConfig, run_dispatcher};
+use crate::maintenance::{MaintenanceConfig, run_maintenance};
 use crate::scheduler::{Scheduler, SchedulerConfig, run_scheduler};
 
 /// Which services to start, with their configuration.
@@ -18,6 +20,7 @@ use crate::scheduler::{Scheduler, SchedulerConfig, run_scheduler};
 pub struct Services {
     pub dispatcher: Option<DispatcherConfig>,
     pub scheduler: Option<SchedulerConfig>,
+    pub maintenance: Option<MaintenanceConfig>,
 }
 
 /// The running services; [`Background::join`] waits for them after `shutdown`.
@@ -56,6 +59,13 @@ pub fn start(
             }
             Err(error) => tracing::error!(%error, "the webhook dispatcher cannot start"),
         }
+    }
+    if let Some(config) = services.maintenance {
+        handles.push(tokio::spawn(run_maintenance(
+            store.clone(),
+            config,
+            shutdown.clone(),
+        )));
     }
     if let Some(config) = services.scheduler {
         let scheduler = Scheduler::new(store, config).with_run_wakeup(run_wakeup);

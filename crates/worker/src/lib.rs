@@ -14,6 +14,7 @@ pub mod background;
 pub mod dispatcher;
 mod gates;
 pub mod hosts;
+pub mod maintenance;
 mod run;
 pub mod scheduler;
 mod sink;

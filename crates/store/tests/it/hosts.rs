@@ -9,7 +9,8 @@ use crate::common::TestDb;
 
 store_test!(
     host_slots_are_spaced_across_callers,
-    robots_are_kept_until_they_expire
+    robots_are_kept_until_they_expire,
+    stale_host_state_is_pruned
 );
 
 const GAP: Duration = Duration::from_millis(100);
@@ -93,5 +94,68 @@ async fn robots_are_kept_until_they_expire(db: &TestDb) {
     assert_eq!(
         store.cached_robots(short).await.unwrap(),
         Some(Some(odd.to_owned()))
+    );
+}
+
+/// Slots long past and expired robots.txt copies are deleted; a host still waiting and a
+/// fresh copy are kept, and a pruned host is served as if its row were still there.
+async fn stale_host_state_is_pruned(db: &TestDb) {
+    let store = &db.store;
+    for host in ["old-1.test", "old-2.test", "old-3.test"] {
+        store
+            .reserve_host_slot(host, Duration::from_millis(1))
+            .await
+            .unwrap();
+    }
+    store
+        .store_robots(
+            "https://fresh.test",
+            Some("User-agent: *"),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    store
+        .store_robots("https://stale.test", None, Duration::from_millis(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    // Reserved after the sleep: one slot busy for a while, one just free.
+    store
+        .reserve_host_slot("busy.test", Duration::from_secs(600))
+        .await
+        .unwrap();
+    store
+        .reserve_host_slot("recent.test", Duration::ZERO)
+        .await
+        .unwrap();
+
+    let idle = Duration::from_millis(40);
+    assert_eq!(store.prune_host_state(idle).await.unwrap(), (3, 1));
+    assert_eq!(
+        store.prune_host_state(idle).await.unwrap(),
+        (0, 0),
+        "nothing left to prune"
+    );
+    let wait = store
+        .reserve_host_slot("busy.test", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        wait > Duration::from_secs(590),
+        "the busy host kept its slot: {wait:?}"
+    );
+    assert_eq!(
+        store.reserve_host_slot("old-1.test", GAP).await.unwrap(),
+        Duration::ZERO,
+        "a pruned host is free at once, as its past slot said"
+    );
+    assert_eq!(
+        store.cached_robots("https://fresh.test").await.unwrap(),
+        Some(Some("User-agent: *".to_owned()))
+    );
+    assert_eq!(
+        store.cached_robots("https://stale.test").await.unwrap(),
+        None
     );
 }
