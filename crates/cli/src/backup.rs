@@ -151,54 +151,96 @@ fn newest_archive(dir: &Path) -> Option<SystemTime> {
         .max()
 }
 
+/// The advisory lock naming the one process that writes scheduled backups.
+const BACKUP_LEADER: &str = "scheduled-backup";
+
+/// How often a process that does not write backups checks whether the writer is gone.
+const FOLLOWER_RETRY: Duration = Duration::from_secs(5);
+
 /// Writes a backup every `[backup] interval_minutes` until `shutdown`, keeping the newest
 /// `[backup] keep`. The first one is due at start when the newest archive is older than the
 /// interval, so restarts do not push backups back. Each success sets the
 /// `backup_last_success_timestamp_seconds` gauge; each failure is logged and counted, and the
 /// next attempt comes one interval later.
+///
+/// With several scheduler processes on one PostgreSQL database only one of them writes: the
+/// one holding the `scheduled-backup` advisory lock (`Store::try_lead`). The others check
+/// every few seconds and take over when it stops or dies, starting from the newest archive in
+/// their own `directory`: one shared directory keeps the rhythm across a hand-over, separate
+/// ones get a backup at once from the new writer.
 pub async fn run_scheduled(store: Store, settings: Settings, shutdown: CancellationToken) {
     let dir = settings.backup.directory_in(&settings.data_dir);
     let interval = Duration::from_secs(settings.backup.interval_minutes.saturating_mul(60));
     let keep = settings.backup.keep;
-    let mut wait = newest_archive(&dir)
-        .and_then(|at| at.elapsed().ok())
-        .map(|age| interval.saturating_sub(age))
-        .unwrap_or(Duration::ZERO);
+    let retry = FOLLOWER_RETRY.min(interval);
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        // A backup in progress is not interrupted by shutdown: it is quick to finish and its
-        // temporary files are removed when it ends.
-        match store.create_backup(&dir).await {
-            Ok(summary) => {
-                let at = summary.manifest.created_at;
-                grandma_shared::metrics::record_backup_success(
-                    at.timestamp() as f64 + f64::from(at.timestamp_subsec_micros()) / 1e6,
-                );
-                tracing::info!(path = %summary.path.display(), bytes = summary.bytes, "backup written");
-                match tokio::task::spawn_blocking({
-                    let dir = dir.clone();
-                    move || prune_backups(&dir, keep)
-                })
-                .await
-                {
-                    Ok(Ok(deleted)) => {
-                        for path in deleted {
-                            tracing::info!(path = %path.display(), "old backup deleted");
-                        }
-                    }
-                    Ok(Err(error)) => tracing::warn!(%error, "cannot delete old backups"),
-                    Err(error) => tracing::warn!(%error, "cannot delete old backups"),
+        let mut leadership = match store.try_lead(BACKUP_LEADER).await {
+            Ok(Some(leadership)) => leadership,
+            outcome => {
+                if let Err(error) = outcome {
+                    tracing::warn!(%error, "cannot ask whether this process writes the backups");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(retry) => continue,
                 }
             }
-            Err(error) => {
-                grandma_shared::metrics::record_backup_failure();
-                let error = format!("{:#}", anyhow::Error::new(error));
-                tracing::error!(%error, dir = %dir.display(), "scheduled backup failed");
+        };
+        tracing::info!(dir = %dir.display(), "this process writes the scheduled backups");
+        let mut wait = newest_archive(&dir)
+            .and_then(|at| at.elapsed().ok())
+            .map(|age| interval.saturating_sub(age))
+            .unwrap_or(Duration::ZERO);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    leadership.release().await;
+                    return;
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+            // Lost with the connection (a database restart): another process may write now,
+            // so this one asks again before writing.
+            if !leadership.still_held().await {
+                tracing::warn!("no longer the process that writes the scheduled backups");
+                break;
+            }
+            write_scheduled(&store, &dir, keep).await;
+            wait = interval;
+        }
+    }
+}
+
+/// One scheduled backup: written, counted, and the archives beyond `keep` deleted.
+async fn write_scheduled(store: &Store, dir: &Path, keep: usize) {
+    // A backup in progress is not interrupted by shutdown: it is quick to finish and its
+    // temporary files are removed when it ends.
+    match store.create_backup(dir).await {
+        Ok(summary) => {
+            let at = summary.manifest.created_at;
+            grandma_shared::metrics::record_backup_success(
+                at.timestamp() as f64 + f64::from(at.timestamp_subsec_micros()) / 1e6,
+            );
+            tracing::info!(path = %summary.path.display(), bytes = summary.bytes, "backup written");
+            match tokio::task::spawn_blocking({
+                let dir = dir.to_owned();
+                move || prune_backups(&dir, keep)
+            })
+            .await
+            {
+                Ok(Ok(deleted)) => {
+                    for path in deleted {
+                        tracing::info!(path = %path.display(), "old backup deleted");
+                    }
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "cannot delete old backups"),
+                Err(error) => tracing::warn!(%error, "cannot delete old backups"),
             }
         }
-        wait = interval;
+        Err(error) => {
+            grandma_shared::metrics::record_backup_failure();
+            let error = format!("{:#}", anyhow::Error::new(error));
+            tracing::error!(%error, dir = %dir.display(), "scheduled backup failed");
+        }
     }
 }

@@ -505,3 +505,82 @@ async fn scheduled_backups_write_prune_and_report_their_time() {
     );
     drop(server);
 }
+
+/// Two scheduler processes on one PostgreSQL database, each with a backup folder of its own:
+/// only one of them writes the scheduled backup. When that one is killed with SIGKILL, the
+/// other takes over (its folder is empty, so it writes at once), and still only one writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_on_postgres_write_each_scheduled_backup_once() {
+    let pg = PgDb::new("gs_backup_leader").await;
+    migrated_store(&pg.url).await.close().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    let mut servers = Vec::new();
+    for name in ["first", "second"] {
+        let home = data.path().join(name);
+        let dir = home.join("backups");
+        std::fs::create_dir_all(&dir).unwrap();
+        servers.push(Some(
+            serve(
+                &pg.url,
+                &home,
+                &[
+                    ("GRANDMA_WORKERS_ENABLED", "true"),
+                    ("GRANDMA_BACKUP_ENABLED", "true"),
+                    ("GRANDMA_BACKUP_DIRECTORY", dir.to_str().unwrap()),
+                    ("GRANDMA_BACKUP_INTERVAL_MINUTES", "60"),
+                ],
+            )
+            .await,
+        ));
+        dirs.push(dir);
+    }
+    let counts = |dirs: &[PathBuf]| dirs.iter().map(|d| archives(d).len()).collect::<Vec<_>>();
+    poll(
+        Instant::now() + Duration::from_secs(60),
+        Duration::from_millis(100),
+        async || match counts(&dirs).iter().sum::<usize>() {
+            0 => Err("no scheduled backup yet".to_owned()),
+            _ => Ok(()),
+        },
+    )
+    .await;
+    // Longer than a follower's retry: a second writer would have written by now.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let first_round = counts(&dirs);
+    let writer = match first_round.as_slice() {
+        [1, 0] => 0,
+        [0, 1] => 1,
+        other => panic!("one backup from one process, not {other:?}"),
+    };
+
+    servers[writer].take().unwrap().proc.kill9();
+    let other = 1 - writer;
+    poll(
+        Instant::now() + Duration::from_secs(60),
+        Duration::from_millis(100),
+        async || match archives(&dirs[other]).len() {
+            0 => Err("the other scheduler has not taken over".to_owned()),
+            _ => Ok(()),
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut expected = vec![0, 0];
+    expected[writer] = 1;
+    expected[other] = 1;
+    assert_eq!(counts(&dirs), expected);
+    let verified = backup(
+        data.path(),
+        &["verify", archives(&dirs[other])[0].to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    drop(servers);
+    pg.finish().await;
+}

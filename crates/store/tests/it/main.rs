@@ -11,6 +11,7 @@ mod hosts;
 mod indexes;
 mod items;
 mod jobs;
+mod leadership;
 mod migrations;
 mod pubsub;
 mod queue;
