@@ -12,7 +12,7 @@ pub(crate) const SQL_MARK_PRUNED: &str = "update result set items_pruned = $3 \
          limit 1 offset $2) \
      returning result_id";
 
-/// Prunes the items (and change rows) of job `$job`'s runs past the `$keep` newest completed
+/// Prunes the items (and change rows and page records) of job `$job`'s runs past the `$keep` newest completed
 /// ones, on `$conn` (the finishing transaction).
 macro_rules! prune_old_runs {
     ($conn:expr, job = $job:expr, keep = $keep:expr) => {{
@@ -30,6 +30,11 @@ macro_rules! prune_old_runs {
                 .execute(&mut *$conn)
                 .await?;
             sqlx::query("delete from item_change where result_id = $1")
+                .bind(run)
+                .execute(&mut *$conn)
+                .await?;
+            // Without its items a page cannot be replayed: the next run fetches it whole.
+            sqlx::query("delete from run_page where result_id = $1")
                 .bind(run)
                 .execute(&mut *$conn)
                 .await?;
