@@ -49,18 +49,21 @@ const SQL_REUSABLE_RUN: &str = "select result_id from result where job_id = $1 \
 
 /// Copies the first `$6` items of page `$4` of run `$3` into run `$1` as page `$5`, numbered
 /// from `$2`, keeping their values and hashes (so the comparison sees them as unchanged). A
-/// page's items have consecutive numbers: each page is stored in one insert run.
+/// page's items have consecutive numbers from its recorded `first_seq` (each page is stored by
+/// one save), so this is a range of the item table's primary key.
 pub(crate) const SQL_COPY_ITEMS: &str = "insert into item \
      (result_id, seq, page, data, key_hash, content_hash) \
-     select $1, $2 + (p.seq - f.first_seq), $5, p.data, p.key_hash, p.content_hash \
-     from item p, (select min(seq) as first_seq from item where result_id = $3 and page = $4) f \
-     where p.result_id = $3 and p.page = $4 order by p.seq limit $6";
+     select $1, $2 + (p.seq - b.first_seq), $5, p.data, p.key_hash, p.content_hash \
+     from run_page b join item p on p.result_id = b.result_id \
+         and p.seq >= b.first_seq and p.seq < b.first_seq + $6 \
+     where b.result_id = $3 and b.page = $4";
 
 /// Records a delivered page. `$1` run, `$2` page, `$3` URL, `$4` final URL, `$5` ETag, `$6`
-/// Last-Modified, `$7` next URL, `$8` matched, `$9` items, `$10` dropped, `$11` answered 304.
+/// Last-Modified, `$7` next URL, `$8` matched, `$9` items, `$10` dropped, `$11` answered 304,
+/// `$12` first item's seq.
 pub(crate) const SQL_INSERT_PAGE: &str = "insert into run_page (result_id, page, url, \
-     final_url, etag, last_modified, next_url, matched, items, dropped, not_modified) \
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     final_url, etag, last_modified, next_url, matched, items, dropped, not_modified, \
+     first_seq) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      on conflict (result_id, page) do nothing";
 
 impl Store {

@@ -356,6 +356,7 @@ impl Store {
                     .bind(i32::try_from(added).unwrap_or(i32::MAX))
                     .bind(i32::try_from(record.dropped).unwrap_or(i32::MAX))
                     .bind(copied.is_some())
+                    .bind(seq)
                     .execute(&mut *tx)
                     .await?;
             }

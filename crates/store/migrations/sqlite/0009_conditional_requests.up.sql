@@ -16,6 +16,7 @@ create table run_page (
     last_modified text,                  -- the Last-Modified answered
     next_url text,                       -- the next page's link found on the page (next_button)
     matched integer not null,            -- elements the item selector matched (0 ends pagination)
+    first_seq integer not null,           -- item.seq of the page's first item (its items are consecutive); a replay copies them by this range
     items integer not null,              -- items stored for the page
     dropped integer not null,            -- items dropped for a missing required field
     not_modified integer not null default 0 check (not_modified in (0, 1)), -- answered 304: its items were copied
