@@ -818,9 +818,7 @@ impl Pager<'_> {
             );
         }
         let mut limit_reached = false;
-        let mut available = how
-            .reused
-            .map_or(extract.items.len(), |r| r.items as usize);
+        let mut available = how.reused.map_or(extract.items.len(), |r| r.items as usize);
         if let Some(max) = self.spec.max_items {
             let room = u64::from(max).saturating_sub(state.total_items) as usize;
             if available >= room {

@@ -69,7 +69,12 @@ pub(crate) const SQL_INSERT_PAGE: &str = "insert into run_page (result_id, page,
 impl Store {
     /// Records the job document run `result_id` crawls with (its digest), while `worker_id`
     /// holds the run; `LeaseLost` otherwise.
-    pub async fn set_run_spec(&self, result_id: Uuid, worker_id: &str, spec_hash: &str) -> Result<()> {
+    pub async fn set_run_spec(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        spec_hash: &str,
+    ) -> Result<()> {
         let done = dispatch!(self, |pool, dialect| {
             sqlx::query(
                 "update result set spec_hash = $3 \

@@ -262,7 +262,9 @@ impl Store {
         } = page;
         let added = match copied {
             Some(copied) => copied.items,
-            None => i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?,
+            None => {
+                i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?
+            }
         };
         let not_modified = i32::from(copied.is_some());
         let items: Vec<_> = items
@@ -343,7 +345,13 @@ impl Store {
                     .bind(page_number)
                     .bind(nul_free(url).into_owned())
                     .bind(nul_free(record.final_url.as_str()).into_owned())
-                    .bind(record.validators.etag.as_deref().map(|v| nul_free(v).into_owned()))
+                    .bind(
+                        record
+                            .validators
+                            .etag
+                            .as_deref()
+                            .map(|v| nul_free(v).into_owned()),
+                    )
                     .bind(
                         record
                             .validators

@@ -9,11 +9,11 @@ use std::time::Duration;
 use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
+use grandma_engine::fetch::Validators;
 use grandma_engine::fetch::{self, Fetcher};
 use grandma_engine::identity::ItemIdentity;
 use grandma_engine::revisit::{PreviousPage, PreviousPages, spec_fingerprint};
 use grandma_engine::spec::FetcherType;
-use grandma_engine::fetch::Validators;
 use grandma_shared::webhook::{RunEnd, WebhookPayload};
 use grandma_store::{
     Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,

@@ -81,7 +81,12 @@ impl Site {
 
 /// `Last-Modified` of a page at `version`: one day later per version.
 fn last_modified(version: u32) -> String {
-    format!("Mon, {:02} Dec 2025 10:00:00 GMT", version + 1)
+    format!("Mon, {:02} Dec 2025 10:00:00 GMT", last_modified_day(version))
+}
+
+/// The day of month of the page's `Last-Modified` at `version`.
+fn last_modified_day(version: u32) -> u32 {
+    version + 1
 }
 
 /// The day of month of a date written by [`last_modified`].
@@ -112,7 +117,7 @@ async fn list(State(site): State<Site>, Path(file): Path<String>, headers: Heade
         (Some(tags), _) => etag
             .as_deref()
             .is_some_and(|etag| tags.split(',').any(|t| t.trim() == etag)),
-        (None, Some(since)) => day_of(since).is_some_and(|day| version + 1 <= day),
+        (None, Some(since)) => day_of(since).is_some_and(|day| last_modified_day(version) <= day),
         (None, None) => false,
     };
     let mut tally = site.tally.lock().unwrap();
@@ -126,11 +131,7 @@ async fn list(State(site): State<Site>, Path(file): Path<String>, headers: Heade
         let body = page_body(n, version, versions.len(), site.per_page, site.filler);
         tally.full += 1;
         tally.bytes += body.len() as u64;
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
     };
     let headers = response.headers_mut();
     if let Some(etag) = etag {
@@ -253,7 +254,10 @@ async fn items(store: &Store, run: Uuid) -> Vec<(i64, i32, serde_json::Value)> {
             (
                 row.seq,
                 row.page,
-                json!(row.data.to_json_object(&["name".into(), "link".into(), "price".into()])),
+                json!(
+                    row.data
+                        .to_json_object(&["name".into(), "link".into(), "price".into()])
+                ),
             )
         })
         .collect()
@@ -278,11 +282,18 @@ async fn a_repeat_run_revalidates_and_reuses_exactly_what_a_full_fetch_gives(db:
     assert_eq!((first.total_items, first.pages_scraped), (18, 6));
     assert_eq!(first.pages_not_modified, 0);
     let asked = site.take();
-    assert_eq!((asked.full, asked.not_modified, asked.conditional), (6, 0, 0));
+    assert_eq!(
+        (asked.full, asked.not_modified, asked.conditional),
+        (6, 0, 0)
+    );
     let recorded = store.run_pages(first.result_id).await.unwrap();
     assert_eq!(recorded.len(), 6);
     assert!(recorded[0].etag.is_some() && recorded[1].etag.is_none());
-    assert!(recorded.iter().all(|p| p.last_modified.is_some() && !p.not_modified));
+    assert!(
+        recorded
+            .iter()
+            .all(|p| p.last_modified.is_some() && !p.not_modified)
+    );
     assert_eq!(
         recorded[2].next_url.as_deref(),
         Some(format!("{base}/c/list-4.html").as_str())
@@ -310,7 +321,14 @@ async fn a_repeat_run_revalidates_and_reuses_exactly_what_a_full_fetch_gives(db:
         .collect();
     assert_eq!(
         replayed,
-        [(1, true), (2, true), (3, true), (4, false), (5, true), (6, true)],
+        [
+            (1, true),
+            (2, true),
+            (3, true),
+            (4, false),
+            (5, true),
+            (6, true)
+        ],
         "pagination went on past three replayed pages to the changed one and beyond"
     );
     let reused = items(store, second.result_id).await;
@@ -322,7 +340,10 @@ async fn a_repeat_run_revalidates_and_reuses_exactly_what_a_full_fetch_gives(db:
     // comparison finds every item unchanged).
     let full = run_once(store, &user, job, false, None).await;
     let asked = site.take();
-    assert_eq!((asked.full, asked.not_modified, asked.conditional), (6, 0, 0));
+    assert_eq!(
+        (asked.full, asked.not_modified, asked.conditional),
+        (6, 0, 0)
+    );
     assert_eq!(full.pages_not_modified, 0);
     assert_eq!(items(store, full.result_id).await, reused);
     assert_eq!(full.diff_base_id, Some(second.result_id));
@@ -365,8 +386,14 @@ async fn a_changed_job_or_pruned_items_are_never_reused(db: &TestDb) {
     let fourth = run_once(store, &user, job, true, keep).await;
     let fifth = run_once(store, &user, job, true, keep).await;
     let asked = site.take();
-    assert_eq!((asked.full, asked.not_modified, asked.conditional), (0, 8, 8));
-    assert_eq!((fourth.pages_not_modified, fifth.pages_not_modified), (4, 4));
+    assert_eq!(
+        (asked.full, asked.not_modified, asked.conditional),
+        (0, 8, 8)
+    );
+    assert_eq!(
+        (fourth.pages_not_modified, fifth.pages_not_modified),
+        (4, 4)
+    );
     assert_eq!(items(store, fifth.result_id).await, expected);
     assert_eq!(counts(&fifth), (Some(0), Some(0), Some(0), Some(8)));
 }
@@ -425,7 +452,10 @@ fn cpu_time() -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: bench/conditional.sh"]
 async fn conditional_figures() {
-    for backend in [grandma_store::Backend::Sqlite, grandma_store::Backend::Postgres] {
+    for backend in [
+        grandma_store::Backend::Sqlite,
+        grandma_store::Backend::Postgres,
+    ] {
         let db = TestDb::new(backend).await;
         let store = &db.store;
         let (site, base) = Site::start(200, 20, 500).await;
@@ -456,7 +486,9 @@ async fn conditional_figures() {
             measured.push((wall, cpu, tally, run.pages_not_modified));
         }
         let (w, wo) = (measured[0], measured[1]);
-        println!("{backend:?}: run 2 of 200 pages (20 changed), with vs without conditional requests");
+        println!(
+            "{backend:?}: run 2 of 200 pages (20 changed), with vs without conditional requests"
+        );
         println!(
             "  full answers   {:>9} vs {:>9}   304 answers {} vs {}",
             w.2.full, wo.2.full, w.2.not_modified, wo.2.not_modified

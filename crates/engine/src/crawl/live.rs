@@ -115,14 +115,14 @@ impl Pager<'_> {
                     });
                     if let Err(stop) = self
                         .deliver(
-                        page,
-                        final_url.clone(),
-                        extract,
-                        (final_url, Fetched::rendered()),
-                        (page + 1, None),
-                        state,
-                        sink,
-                    )
+                            page,
+                            final_url.clone(),
+                            extract,
+                            (final_url, Fetched::rendered()),
+                            (page + 1, None),
+                            state,
+                            sink,
+                        )
                         .await
                     {
                         return stop;

@@ -159,7 +159,9 @@ impl HttpFetcher {
             }
             // The validators belong to the URL that answered the earlier run, not to the hops
             // that led there.
-            let sent = conditional.filter(|(at, _)| **at == current).map(|(_, v)| v);
+            let sent = conditional
+                .filter(|(at, _)| **at == current)
+                .map(|(_, v)| v);
             if let Some(validators) = sent {
                 request = with_validators(request, validators);
             }
@@ -176,8 +178,9 @@ impl HttpFetcher {
                 // A 304 may carry fresher validators; what it leaves out still holds.
                 let mut validators = response_validators(&response);
                 validators.etag = validators.etag.or_else(|| sent.etag.clone());
-                validators.last_modified =
-                    validators.last_modified.or_else(|| sent.last_modified.clone());
+                validators.last_modified = validators
+                    .last_modified
+                    .or_else(|| sent.last_modified.clone());
                 drain(response).await;
                 return Ok(Page {
                     url: url.clone(),
@@ -308,7 +311,11 @@ fn with_validators(
     mut request: reqwest::RequestBuilder,
     validators: &Validators,
 ) -> reqwest::RequestBuilder {
-    if let Some(etag) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+    if let Some(etag) = validators
+        .etag
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
         request = request.header(header::IF_NONE_MATCH, etag);
     }
     if let Some(date) = validators
