@@ -12,6 +12,7 @@ mod indexes;
 mod items;
 mod jobs;
 mod migrations;
+mod pages;
 mod pubsub;
 mod queue;
 mod schedules;
