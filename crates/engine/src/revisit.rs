@@ -90,10 +90,29 @@ pub struct PageRecord {
 }
 
 /// A digest of the job document a run crawled with (hex, 128 bits). Items are reused only
-/// from a run with the same one: items extracted under other rules would be wrong.
+/// from a run with the same one: items extracted under other rules would be wrong. Keys are
+/// sorted first, so a document saved again with its keys in another order keeps its digest.
 pub fn spec_fingerprint(config: &serde_json::Value) -> String {
-    let digest = Sha256::digest(config.to_string().as_bytes());
+    let digest = Sha256::digest(sorted(config).to_string().as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `value` with every object's keys in order (serde_json keeps insertion order here).
+fn sorted(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -131,5 +150,17 @@ mod tests {
         assert_eq!(one.len(), 32);
         assert_eq!(one, spec_fingerprint(&serde_json::json!({"a": 1})));
         assert_ne!(one, spec_fingerprint(&serde_json::json!({"a": 2})));
+        let ab: serde_json::Value =
+            serde_json::from_str(r#"{"a": 1, "b": {"c": [1, {"d": 2, "e": 3}]}}"#).unwrap();
+        let ba: serde_json::Value =
+            serde_json::from_str(r#"{"b": {"c": [1, {"e": 3, "d": 2}]}, "a": 1}"#).unwrap();
+        assert_eq!(spec_fingerprint(&ab), spec_fingerprint(&ba));
+        let reordered: serde_json::Value =
+            serde_json::from_str(r#"{"b": {"c": [{"e": 3, "d": 2}, 1]}, "a": 1}"#).unwrap();
+        assert_ne!(
+            spec_fingerprint(&ab),
+            spec_fingerprint(&reordered),
+            "arrays keep their order"
+        );
     }
 }

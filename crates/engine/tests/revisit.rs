@@ -27,7 +27,9 @@ async fn serve() -> (String, Seen) {
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        seen.lock().unwrap().push((format!("/list-{n}"), inm.clone()));
+        seen.lock()
+            .unwrap()
+            .push((format!("/list-{n}"), inm.clone()));
         let etag = format!("\"v{n}\"");
         if inm.as_deref() == Some(etag.as_str()) {
             return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
@@ -99,7 +101,10 @@ async fn validators_go_to_the_url_that_answered_and_a_304_has_no_body() {
         .await
         .unwrap();
     assert!(page.not_modified());
-    assert_eq!((page.final_url.clone(), page.body.as_str()), (at.clone(), ""));
+    assert_eq!(
+        (page.final_url.clone(), page.body.as_str()),
+        (at.clone(), "")
+    );
     assert_eq!(page.validators, etag("\"v1\""));
 
     let page = fetcher
@@ -122,7 +127,10 @@ async fn validators_go_to_the_url_that_answered_and_a_304_has_no_body() {
     // Without validators the page comes whole.
     let plain = fetcher.fetch(&at).await.unwrap();
     assert_eq!(plain.status, 200);
-    assert_eq!(seen.lock().unwrap().last(), Some(&("/list-1".to_owned(), None)));
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&("/list-1".to_owned(), None))
+    );
 }
 
 #[derive(Default)]

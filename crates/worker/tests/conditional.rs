@@ -81,7 +81,10 @@ impl Site {
 
 /// `Last-Modified` of a page at `version`: one day later per version.
 fn last_modified(version: u32) -> String {
-    format!("Mon, {:02} Dec 2025 10:00:00 GMT", last_modified_day(version))
+    format!(
+        "Mon, {:02} Dec 2025 10:00:00 GMT",
+        last_modified_day(version)
+    )
 }
 
 /// The day of month of the page's `Last-Modified` at `version`.

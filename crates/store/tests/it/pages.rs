@@ -36,7 +36,11 @@ fn record(page: u32, etag: &str, reused: Option<Reused>) -> PageRecord {
             etag: Some(etag.to_owned()),
             last_modified: None,
         },
-        next_url: Some(format!("http://shop.test/list-{}", page + 1).parse().unwrap()),
+        next_url: Some(
+            format!("http://shop.test/list-{}", page + 1)
+                .parse()
+                .unwrap(),
+        ),
         matched: 3,
         dropped: 0,
         reused,
@@ -121,12 +125,26 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
     let first = claim(store, job, "spec-a").await;
     let page_one = [item("One", "/1"), item("Two", "/2"), item("Three", "/3")];
     let page_two = [item("Four", "/4"), item("Five", "/5")];
-    save(store, first.result_id, 1, &page_one, &record(1, "\"a\"", None), None)
-        .await
-        .unwrap();
-    save(store, first.result_id, 2, &page_two, &record(2, "\"b\"", None), None)
-        .await
-        .unwrap();
+    save(
+        store,
+        first.result_id,
+        1,
+        &page_one,
+        &record(1, "\"a\"", None),
+        None,
+    )
+    .await
+    .unwrap();
+    save(
+        store,
+        first.result_id,
+        2,
+        &page_two,
+        &record(2, "\"b\"", None),
+        None,
+    )
+    .await
+    .unwrap();
     let recorded = store.run_pages(first.result_id).await.unwrap();
     assert_eq!(recorded.len(), 2);
     assert_eq!(
@@ -215,7 +233,11 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
     )
     .await
     .unwrap();
-    let expected: Vec<_> = rows(store, first.result_id).await.into_iter().take(4).collect();
+    let expected: Vec<_> = rows(store, first.result_id)
+        .await
+        .into_iter()
+        .take(4)
+        .collect();
     assert_eq!(rows(store, second.result_id).await, expected);
     let pages = store.run_pages(second.result_id).await.unwrap();
     assert!(pages.iter().all(|p| p.not_modified));
@@ -247,10 +269,17 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
         Some(copy(7, 2)),
     )
     .await;
-    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     let third = store.get_run(Scope::All, third.result_id).await.unwrap();
     assert_eq!(
-        (third.total_items, third.pages_scraped, third.pages_not_modified),
+        (
+            third.total_items,
+            third.pages_scraped,
+            third.pages_not_modified
+        ),
         (0, 0, 0)
     );
     assert!(store.run_pages(third.result_id).await.unwrap().is_empty());
