@@ -95,22 +95,39 @@ impl Store {
 
     /// The pages with validators of the newest completed run of `job_id` (other than
     /// `result_id`) that crawled with the same job document and whose items were not pruned;
-    /// `None` when there is no such run.
+    /// `None` when there is no such run. The run `worker_id` holds (`result_id`) records which
+    /// one it is (`revisit_base_id`), so that retention keeps that run's items until this one
+    /// ends; `LeaseLost` when the worker does not hold it.
     pub async fn reusable_pages(
         &self,
         job_id: Uuid,
         result_id: Uuid,
+        worker_id: &str,
         spec_hash: &str,
     ) -> Result<Option<ReusablePages>> {
         Ok(dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
             let run: Option<Uuid> = sqlx::query_scalar(SQL_REUSABLE_RUN)
                 .bind(job_id)
                 .bind(result_id)
                 .bind(spec_hash)
                 .bind(false)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?;
-            match run {
+            let held = sqlx::query(
+                "update result set revisit_base_id = $3 \
+                 where result_id = $1 and lease_owner = $2 and status = 'running'",
+            )
+            .bind(result_id)
+            .bind(worker_id)
+            .bind(run)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if held == 0 {
+                return Err(crate::StoreError::LeaseLost);
+            }
+            let found = match run {
                 None => None,
                 Some(run) => {
                     let pages: Vec<RunPage> = sqlx::query_as(
@@ -119,14 +136,16 @@ impl Store {
                          and (etag is not null or last_modified is not null) order by page",
                     )
                     .bind(run)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *tx)
                     .await?;
                     Some(ReusablePages {
                         result_id: run,
                         pages,
                     })
                 }
-            }
+            };
+            tx.commit().await?;
+            found
         }))
     }
 

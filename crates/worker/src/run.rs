@@ -276,7 +276,12 @@ impl RunTask<'_> {
         let found = self
             .ctx
             .store
-            .reusable_pages(self.run.job_id, self.run.result_id, spec_hash)
+            .reusable_pages(
+                self.run.job_id,
+                self.run.result_id,
+                &self.ctx.config.worker_id,
+                spec_hash,
+            )
             .await;
         let reusable = match found {
             Ok(found) => found?,

@@ -4,6 +4,7 @@
 -- links recorded here instead of downloading and extracting the page again.
 alter table result add column spec_hash text;  -- digest of the job document the run crawled with; items are reused only between runs with the same one
 alter table result add column pages_not_modified integer not null default 0; -- pages answered 304 whose items were copied from the earlier run
+alter table result add column revisit_base_id blob;  -- the earlier run whose pages this one asks for conditionally; retention keeps that run's items while this one is pending or running
 
 -- One row per page a run delivered.
 create table run_page (

@@ -14,7 +14,10 @@ use grandma_store::{
 
 use crate::common::{TestDb, job_in, user};
 
-store_test!(a_page_answered_304_is_a_copy_of_the_earlier_items);
+store_test!(
+    a_page_answered_304_is_a_copy_of_the_earlier_items,
+    retention_keeps_the_items_a_running_run_replays,
+);
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -88,6 +91,10 @@ async fn save(
 }
 
 async fn complete(store: &Store, run: Uuid) -> ResultRow {
+    complete_keeping(store, run, None).await
+}
+
+async fn complete_keeping(store: &Store, run: Uuid, keep_runs: Option<u32>) -> ResultRow {
     let outcome = RunOutcome {
         status: RunStatus::Completed,
         error_message: None,
@@ -97,7 +104,7 @@ async fn complete(store: &Store, run: Uuid) -> ResultRow {
         webhook_payload: None,
         quality: None,
         changes_payload: None,
-        keep_runs: None,
+        keep_runs,
     };
     store.finish_run(run, "w", &outcome).await.unwrap()
 }
@@ -168,14 +175,14 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
     let second = claim(store, job, "spec-a").await;
     assert_eq!(
         store
-            .reusable_pages(job, second.result_id, "spec-a")
+            .reusable_pages(job, second.result_id, "w", "spec-a")
             .await
             .unwrap(),
         None
     );
     complete(store, first.result_id).await;
     let reusable = store
-        .reusable_pages(job, second.result_id, "spec-a")
+        .reusable_pages(job, second.result_id, "w", "spec-a")
         .await
         .unwrap()
         .expect("the first run is reusable");
@@ -183,7 +190,7 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
     assert_eq!(reusable.pages, recorded);
     assert_eq!(
         store
-            .reusable_pages(job, second.result_id, "spec-b")
+            .reusable_pages(job, second.result_id, "w", "spec-b")
             .await
             .unwrap(),
         None
@@ -283,4 +290,79 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
         (0, 0, 0)
     );
     assert!(store.run_pages(third.result_id).await.unwrap().is_empty());
+}
+
+async fn retention_keeps_the_items_a_running_run_replays(db: &TestDb) {
+    let store = &db.store;
+    let owner = user(store, "kept@example.com", grandma_store::Role::User).await;
+    let job = store
+        .create_job(owner.user_id, &job_in("shop", &["title", "url"]))
+        .await
+        .unwrap()
+        .job_id;
+    let page = [item("One", "/1"), item("Two", "/2")];
+    let base = claim(store, job, "spec").await;
+    save(
+        store,
+        base.result_id,
+        1,
+        &page,
+        &record(1, "\"a\"", None),
+        None,
+    )
+    .await
+    .unwrap();
+    complete_keeping(store, base.result_id, Some(1)).await;
+
+    // A long run starts from the base; a shorter run of the job starts and ends meanwhile.
+    let long = claim(store, job, "spec").await;
+    let reusable = store
+        .reusable_pages(job, long.result_id, "w", "spec")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reusable.result_id, base.result_id);
+    let short = claim(store, job, "spec").await;
+    save(
+        store,
+        short.result_id,
+        1,
+        &page,
+        &record(1, "\"a\"", None),
+        None,
+    )
+    .await
+    .unwrap();
+    complete_keeping(store, short.result_id, Some(1)).await;
+    let kept = store.get_run(Scope::All, base.result_id).await.unwrap();
+    assert!(!kept.items_pruned, "the long run still replays it");
+
+    // So the long run's page answered 304 can still be copied.
+    let copied = CopiedItems {
+        from_run: base.result_id,
+        from_page: 1,
+        items: 2,
+    };
+    let reused = Some(Reused {
+        from_page: 1,
+        items: 2,
+    });
+    save(
+        store,
+        long.result_id,
+        1,
+        &[],
+        &record(1, "\"a\"", reused),
+        Some(copied),
+    )
+    .await
+    .unwrap();
+    complete_keeping(store, long.result_id, Some(1)).await;
+    let base = store.get_run(Scope::All, base.result_id).await.unwrap();
+    let short = store.get_run(Scope::All, short.result_id).await.unwrap();
+    assert!(
+        base.items_pruned && short.items_pruned,
+        "pruned once the long run ended"
+    );
+    assert_eq!(rows(store, long.result_id).await.len(), 2);
 }
