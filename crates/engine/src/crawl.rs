@@ -18,13 +18,14 @@ use crate::extract::{self, PageExtract};
 use crate::fetch::browser::shell::app_shell_sign;
 use crate::fetch::{
     BoxFuture, Escalation, FetchError, FetchOptions, Fetcher, HopGate, HttpFetcher, Page,
-    needs_browser,
+    Validators, needs_browser,
 };
 use crate::guard::NetworkGuard;
 use crate::hosts::SharedHosts;
 use crate::item::Item;
 use crate::paginate;
 use crate::politeness::Politeness;
+use crate::revisit::{PageRecord, PreviousPage, PreviousPages, Reused};
 use crate::robots::{RobotsCache, RobotsRules};
 use crate::spec::{FetcherType, JobSpec, Pagination};
 
@@ -121,8 +122,12 @@ pub struct LiveCheckpoint {
 #[derive(Debug, Clone)]
 pub struct PageOutput {
     pub page: u32,
+    /// The URL asked for.
     pub url: Url,
+    /// Empty for a page answered 304: `record.reused` says which stored items stand for it.
     pub items: Vec<Item>,
+    /// What a later run needs to ask for the page conditionally and replay it.
+    pub record: PageRecord,
     /// Where to resume if the run stops after this page.
     pub checkpoint: Checkpoint,
 }
@@ -210,6 +215,8 @@ pub struct Crawl<'a> {
     limits: extract::PageLimits,
     /// Politeness state of every worker; none: this run's own.
     shared_hosts: Option<Arc<dyn SharedHosts>>,
+    /// The pages of an earlier run of the job, asked for conditionally.
+    previous: Option<Arc<PreviousPages>>,
 }
 
 impl std::fmt::Debug for Crawl<'_> {
@@ -263,9 +270,11 @@ impl State {
 
 /// What fetching and extracting one page came to.
 enum PageResult {
+    /// Extracted, or replayed from an earlier run (`how.reused`).
     Extracted {
         final_url: Url,
         extract: PageExtract,
+        how: Fetched,
     },
     /// robots.txt disallows it: skipped, never fetched.
     Disallowed,
@@ -275,6 +284,40 @@ enum PageResult {
     Switched {
         note: Option<String>,
     },
+}
+
+/// How a page's content came: its validators, and whether it was answered 304.
+#[derive(Debug, Clone, Default)]
+struct Fetched {
+    validators: Validators,
+    reused: Option<Reused>,
+}
+
+impl Fetched {
+    /// A page rendered by the browser: nothing to revalidate it with.
+    fn rendered() -> Self {
+        Fetched::default()
+    }
+
+    /// A page answered 304: the earlier run's findings stand in for its extraction.
+    fn replay(previous: &PreviousPage, validators: Validators) -> (PageExtract, Self) {
+        let extract = PageExtract {
+            items: Vec::new(),
+            matched: previous.matched as usize,
+            dropped: previous.dropped as usize,
+            next_url: previous.next_url.clone(),
+            warnings: Vec::new(),
+            stopped: None,
+        };
+        let how = Fetched {
+            validators,
+            reused: Some(Reused {
+                from_page: previous.page,
+                items: previous.items,
+            }),
+        };
+        (extract, how)
+    }
 }
 
 /// Why a page gave nothing.
@@ -324,7 +367,17 @@ impl<'a> Crawl<'a> {
             resume: None,
             limits: extract::PageLimits::default(),
             shared_hosts: None,
+            previous: None,
         }
+    }
+
+    /// Asks for each page `previous` knows with its validators; a page answered 304 is
+    /// delivered as a replay of the earlier run's ([`PageRecord::reused`]), its links followed
+    /// as that run found them.
+    #[must_use]
+    pub fn with_previous_pages(mut self, previous: Arc<PreviousPages>) -> Self {
+        self.previous = Some(previous);
+        self
     }
 
     /// Holds every page to `limits` instead of the defaults.
@@ -400,6 +453,7 @@ impl<'a> Crawl<'a> {
             },
             cancel: self.cancel.clone(),
             limits: self.limits,
+            previous: self.previous.as_deref(),
         };
         let stop = match &self.spec.pagination {
             Pagination::UrlPattern { pattern } => {
@@ -571,6 +625,7 @@ struct Pager<'r> {
     /// The run's cancellation, which also stops a page's extraction midway.
     cancel: CancellationToken,
     limits: extract::PageLimits,
+    previous: Option<&'r PreviousPages>,
 }
 
 impl Pager<'_> {
@@ -582,20 +637,51 @@ impl Pager<'_> {
             return PageResult::Disallowed;
         }
         let rendered = self.fetcher.renders_javascript();
-        let fetched = match self.fetcher.fetch_through(&url, self).await {
+        let previous = self.previous.and_then(|p| p.get(&url));
+        let fetched = match previous {
+            Some(known) => {
+                self.fetcher
+                    .fetch_if_modified(&url, self, &known.final_url, &known.validators)
+                    .await
+            }
+            None => self.fetcher.fetch_through(&url, self).await,
+        };
+        let fetched = match fetched {
             Ok(p) => p,
             Err(FetchError::Disallowed { .. }) => return PageResult::Disallowed,
             Err(e) => return PageResult::Failed(e.into()),
+        };
+        if fetched.not_modified()
+            && let Some(known) = previous
+        {
+            let (extract, how) = Fetched::replay(known, fetched.validators);
+            return PageResult::Extracted {
+                final_url: fetched.final_url,
+                extract,
+                how,
+            };
+        }
+        let how = Fetched {
+            validators: fetched.validators.clone(),
+            reused: None,
         };
         let (final_url, mut extract, body) = match self.extract(fetched, 0).await {
             Ok(extracted) => extracted,
             Err(e) => return PageResult::Failed(e),
         };
         if extract.matched > 0 || rendered {
-            return PageResult::Extracted { final_url, extract };
+            return PageResult::Extracted {
+                final_url,
+                extract,
+                how,
+            };
         }
         let Some(sign) = app_shell_sign(&body) else {
-            return PageResult::Extracted { final_url, extract };
+            return PageResult::Extracted {
+                final_url,
+                extract,
+                how,
+            };
         };
         let note = match self.fetcher.render_from_now() {
             Escalation::Unavailable(why) => {
@@ -603,7 +689,11 @@ impl Pager<'_> {
                     "the item selector matched nothing, and the page looks built by scripts \
                      ({sign}); {why}"
                 ));
-                return PageResult::Extracted { final_url, extract };
+                return PageResult::Extracted {
+                    final_url,
+                    extract,
+                    how,
+                };
             }
             Escalation::Switched => Some(format!(
                 "the item selector matched nothing over plain HTTP and the page looks built by \
@@ -626,7 +716,11 @@ impl Pager<'_> {
         match self.extract(fetched, 0).await {
             Ok((final_url, mut extract, _)) => {
                 extract.warnings.splice(0..0, note);
-                PageResult::Extracted { final_url, extract }
+                PageResult::Extracted {
+                    final_url,
+                    extract,
+                    how: Fetched::rendered(),
+                }
             }
             Err(e) => PageResult::Failed(e),
         }
@@ -695,17 +789,22 @@ impl Pager<'_> {
         }
     }
 
-    /// Hands a page's items to the sink (trimmed to `max_items`) and emits `extracted`.
-    /// Returns `Err(stop)` when the run must stop after this page.
+    /// Hands a page's items (or, for a page answered 304, which stored items stand for them)
+    /// to the sink, trimmed to `max_items`, with what a later run needs to replay the page
+    /// (`landed`: where its redirects ended, how it was fetched); emits `extracted`. Returns
+    /// `Err(stop)` when the run must stop after this page.
+    #[allow(clippy::too_many_arguments)]
     async fn deliver<S: PageSink>(
         &self,
         page: u32,
         url: Url,
         mut extract: PageExtract,
+        landed: (Url, Fetched),
         next: (u32, Option<Url>),
         state: &mut State,
         sink: &mut S,
     ) -> Result<(), Stop> {
+        let (final_url, mut how) = landed;
         for w in extract.warnings.drain(..) {
             state.warn(self.events, format!("page {page}: {w}"));
         }
@@ -719,14 +818,32 @@ impl Pager<'_> {
             );
         }
         let mut limit_reached = false;
+        let mut available = how.reused.map_or(extract.items.len(), |r| r.items as usize);
         if let Some(max) = self.spec.max_items {
             let room = u64::from(max).saturating_sub(state.total_items) as usize;
-            if extract.items.len() >= room {
+            if available >= room {
                 extract.items.truncate(room);
+                available = room;
                 limit_reached = true;
             }
         }
-        let items_on_page = extract.items.len();
+        if let Some(reused) = &mut how.reused {
+            reused.items = u32::try_from(available).unwrap_or(u32::MAX);
+        }
+        // A later run replays only a page it would have got whole: one cut by max_items or
+        // stopped by the clock would come back short.
+        if limit_reached || extract.stopped.is_some() {
+            how.validators = Validators::default();
+        }
+        let record = PageRecord {
+            final_url,
+            validators: how.validators,
+            next_url: extract.next_url.clone(),
+            matched: u32::try_from(extract.matched).unwrap_or(u32::MAX),
+            dropped: u32::try_from(extract.dropped).unwrap_or(u32::MAX),
+            reused: how.reused,
+        };
+        let items_on_page = available;
         state.total_items += items_on_page as u64;
         state.pages_scraped += 1;
         state.items_dropped += extract.dropped as u64;
@@ -741,6 +858,7 @@ impl Pager<'_> {
                 page,
                 url,
                 items: extract.items,
+                record,
                 checkpoint,
             })
             .await
@@ -787,8 +905,12 @@ impl Pager<'_> {
                 _ = cancel.cancelled() => return Stop::Cancelled,
                 r = self.fetch_page(page, url.clone()) => r,
             };
-            let (final_url, extract) = match result {
-                PageResult::Extracted { final_url, extract } => (final_url, extract),
+            let (final_url, extract, how) = match result {
+                PageResult::Extracted {
+                    final_url,
+                    extract,
+                    how,
+                } => (final_url, extract, how),
                 PageResult::Disallowed => {
                     state.warn(
                         self.events,
@@ -819,6 +941,7 @@ impl Pager<'_> {
                 }
             };
             state.seen.insert(final_url.as_str().to_owned());
+            let landed = (final_url, how);
             if extract.matched == 0 {
                 state.warn(
                     self.events,
@@ -839,7 +962,15 @@ impl Pager<'_> {
             };
             let matched = extract.matched;
             if let Err(stop) = self
-                .deliver(page, url, extract, (page + 1, next.clone()), state, sink)
+                .deliver(
+                    page,
+                    url,
+                    extract,
+                    landed,
+                    (page + 1, next.clone()),
+                    state,
+                    sink,
+                )
                 .await
             {
                 return stop;
@@ -920,14 +1051,26 @@ impl Pager<'_> {
                 return Stop::Done;
             }
             match result {
-                PageResult::Extracted { extract, .. } if extract.matched == 0 => {
+                PageResult::Extracted {
+                    extract,
+                    final_url,
+                    how,
+                } if extract.matched == 0 => {
                     if page == first {
                         state.warn(
                             self.events,
                             format!("page {page} ({url}): the item selector matched nothing"),
                         );
                         if let Err(stop) = self
-                            .deliver(page, url, extract, (page + 1, None), state, sink)
+                            .deliver(
+                                page,
+                                url,
+                                extract,
+                                (final_url, how),
+                                (page + 1, None),
+                                state,
+                                sink,
+                            )
                             .await
                         {
                             return stop;
@@ -935,10 +1078,22 @@ impl Pager<'_> {
                     }
                     return Stop::Done;
                 }
-                PageResult::Extracted { extract, .. } => {
+                PageResult::Extracted {
+                    extract,
+                    final_url,
+                    how,
+                } => {
                     consecutive_failures = 0;
                     if let Err(stop) = self
-                        .deliver(page, url, extract, (page + 1, None), state, sink)
+                        .deliver(
+                            page,
+                            url,
+                            extract,
+                            (final_url, how),
+                            (page + 1, None),
+                            state,
+                            sink,
+                        )
                         .await
                     {
                         return stop;

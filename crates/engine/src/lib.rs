@@ -23,6 +23,7 @@ pub mod item;
 pub mod paginate;
 pub mod parse;
 pub mod politeness;
+pub mod revisit;
 pub mod robots;
 pub mod selector;
 pub mod spec;

@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use grandma_engine::Item;
 use grandma_engine::identity::ItemIdentity;
+use grandma_engine::revisit::PageRecord;
 use uuid::Uuid;
 
 use crate::db::{Store, after, now};
 use crate::error::{Result, StoreError};
+use crate::pages::{CopiedItems, SQL_COPY_ITEMS, SQL_INSERT_PAGE};
 use crate::results::ResultRow;
 use crate::text::{nul_free, nul_free_item, nul_free_json};
 use crate::types::{RunStatus, WebhookEvent};
@@ -27,6 +29,22 @@ const ITEMS_PER_INSERT: usize = 500;
 pub struct RunCounters {
     pub pages_scraped: i32,
     pub items_dropped: i64,
+}
+
+/// One delivered page as the crawl saves it ([`Store::save_crawled_page`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CrawledPage<'a> {
+    pub page: i32,
+    /// Its items; empty when `copied` stands for them.
+    pub items: &'a [Item],
+    /// Which fields make an item's key.
+    pub identity: &'a ItemIdentity,
+    pub counters: RunCounters,
+    pub checkpoint: Option<&'a serde_json::Value>,
+    /// The URL asked for and what a later run needs to replay the page (`run_page`).
+    pub record: Option<(&'a str, &'a PageRecord)>,
+    /// The page was answered 304: these stored items of an earlier run are its items.
+    pub copied: Option<CopiedItems>,
 }
 
 /// What [`Store::save_page`] reports back.
@@ -210,8 +228,45 @@ impl Store {
         counters: RunCounters,
         checkpoint: Option<&serde_json::Value>,
     ) -> Result<PageSaved> {
-        let added =
-            i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?;
+        let page = CrawledPage {
+            page: page_number,
+            items,
+            identity,
+            counters,
+            checkpoint,
+            record: None,
+            copied: None,
+        };
+        self.save_crawled_page(result_id, worker_id, page).await
+    }
+
+    /// [`Store::save_keyed_page`], also recording what a later run needs to ask for the page
+    /// conditionally (`run_page`) and, for a page answered 304, copying the earlier run's
+    /// stored items for it in the database (values and hashes) instead of inserting items. If
+    /// those items are no longer all there (pruned or deleted meanwhile), nothing is written
+    /// and the error says so.
+    pub async fn save_crawled_page(
+        &self,
+        result_id: Uuid,
+        worker_id: &str,
+        page: CrawledPage<'_>,
+    ) -> Result<PageSaved> {
+        let CrawledPage {
+            page: page_number,
+            items,
+            identity,
+            counters,
+            checkpoint,
+            record,
+            copied,
+        } = page;
+        let added = match copied {
+            Some(copied) => copied.items,
+            None => {
+                i64::try_from(items.len()).map_err(|_| StoreError::Invalid("page too large"))?
+            }
+        };
+        let not_modified = i32::from(copied.is_some());
         let items: Vec<_> = items
             .iter()
             .map(|item| {
@@ -229,7 +284,8 @@ impl Store {
             // commit whose answer was lost finds the page already there and stores nothing.
             let updated: Option<(i64, bool)> = sqlx::query_as(
                 "update result set total_items = total_items + $3, pages_scraped = $4, \
-                 items_dropped = $5, checkpoint = $6 \
+                 items_dropped = $5, checkpoint = $6, \
+                 pages_not_modified = pages_not_modified + $7 \
                  where result_id = $1 and lease_owner = $2 and status = 'running' \
                  and pages_scraped < $4 \
                  returning total_items, cancel_requested",
@@ -240,6 +296,7 @@ impl Store {
             .bind(counters.pages_scraped)
             .bind(counters.items_dropped)
             .bind(checkpoint.as_deref().map(sqlx::types::Json))
+            .bind(not_modified)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((total_items, cancel_requested)) = updated else {
@@ -264,6 +321,53 @@ impl Store {
                 };
             };
             let mut seq = total_items - added;
+            if let Some(copied) = copied {
+                let done = sqlx::query(SQL_COPY_ITEMS)
+                    .bind(result_id)
+                    .bind(seq)
+                    .bind(copied.from_run)
+                    .bind(copied.from_page)
+                    .bind(page_number)
+                    .bind(copied.items)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if done != u64::try_from(copied.items).unwrap_or(u64::MAX) {
+                    return Err(StoreError::Invalid(
+                        "the earlier run's items of a page answered 304 (not modified) are \
+                         gone: they were pruned or deleted while this run reused them",
+                    ));
+                }
+            }
+            if let Some((url, record)) = record {
+                sqlx::query(SQL_INSERT_PAGE)
+                    .bind(result_id)
+                    .bind(page_number)
+                    .bind(nul_free(url).into_owned())
+                    .bind(nul_free(record.final_url.as_str()).into_owned())
+                    .bind(
+                        record
+                            .validators
+                            .etag
+                            .as_deref()
+                            .map(|v| nul_free(v).into_owned()),
+                    )
+                    .bind(
+                        record
+                            .validators
+                            .last_modified
+                            .as_deref()
+                            .map(|v| nul_free(v).into_owned()),
+                    )
+                    .bind(record.next_url.as_ref().map(|u| u.to_string()))
+                    .bind(i32::try_from(record.matched).unwrap_or(i32::MAX))
+                    .bind(i32::try_from(added).unwrap_or(i32::MAX))
+                    .bind(i32::try_from(record.dropped).unwrap_or(i32::MAX))
+                    .bind(copied.is_some())
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for chunk in items.chunks(ITEMS_PER_INSERT) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "insert into item (result_id, seq, page, data, key_hash, content_hash) ",

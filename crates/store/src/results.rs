@@ -62,6 +62,8 @@ pub struct ResultRow {
     pub quality: Option<serde_json::Value>,
     /// Retention deleted the run's items; its counts stay.
     pub items_pruned: bool,
+    /// Pages answered 304 (not modified) whose items were copied from an earlier run.
+    pub pages_not_modified: i32,
 }
 
 /// What a queued run carries besides its job.

@@ -76,6 +76,10 @@ pub struct WorkerConfig {
     /// Completed runs per job whose items are kept; older runs' items are pruned when a run
     /// completes (their counts stay). `None` keeps every run's items.
     pub keep_runs: Option<u32>,
+    /// Whether a repeat run asks for the pages of the last run of the same job document with
+    /// their validators and reuses the stored items of pages answered 304 (plain HTTP only).
+    /// Page records are kept either way, so turning it on later works at the next run.
+    pub conditional_requests: bool,
 }
 
 impl WorkerConfig {
@@ -96,6 +100,7 @@ impl WorkerConfig {
             redis_url: None,
             redis_prefix: "grandma:polite:".to_owned(),
             keep_runs: None,
+            conditional_requests: true,
         }
     }
 
@@ -112,6 +117,7 @@ impl WorkerConfig {
             redis_url: worker.redis_url.clone(),
             redis_prefix: worker.redis_prefix.clone(),
             keep_runs: worker.keep_runs,
+            conditional_requests: worker.conditional_requests,
             ..WorkerConfig::new(settings.network_guard())
         }
     }

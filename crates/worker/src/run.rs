@@ -9,8 +9,11 @@ use std::time::Duration;
 use chrono::Utc;
 use grandma_engine::JobSpec;
 use grandma_engine::crawl::{self, Checkpoint, Crawl, Event, EventSink};
+use grandma_engine::fetch::Validators;
 use grandma_engine::fetch::{self, Fetcher};
 use grandma_engine::identity::ItemIdentity;
+use grandma_engine::revisit::{PreviousPage, PreviousPages, spec_fingerprint};
+use grandma_engine::spec::FetcherType;
 use grandma_shared::webhook::{RunEnd, WebhookPayload};
 use grandma_store::{
     Claim, ResultRow, RunEvent, RunOutcome, RunProgress, RunStatus, Scope, StoreError, WebhookEvent,
@@ -66,6 +69,8 @@ struct Prepared {
     spec: Arc<JobSpec>,
     fetcher: Arc<dyn Fetcher>,
     resume: Option<Checkpoint>,
+    /// The earlier run whose pages are asked for conditionally, and those pages.
+    previous: Option<(grandma_store::Uuid, Arc<PreviousPages>)>,
 }
 
 /// Why a run cannot start.
@@ -240,12 +245,74 @@ impl RunTask<'_> {
                 },
             )?),
         };
+        let spec_hash = spec_fingerprint(&job.config);
+        self.ctx
+            .store
+            .set_run_spec(self.run.result_id, &self.ctx.config.worker_id, &spec_hash)
+            .await
+            .map_err(NotStarted::Transient)?;
+        let previous = self.previous_pages(&spec, &spec_hash).await;
         Ok(Prepared {
             job_name: job.name,
             spec: Arc::new(spec),
             fetcher,
             resume,
+            previous,
         })
+    }
+
+    /// The pages of the job's last completed run with the same job document whose items are
+    /// still stored, to ask for with their validators. None when conditional requests are
+    /// off, when the job always renders in the browser (which cannot ask conditionally), or
+    /// when the database did not answer (the run then fetches every page whole).
+    async fn previous_pages(
+        &self,
+        spec: &JobSpec,
+        spec_hash: &str,
+    ) -> Option<(grandma_store::Uuid, Arc<PreviousPages>)> {
+        if !self.ctx.config.conditional_requests || spec.fetcher_type == FetcherType::Browser {
+            return None;
+        }
+        let found = self
+            .ctx
+            .store
+            .reusable_pages(
+                self.run.job_id,
+                self.run.result_id,
+                &self.ctx.config.worker_id,
+                spec_hash,
+            )
+            .await;
+        let reusable = match found {
+            Ok(found) => found?,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the last run's pages; fetching every page whole");
+                return None;
+            }
+        };
+        let pages = reusable.pages.into_iter().filter_map(|p| {
+            let url = p.url.parse().ok()?;
+            let page = PreviousPage {
+                page: u32::try_from(p.page).ok()?,
+                final_url: p.final_url.parse().ok()?,
+                validators: Validators {
+                    etag: p.etag,
+                    last_modified: p.last_modified,
+                },
+                next_url: p.next_url.and_then(|u| u.parse().ok()),
+                matched: u32::try_from(p.matched).ok()?,
+                items: u32::try_from(p.items).ok()?,
+                dropped: u32::try_from(p.dropped).ok()?,
+            };
+            Some((url, page))
+        });
+        let pages = PreviousPages::new(pages);
+        tracing::info!(
+            base = %reusable.result_id,
+            pages = pages.len(),
+            "asking for the last run's pages conditionally"
+        );
+        Some((reusable.result_id, Arc::new(pages)))
     }
 
     /// Crawls with the lease heartbeat on the side, then finishes, releases or walks away.
@@ -255,6 +322,7 @@ impl RunTask<'_> {
             spec,
             fetcher,
             resume,
+            previous,
         } = prepared;
         let limit = self.time_limit(&spec);
         let stop: StopFlag = Arc::new(OnceLock::new());
@@ -267,6 +335,11 @@ impl RunTask<'_> {
         let mut crawl = Crawl::new(Arc::clone(&spec), fetcher, &LogEvents, crawl_cancel);
         if let Some(hosts) = &self.ctx.hosts {
             crawl = crawl.with_shared_hosts(Arc::clone(hosts));
+        }
+        let mut reused_from = None;
+        if let Some((run, pages)) = previous {
+            crawl = crawl.with_previous_pages(pages);
+            reused_from = Some(run);
         }
         if let Some(checkpoint) = resume {
             tracing::info!(
@@ -285,6 +358,7 @@ impl RunTask<'_> {
             result_id: self.run.result_id,
             owner_id: self.run.owner_id,
             identity,
+            reused_from,
             stop: Arc::clone(&stop),
             events: self.ctx.config.events.as_ref(),
         };
@@ -491,6 +565,7 @@ impl RunTask<'_> {
                     %status,
                     total_items = row.total_items,
                     pages_scraped = row.pages_scraped,
+                    pages_not_modified = row.pages_not_modified,
                     error = outcome.error_message.as_deref().unwrap_or(""),
                     "run finished"
                 );

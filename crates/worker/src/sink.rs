@@ -1,5 +1,7 @@
-//! The crawl's [`PageSink`]: each page's items (with their key and content hashes), counters and
-//! checkpoint go to the store in one transaction ([`Store::save_keyed_page`]), only while this worker holds the run's lease.
+//! The crawl's [`PageSink`]: each page's items (with their key and content hashes), counters,
+//! checkpoint and page record go to the store in one transaction ([`Store::save_crawled_page`]),
+//! only while this worker holds the run's lease. A page answered 304 is saved as a copy of the
+//! earlier run's items for it, made by the database.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -8,7 +10,8 @@ use chrono::Utc;
 use grandma_engine::crawl::{Control, PageOutput, PageSink, SinkError};
 use grandma_engine::identity::ItemIdentity;
 use grandma_store::{
-    PubSub, RunCounters, RunEvent, RunProgress, RunStatus, Store, StoreError, Uuid,
+    CopiedItems, CrawledPage, PubSub, RunCounters, RunEvent, RunProgress, RunStatus, Store,
+    StoreError, Uuid,
 };
 
 /// Why a crawl was stopped from outside the engine; the first reason wins.
@@ -45,6 +48,8 @@ pub(crate) struct StoreSink<'a> {
     pub(crate) owner_id: Uuid,
     /// Which fields make an item's key: each item is stored with its key and content hashes.
     pub(crate) identity: ItemIdentity,
+    /// The earlier run whose stored items stand for the pages answered 304.
+    pub(crate) reused_from: Option<Uuid>,
     pub(crate) stop: StopFlag,
     /// Each stored page's progress is published here, after its transaction committed.
     pub(crate) events: Option<&'a PubSub>,
@@ -59,25 +64,37 @@ impl PageSink for StoreSink<'_> {
         };
         let checkpoint_json = serde_json::to_value(checkpoint)?;
         let page_number = i32::try_from(page.page).unwrap_or(i32::MAX);
+        let copied = match (page.record.reused, self.reused_from) {
+            (None, _) => None,
+            (Some(reused), Some(from_run)) => Some(CopiedItems {
+                from_run,
+                from_page: i32::try_from(reused.from_page).unwrap_or(i32::MAX),
+                items: i64::from(reused.items),
+            }),
+            (Some(_), None) => return Err("a page was replayed without an earlier run".into()),
+        };
+        let stored_items = copied.map_or(page.items.len() as u64, |c| c.items as u64);
         let mut attempt = 1;
         loop {
+            let crawled = CrawledPage {
+                page: page_number,
+                items: &page.items,
+                identity: &self.identity,
+                counters,
+                checkpoint: Some(&checkpoint_json),
+                record: Some((page.url.as_str(), &page.record)),
+                copied,
+            };
             let saved = self
                 .store
-                .save_keyed_page(
-                    self.result_id,
-                    self.worker_id,
-                    page_number,
-                    &page.items,
-                    &self.identity,
-                    counters,
-                    Some(&checkpoint_json),
-                )
+                .save_crawled_page(self.result_id, self.worker_id, crawled)
                 .await;
             match saved {
                 Ok(saved) => {
                     tracing::debug!(
                         page = page.page,
-                        items_on_page = page.items.len(),
+                        items_on_page = stored_items,
+                        not_modified = copied.is_some(),
                         total_items = saved.total_items,
                         "page saved"
                     );
@@ -90,11 +107,15 @@ impl PageSink for StoreSink<'_> {
                             items_scraped: saved.total_items,
                             pages_scraped: counters.pages_scraped,
                             current_url: Some(page.url.to_string()),
-                            message: Some(format!(
-                                "page {} stored with {} item(s)",
-                                page.page,
-                                page.items.len()
-                            )),
+                            message: Some(match copied {
+                                Some(_) => format!(
+                                    "page {} not modified; {stored_items} item(s) kept from the last run",
+                                    page.page
+                                ),
+                                None => {
+                                    format!("page {} stored with {stored_items} item(s)", page.page)
+                                }
+                            }),
                         }));
                     }
                     if saved.cancel_requested {

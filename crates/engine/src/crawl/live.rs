@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{LiveCheckpoint, PAGE_CEILING, PageError, PageSink, Pager, State, Stop};
+use super::{Fetched, LiveCheckpoint, PAGE_CEILING, PageError, PageSink, Pager, State, Stop};
 use crate::fetch::browser::{LivePage, NextClick};
 use crate::fetch::{BrowserFetcher, FetchError, Page, retry};
 
@@ -114,7 +114,15 @@ impl Pager<'_> {
                         items_seen: matched as u64,
                     });
                     if let Err(stop) = self
-                        .deliver(page, final_url, extract, (page + 1, None), state, sink)
+                        .deliver(
+                            page,
+                            final_url.clone(),
+                            extract,
+                            (final_url, Fetched::rendered()),
+                            (page + 1, None),
+                            state,
+                            sink,
+                        )
                         .await
                     {
                         return stop;
@@ -245,7 +253,15 @@ impl Pager<'_> {
                     Next::Click | Next::End => None,
                 };
                 if let Err(stop) = self
-                    .deliver(page, final_url, extract, (page + 1, next_url), state, sink)
+                    .deliver(
+                        page,
+                        final_url.clone(),
+                        extract,
+                        (final_url, Fetched::rendered()),
+                        (page + 1, next_url),
+                        state,
+                        sink,
+                    )
                     .await
                 {
                     return stop;

@@ -77,6 +77,19 @@ impl Fetcher for AutoFetcher {
         }
     }
 
+    fn fetch_if_modified<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn super::HopGate,
+        at: &'a Url,
+        validators: &'a super::Validators,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        match self.rendering() {
+            Some(browser) => browser.fetch(url),
+            None => self.http.fetch_if_modified(url, gate, at, validators),
+        }
+    }
+
     fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
         self.http.fetch(url)
     }

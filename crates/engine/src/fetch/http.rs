@@ -18,7 +18,8 @@ use super::breaker::CircuitBreaker;
 use super::cookies::CookieJar;
 use super::retry::{self, Backoff};
 use super::{
-    BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, HopGate, Page, charset,
+    BoxFuture, DEFAULT_USER_AGENT, FetchError, FetchOptions, Fetcher, HopGate, Page, Validators,
+    charset,
 };
 use crate::guard::{GuardError, NetworkGuard};
 
@@ -119,7 +120,12 @@ impl HttpFetcher {
     }
 
     /// Guard, breaker, then attempts with backoff between them (shared with the browser).
-    async fn fetch_page(&self, url: &Url, gate: Option<&dyn HopGate>) -> Result<Page, FetchError> {
+    async fn fetch_page(
+        &self,
+        url: &Url,
+        gate: Option<&dyn HopGate>,
+        conditional: Option<(&Url, &Validators)>,
+    ) -> Result<Page, FetchError> {
         Attempts {
             guard: &self.guard,
             breaker: &self.breaker,
@@ -127,12 +133,18 @@ impl HttpFetcher {
             retry_count: self.options.retry_count,
             timeout: self.options.timeout,
         }
-        .run(url, || self.attempt(url, gate))
+        .run(url, || self.attempt(url, gate, conditional))
         .await
     }
 
-    /// One attempt: the request, its redirects, and the body.
-    async fn attempt(&self, url: &Url, gate: Option<&dyn HopGate>) -> Result<Page, FetchError> {
+    /// One attempt: the request, its redirects, and the body. With `conditional`, the request
+    /// to that URL carries its validators, and a 304 answer is a page without a body.
+    async fn attempt(
+        &self,
+        url: &Url,
+        gate: Option<&dyn HopGate>,
+        conditional: Option<(&Url, &Validators)>,
+    ) -> Result<Page, FetchError> {
         let agent = self.pick_user_agent();
         let mut current = url.clone();
         let mut redirects = 0;
@@ -145,12 +157,41 @@ impl HttpFetcher {
             if let Some(cookies) = self.cookies.header(&current) {
                 request = request.header(header::COOKIE, cookies);
             }
+            // The validators belong to the URL that answered the earlier run, not to the hops
+            // that led there.
+            let sent = conditional
+                .filter(|(at, _)| **at == current)
+                .map(|(_, v)| v);
+            if let Some(validators) = sent {
+                request = with_validators(request, validators);
+            }
             let response = request
                 .send()
                 .await
                 .map_err(|e| self.map_error(e, &current))?;
             self.cookies.store(&current, response.headers());
             let status = response.status();
+
+            if status == StatusCode::NOT_MODIFIED
+                && let Some(sent) = sent
+            {
+                // A 304 may carry fresher validators; what it leaves out still holds.
+                let mut validators = response_validators(&response);
+                validators.etag = validators.etag.or_else(|| sent.etag.clone());
+                validators.last_modified = validators
+                    .last_modified
+                    .or_else(|| sent.last_modified.clone());
+                drain(response).await;
+                return Ok(Page {
+                    url: url.clone(),
+                    final_url: current,
+                    status: status.as_u16(),
+                    content_type: None,
+                    body: String::new(),
+                    attempts: 0,
+                    validators,
+                });
+            }
 
             if status.is_redirection()
                 && let Some(location) = response.headers().get(header::LOCATION)
@@ -194,6 +235,7 @@ impl HttpFetcher {
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let validators = response_validators(&response);
             let bytes = read_capped(response, self.options.max_body_bytes, &current, self).await?;
             let body = charset::decode(bytes, content_type.as_deref());
             return Ok(Page {
@@ -203,6 +245,7 @@ impl HttpFetcher {
                 content_type,
                 body,
                 attempts: 0,
+                validators,
             });
         }
     }
@@ -240,7 +283,7 @@ impl HttpFetcher {
 
 impl Fetcher for HttpFetcher {
     fn fetch<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
-        Box::pin(self.fetch_page(url, None))
+        Box::pin(self.fetch_page(url, None, None))
     }
 
     fn fetch_through<'a>(
@@ -248,7 +291,55 @@ impl Fetcher for HttpFetcher {
         url: &'a Url,
         gate: &'a dyn HopGate,
     ) -> BoxFuture<'a, Result<Page, FetchError>> {
-        Box::pin(self.fetch_page(url, Some(gate)))
+        Box::pin(self.fetch_page(url, Some(gate), None))
+    }
+
+    fn fetch_if_modified<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn HopGate,
+        at: &'a Url,
+        validators: &'a Validators,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        Box::pin(self.fetch_page(url, Some(gate), Some((at, validators))))
+    }
+}
+
+/// Adds `If-None-Match` and `If-Modified-Since`; a value that is not a valid header (it was
+/// one when the server sent it, so only a corrupted record) is left out.
+fn with_validators(
+    mut request: reqwest::RequestBuilder,
+    validators: &Validators,
+) -> reqwest::RequestBuilder {
+    if let Some(etag) = validators
+        .etag
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        request = request.header(header::IF_NONE_MATCH, etag);
+    }
+    if let Some(date) = validators
+        .last_modified
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        request = request.header(header::IF_MODIFIED_SINCE, date);
+    }
+    request
+}
+
+/// The response's `ETag` and `Last-Modified`, as sent.
+fn response_validators(response: &Response) -> Validators {
+    let value = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Validators {
+        etag: value(header::ETAG),
+        last_modified: value(header::LAST_MODIFIED),
     }
 }
 

@@ -75,6 +75,29 @@ pub struct Page {
     pub body: String,
     /// Attempts made, 1 when the first one succeeded.
     pub attempts: u32,
+    /// The server's `ETag` and `Last-Modified` for it (plain HTTP only).
+    pub validators: Validators,
+}
+
+impl Page {
+    /// The server answered `304 Not Modified` to validators we sent: there is no body.
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
+}
+
+/// A page's cache validators as its server sent them, sent back by a later run so that an
+/// unchanged page is answered `304 Not Modified` without its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
 }
 
 /// Why a page could not be fetched.
@@ -166,6 +189,21 @@ pub trait Fetcher: Send + Sync {
         self.fetch(url)
     }
 
+    /// Like [`Fetcher::fetch_through`], sending `validators` (`If-None-Match`,
+    /// `If-Modified-Since`) with the request to `at`, where an earlier run's redirects ended. A
+    /// page unchanged since comes back with status 304 and no body ([`Page::not_modified`]).
+    /// A fetcher that cannot ask conditionally (the browser) fetches the whole page.
+    fn fetch_if_modified<'a>(
+        &'a self,
+        url: &'a Url,
+        gate: &'a dyn HopGate,
+        at: &'a Url,
+        validators: &'a Validators,
+    ) -> BoxFuture<'a, Result<Page, FetchError>> {
+        let _ = (at, validators);
+        self.fetch_through(url, gate)
+    }
+
     /// Fetches a file that is not a page to render (robots.txt): its bytes as served.
     fn fetch_resource<'a>(&'a self, url: &'a Url) -> BoxFuture<'a, Result<Page, FetchError>> {
         self.fetch(url)
@@ -213,6 +251,15 @@ macro_rules! forward_fetcher {
                 gate: &'a dyn HopGate,
             ) -> BoxFuture<'a, Result<Page, FetchError>> {
                 (**self).fetch_through(url, gate)
+            }
+            fn fetch_if_modified<'a>(
+                &'a self,
+                url: &'a Url,
+                gate: &'a dyn HopGate,
+                at: &'a Url,
+                validators: &'a Validators,
+            ) -> BoxFuture<'a, Result<Page, FetchError>> {
+                (**self).fetch_if_modified(url, gate, at, validators)
             }
             fn renders_javascript(&self) -> bool {
                 (**self).renders_javascript()

@@ -67,6 +67,9 @@ pub struct ResultOut {
     pub quality: Option<serde_json::Value>,
     /// The items were deleted by retention (`[worker] keep_runs`); the counts stay.
     pub items_pruned: bool,
+    /// Pages the site answered `304 Not Modified` to the last run's validators, whose items
+    /// were copied from that run (counted in `pages_scraped` too).
+    pub pages_not_modified: i32,
 }
 
 /// The comparison of a run with the previous completed run of its job.
@@ -127,6 +130,7 @@ impl From<ResultRow> for ResultOut {
             duplicate_keys: r.duplicate_keys,
             quality: r.quality,
             items_pruned: r.items_pruned,
+            pages_not_modified: r.pages_not_modified,
         }
     }
 }

@@ -137,6 +137,11 @@ async fn changes_are_listed_and_exported(app: &TestApp) {
         json!({"previous_result_id": first, "new": 2, "changed": 1, "removed": 1, "unchanged": 1})
     );
     assert_eq!(run["items_pruned"], json!(false));
+    assert_eq!(
+        run["pages_not_modified"],
+        json!(0),
+        "stored page by page, none replayed"
+    );
 
     let changed = app
         .get(

@@ -139,6 +139,8 @@ settings_section! {
         /// Completed runs per job whose items are kept, 1–100000 (older runs keep their counts); none: all
         #[env("GRANDMA_KEEP_RUNS")]
         pub keep_runs: Option<u32> = None,
+        /// Repeat runs send the last run's `ETag`/`Last-Modified` (plain HTTP) and reuse a page's stored items when the site answers 304
+        pub conditional_requests: bool = true,
     }
 }
 

@@ -13,6 +13,7 @@ mod items;
 mod jobs;
 mod leadership;
 mod migrations;
+mod pages;
 mod pubsub;
 mod queue;
 mod schedules;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, "page snapshots"),
     (7, "item changes"),
     (8, "shared politeness"),
+    (9, "conditional requests"),
 ];
 
 /// Tables created by migrations after the fourth, with the migration that creates them: each
@@ -23,6 +24,7 @@ const LATER_TABLES: &[(i64, &str)] = &[
     (7, "item_change"),
     (8, "host_slot"),
     (8, "robots_cache"),
+    (9, "run_page"),
 ];
 
 /// The versions from `from` on, oldest first.

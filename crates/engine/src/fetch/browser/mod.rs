@@ -317,6 +317,7 @@ impl BrowserFetcher {
             content_type: Some("text/html; charset=utf-8".into()),
             body,
             attempts: 0,
+            validators: super::Validators::default(),
         })
     }
 
