@@ -171,8 +171,22 @@ async fn the_run_page_shows_what_changed(backend: Backend, viewport: Viewport, s
             ui.text("#changes").await.trim(),
             "3 new, 1 price changed, 2 gone since earlier today."
         );
-        // The day is a time the browser words in its own zone, the full time on hover.
+        // The day is a time the browser words in its own zone, the full time on hover; earlier
+        // days read as people say them.
         assert!(ui.exists("#changes time[data-words='since'][datetime]").await);
+        let days: Vec<String> = ui
+            .eval(
+                "(async () => { const { sinceWords } = await import('words'); \
+                 const now = new Date(2026, 11, 3, 9, 0); \
+                 return [new Date(2026, 11, 3, 1, 0), new Date(2026, 11, 2, 23, 0), \
+                         new Date(2026, 10, 30, 8, 0), new Date(2026, 10, 3, 8, 0), \
+                         new Date(2025, 10, 3, 8, 0)].map(d => sinceWords(d, now)); })()",
+            )
+            .await;
+        assert_eq!(
+            days,
+            ["earlier today", "yesterday", "Monday", "3 Nov", "3 Nov 2025"]
+        );
 
         // Every row of this run; new ones say so in words, the changed cell holds the old value.
         assert_eq!(
