@@ -353,9 +353,10 @@ pub struct QualityView {
 }
 
 impl QualityView {
-    /// The stored `quality` of a run (`RunQuality` as JSON) with the run's page count; `None`
-    /// when there is none or it cannot be read.
-    pub fn of(quality: &Value, pages_scraped: i32) -> Option<QualityView> {
+    /// The stored `quality` of a run (`RunQuality` as JSON) with the run's page count, and the
+    /// quality of the run it was compared with, if any (a column that was well filled then and
+    /// is mostly empty now points at a redesign); `None` when there is none or it cannot be read.
+    pub fn of(quality: &Value, pages_scraped: i32, before: Option<&Value>) -> Option<QualityView> {
         let items = quality.get("items")?.as_i64()?;
         let fields: Vec<FieldQuality> = quality
             .get("fields")?
@@ -400,22 +401,40 @@ impl QualityView {
         pages.truncate(PAGES_LISTED);
 
         let mut warnings = Vec::new();
+        let rate_before = |name: &str| {
+            before?
+                .get("fields")?
+                .as_array()?
+                .iter()
+                .find(|f| f.get("field").and_then(Value::as_str) == Some(name))?
+                .get("rate")?
+                .as_f64()
+                .filter(|rate| *rate >= LOW_FILL)
+        };
         for f in fields.iter().filter(|f| f.low) {
             let name = field_words(&f.name);
-            warnings.push(if f.filled == 0 {
-                format!(
-                    "No row has a value for “{name}”. If the site changed how its pages look, \
-                     pick that column again in the editor."
-                )
+            let then = rate_before(&f.name)
+                .map(|rate| {
+                    format!(
+                        ", against {}% in the previous run",
+                        (rate * 100.0).floor() as i64
+                    )
+                })
+                .unwrap_or_default();
+            let what = if f.filled == 0 {
+                format!("No row has a value for “{name}”{then}.")
             } else {
                 format!(
-                    "Only {} of {} have a value for “{name}” ({}%). If the site changed how \
-                     its pages look, pick that column again in the editor.",
+                    "Only {} of {} have a value for “{name}” ({}%){then}.",
                     f.filled,
                     plural(items, "row", "rows"),
                     f.percent
                 )
-            });
+            };
+            warnings.push(format!(
+                "{what} If the site changed how its pages look, pick that column again in the \
+                 editor."
+            ));
         }
         if empty_pages > 0 {
             let which = if named {
@@ -547,7 +566,12 @@ mod tests {
             ],
             "pages": [{"page": 1, "items": 6}, {"page": 2, "items": 4}],
         });
-        let view = QualityView::of(&quality, 3).unwrap();
+        let before = json!({"items": 9, "fields": [
+            {"field": "name", "filled": 9, "rate": 1.0},
+            {"field": "unit_price", "filled": 9, "rate": 0.955},
+            {"field": "stock", "filled": 1, "rate": 0.11},
+        ]});
+        let view = QualityView::of(&quality, 3, Some(&before)).unwrap();
         assert_eq!(view.pages, vec![(1, 6), (2, 4), (3, 0)]);
         assert_eq!(
             view.fields
@@ -559,8 +583,9 @@ mod tests {
         assert_eq!(
             view.warnings,
             vec![
-                "Only 2 of 10 rows have a value for “unit price” (20%). If the site changed how \
-                 its pages look, pick that column again in the editor."
+                "Only 2 of 10 rows have a value for “unit price” (20%), against 95% in the \
+                 previous run. If the site changed how its pages look, pick that column again \
+                 in the editor."
                     .to_owned(),
                 "No row has a value for “stock”. If the site changed how its pages look, pick \
                  that column again in the editor."
@@ -572,7 +597,7 @@ mod tests {
         );
         let fine = json!({"items": 4, "fields": [{"field": "name", "filled": 4, "rate": 1.0}],
             "pages": [{"page": 1, "items": 4}]});
-        assert!(QualityView::of(&fine, 1).unwrap().warnings.is_empty());
+        assert!(QualityView::of(&fine, 1, None).unwrap().warnings.is_empty());
         assert_eq!(page_list(&[3, 4]), "Pages 3 and 4");
         assert_eq!(page_list(&[1, 2, 3, 4, 5, 6]), "Pages 1, 2, 3 and 3 more");
     }

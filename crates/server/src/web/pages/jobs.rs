@@ -234,9 +234,15 @@ async fn run_page(
     };
     let last_row = (page - 1) * ROWS + i64::try_from(rows.len()).unwrap_or(0);
 
+    // The run compared with may have been deleted since: then "since the previous run" and
+    // no comparison of fill rates.
+    let base_run = match run.diff_base_id {
+        Some(base) => state.store.get_run(scope, base).await.ok(),
+        None => None,
+    };
     let changes = match run.diff_base_id {
         None => None,
-        Some(base) => {
+        Some(_) => {
             let changed = run.changed_items.unwrap_or(0);
             let fields: Vec<Vec<String>> = if (1..=FIELD_SAMPLE).contains(&changed) {
                 state
@@ -255,13 +261,7 @@ async fn run_page(
             } else {
                 Vec::new()
             };
-            // The run compared with may have been deleted since: then "since the previous run".
-            let base_finished = state
-                .store
-                .get_run(scope, base)
-                .await
-                .ok()
-                .and_then(|b| b.completed_at);
+            let base_finished = base_run.as_ref().and_then(|b| b.completed_at);
             ChangeSummary::of(&run, &fields, base_finished, Utc::now())
         }
     };
@@ -269,10 +269,10 @@ async fn run_page(
         .as_ref()
         .map(|c| show_links(c, run.total_items, show))
         .unwrap_or_default();
-    let quality = run
-        .quality
-        .as_ref()
-        .and_then(|q| QualityView::of(q, run.pages_scraped));
+    let quality = run.quality.as_ref().and_then(|q| {
+        let before = base_run.as_ref().and_then(|b| b.quality.as_ref());
+        QualityView::of(q, run.pages_scraped, before)
+    });
     Ok(render(&RunPage {
         layout: user.layout(Nav::None),
         job_id,
