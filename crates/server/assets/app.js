@@ -1,6 +1,6 @@
 // Runs on every page: times in words in the browser's time zone, confirmations before
 // destructive buttons, and a polite status line (toast) other modules can speak through.
-import { agoWords, whenWords } from "words";
+import { agoWords, sinceWords, whenWords } from "words";
 
 export function say(message, kind = "info") {
   const toast = document.getElementById("toast");
@@ -17,7 +17,8 @@ export function showTimes(root = document) {
     const date = new Date(el.getAttribute("datetime"));
     if (Number.isNaN(date.getTime())) continue;
     el.title = date.toLocaleString();
-    el.textContent = date <= new Date() ? agoWords(date) : whenWords(date);
+    if (el.dataset.words === "since") el.textContent = sinceWords(date);
+    else el.textContent = date <= new Date() ? agoWords(date) : whenWords(date);
   }
 }
 

@@ -31,6 +31,18 @@ export function agoWords(date, now = new Date()) {
   return whenWords(date, now);
 }
 
+// The day of an earlier moment, to follow "since": "earlier today", "yesterday", "Monday"
+// within a week, else "3 Nov" (with the year when it is not this one).
+export function sinceWords(date, now = new Date()) {
+  const days = Math.round((dayStart(now) - dayStart(date)) / 86400000);
+  if (days <= 0) return "earlier today";
+  if (days === 1) return "yesterday";
+  if (days < 7) return date.toLocaleDateString("en-GB", { weekday: "long" });
+  const opts = { day: "numeric", month: "short" };
+  if (date.getFullYear() !== now.getFullYear()) opts.year = "numeric";
+  return date.toLocaleDateString("en-GB", opts);
+}
+
 export function plural(n, one, many) {
   return n === 1 ? `1 ${one}` : `${n} ${many}`;
 }

@@ -169,6 +169,12 @@ pub(crate) const SQL_PAGE: &str = "select ch.kind, ch.seq, ch.old_data, i.data f
      where ch.result_id = $1 and ($2 is null or ch.kind = $2) \
      order by case ch.kind when 'new' then 0 when 'changed' then 1 else 2 end, ch.seq \
      limit $3 offset $4";
+/// The new and changed items of a run whose `seq` is in `$2..$3`, joined with the current
+/// items (for marking a page of rows). Uses `idx_item_change_seq`.
+const SQL_RANGE: &str = "select ch.kind, ch.seq, ch.old_data, i.data from item_change ch \
+     join item i on i.result_id = ch.result_id and i.seq = ch.seq \
+     where ch.result_id = $1 and ch.seq >= $2 and ch.seq < $3 and ch.kind <> 'removed' \
+     order by ch.seq";
 const SQL_COUNT: &str =
     "select count(*) from item_change where result_id = $1 and ($2 is null or kind = $2)";
 
@@ -304,6 +310,28 @@ impl Store {
             items: to_changes(rows, &run.columns, &base_columns),
             total,
         })
+    }
+
+    /// The new and changed items among a run's items `from_seq..to_seq` (a page of its rows),
+    /// in `seq` order, so a page can mark them without reading every change.
+    pub async fn changes_between(
+        &self,
+        scope: Scope,
+        result_id: Uuid,
+        from_seq: i64,
+        to_seq: i64,
+    ) -> Result<Vec<ItemChange>> {
+        let run = self.get_run(scope, result_id).await?;
+        let base_columns = self.base_columns(&run).await?;
+        let rows: Vec<ChangeRow> = dispatch!(self, |pool, dialect| {
+            sqlx::query_as(SQL_RANGE)
+                .bind(result_id)
+                .bind(from_seq)
+                .bind(to_seq)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(to_changes(rows, &run.columns, &base_columns))
     }
 
     /// The columns of the run a run was compared with (its own when the base is gone).

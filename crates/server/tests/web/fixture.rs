@@ -94,7 +94,8 @@ pub async fn hostile_page(target: String, fields: Vec<(String, String)>) -> Sock
     serve(app).await
 }
 
-async fn serve(app: Router) -> SocketAddr {
+/// Serves `app` on 127.0.0.1 (a port of its own) for the rest of the test.
+pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

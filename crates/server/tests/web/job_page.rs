@@ -19,7 +19,7 @@ fn screenshots() -> std::path::PathBuf {
 }
 
 /// The body of a download link of the page, fetched by the page itself (with its cookie).
-async fn download(ui: &Ui, css: &str) -> Vec<u8> {
+pub(crate) async fn download(ui: &Ui, css: &str) -> Vec<u8> {
     let encoded: String = ui
         .eval(&format!(
             "(async () => {{ const r = await fetch(document.querySelector({}).href); \
@@ -95,7 +95,7 @@ async fn run_now_shows_live_progress_and_the_downloads_hold_every_row() {
         // The rows page shows the same rows, and the home card the last run.
         ui.click("#live-results").await;
         ui.wait_text("#row-range", "Rows 1 to 20 of 20").await;
-        let first: String = ui.eval("document.querySelector('tbody tr td:nth-child(2)').textContent").await;
+        let first: String = ui.eval("document.querySelector('table.rows tbody tr td:nth-child(2)').textContent").await;
         assert_eq!(first, "Item 1-1");
         ui.goto("/").await;
         ui.wait_text(".card", "20 items").await;

@@ -7,6 +7,7 @@ mod fixture;
 mod support;
 
 mod assets;
+mod changes;
 mod first_run;
 mod forms;
 mod job_page;
@@ -16,3 +17,4 @@ mod schedules;
 mod security;
 mod sessions;
 mod wizard;
+mod wizard_pages;

@@ -11,7 +11,7 @@ use crate::fixture;
 use crate::support::sign_in;
 
 /// Clicks the element `css` matches inside the snapshot frame, as a person's click would land.
-async fn click_in_page(ui: &Ui, css: &str) {
+pub(crate) async fn click_in_page(ui: &Ui, css: &str) {
     let done: bool = ui
         .eval(&format!(
             "(() => {{ const el = document.getElementById('snapshot').contentDocument\

@@ -242,6 +242,31 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         vec![(ChangeKind::New, 3), (ChangeKind::Changed, 2)],
         "new first, then changed, then removed, each in item order"
     );
+    // A page of rows (items 2..6) gets its new and changed items in item order, removed
+    // ones never (they are not among this run's rows).
+    let between = store
+        .changes_between(a, second.result_id, 2, 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        between
+            .iter()
+            .map(|c| (c.kind, c.seq, c.fields.len()))
+            .collect::<Vec<_>>(),
+        vec![
+            (ChangeKind::Changed, 2, 1),
+            (ChangeKind::New, 3, 0),
+            (ChangeKind::Changed, 5, 1)
+        ]
+    );
+    assert!(
+        store
+            .changes_between(a, second.result_id, 6, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the duplicate of /6 is not a change of its own"
+    );
     let bob = user(store, "bob@example.com", Role::User).await;
     assert!(matches!(
         store

@@ -7,7 +7,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use grandma_store::{Paging, RunFilter, RunStatus};
+use chrono::Utc;
+use grandma_store::{ChangeKind, Paging, RunFilter, RunStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,6 +16,10 @@ use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
 use crate::web::layout::{Layout, Nav, render};
+use crate::web::pages::changes::{
+    ChangeSummary, FIELD_SAMPLE, QualityView, Row, Show, ShowLink, change_rows, marked_row,
+    show_links,
+};
 use crate::web::pages::view::{RunView, plural, site_of};
 
 /// Runs listed on a job's page.
@@ -98,6 +103,8 @@ async fn job_page(
 #[derive(Debug, Deserialize)]
 struct RowsQuery {
     page: Option<String>,
+    /// `new`, `changed` or `removed`: only those rows.
+    show: Option<String>,
 }
 
 #[derive(Template)]
@@ -108,18 +115,50 @@ struct RunPage {
     job_name: String,
     run: RunView,
     columns: Vec<String>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<Row>,
     /// 1-based page of rows shown, and how many there are.
     page: i64,
     pages: i64,
     first_row: i64,
     last_row: i64,
     total: i64,
+    /// All rows or one kind of change, and its part of the pager's query.
+    show: Show,
+    show_query: &'static str,
+    /// What changed since the run compared with; `None` for a run not compared.
+    changes: Option<ChangeSummary>,
+    show_links: Vec<ShowLink>,
+    quality: Option<QualityView>,
 }
 
 impl RunPage {
     fn rows_words(&self) -> String {
-        plural(self.total, "row", "rows")
+        plural(self.run.items, "row", "rows")
+    }
+
+    /// What the table holds, as its caption and the line above it.
+    fn range_words(&self) -> String {
+        let what = match self.show {
+            Show::All => "Rows",
+            Show::New => "New rows",
+            Show::Changed => "Changed rows",
+            Show::Removed => "Rows gone since the previous run",
+        };
+        format!(
+            "{what} {} to {} of {}.",
+            self.first_row, self.last_row, self.total
+        )
+    }
+
+    /// Why the table is empty.
+    fn empty_words(&self) -> &'static str {
+        match (self.show, self.run.finished) {
+            (Show::All, true) => "No rows were found.",
+            (Show::All, false) => "No rows yet.",
+            (Show::New, _) => "No new rows.",
+            (Show::Changed, _) => "No row changed.",
+            (Show::Removed, _) => "No row is gone.",
+        }
     }
 }
 
@@ -143,39 +182,113 @@ async fn run_page(
         .and_then(|p| p.trim().parse::<i64>().ok())
         .unwrap_or(1)
         .clamp(1, i64::MAX / ROWS);
-    let items = state
-        .store
-        .list_items(scope, result_id, Paging::new(ROWS, (page - 1) * ROWS))
-        .await?;
-    let pages = ((items.total + ROWS - 1) / ROWS).max(1);
-    let rows: Vec<Vec<String>> = items
-        .items
-        .iter()
-        .map(|row| {
-            row.data
-                .values
+    let compared = run.diff_base_id.is_some();
+    let show = if compared {
+        Show::parse(query.show.as_deref())
+    } else {
+        Show::All
+    };
+    let paging = Paging::new(ROWS, (page - 1) * ROWS);
+    let (columns, rows, total) = match show.kind() {
+        None => {
+            let items = state.store.list_items(scope, result_id, paging).await?;
+            let from = (page - 1) * ROWS;
+            let changes = if compared {
+                state
+                    .store
+                    .changes_between(scope, result_id, from, from + ROWS)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            let rows = items
+                .items
                 .iter()
-                .map(|v| v.to_cell().into_owned())
-                .collect()
-        })
-        .collect();
+                .map(|row| {
+                    let values = row
+                        .data
+                        .values
+                        .iter()
+                        .map(|v| v.to_cell().into_owned())
+                        .collect();
+                    let change = changes.iter().find(|c| c.seq == row.seq);
+                    marked_row(row.seq + 1, values, &run.columns, change)
+                })
+                .collect();
+            (run.columns.clone(), rows, items.total)
+        }
+        Some(kind) => {
+            let changes = state
+                .store
+                .list_changes(scope, result_id, Some(kind), paging)
+                .await?;
+            let (columns, rows) = change_rows(&changes.items, &run.columns);
+            (columns, rows, changes.total)
+        }
+    };
+    let pages = ((total + ROWS - 1) / ROWS).max(1);
     let first_row = if rows.is_empty() {
         0
     } else {
         (page - 1) * ROWS + 1
     };
     let last_row = (page - 1) * ROWS + i64::try_from(rows.len()).unwrap_or(0);
+
+    // The run compared with may have been deleted since: then "since the previous run" and
+    // no comparison of fill rates.
+    let base_run = match run.diff_base_id {
+        Some(base) => state.store.get_run(scope, base).await.ok(),
+        None => None,
+    };
+    let changes = match run.diff_base_id {
+        None => None,
+        Some(_) => {
+            let changed = run.changed_items.unwrap_or(0);
+            let fields: Vec<Vec<String>> = if (1..=FIELD_SAMPLE).contains(&changed) {
+                state
+                    .store
+                    .list_changes(
+                        scope,
+                        result_id,
+                        Some(ChangeKind::Changed),
+                        Paging::new(FIELD_SAMPLE, 0),
+                    )
+                    .await?
+                    .items
+                    .into_iter()
+                    .map(|c| c.fields.into_iter().map(|f| f.field).collect())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let base_finished = base_run.as_ref().and_then(|b| b.completed_at);
+            ChangeSummary::of(&run, &fields, base_finished, Utc::now())
+        }
+    };
+    let show_links = changes
+        .as_ref()
+        .map(|c| show_links(c, run.total_items, show))
+        .unwrap_or_default();
+    let quality = run.quality.as_ref().and_then(|q| {
+        let before = base_run.as_ref().and_then(|b| b.quality.as_ref());
+        QualityView::of(q, run.pages_scraped, before)
+    });
     Ok(render(&RunPage {
         layout: user.layout(Nav::None),
         job_id,
         job_name: job.name,
         run: RunView::of(&run),
-        columns: run.columns.clone(),
+        columns,
         rows,
         page,
         pages,
         first_row,
         last_row,
-        total: items.total,
+        total,
+        show,
+        show_query: show.query(),
+        changes,
+        show_links,
+        quality,
     }))
 }

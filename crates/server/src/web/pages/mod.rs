@@ -2,6 +2,7 @@
 //! merges them. The wizard's pages (`/jobs/new`, `/jobs/{id}/edit`) live in their own module.
 
 pub mod account;
+pub mod changes;
 pub mod gallery;
 pub mod home;
 pub mod jobs;
