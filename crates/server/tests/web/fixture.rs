@@ -94,7 +94,7 @@ pub async fn hostile_page(target: String, fields: Vec<(String, String)>) -> Sock
     serve(app).await
 }
 
-async fn serve(app: Router) -> SocketAddr {
+pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -15,4 +15,5 @@ mod roles;
 mod schedules;
 mod security;
 mod sessions;
+mod snapshot_inert;
 mod wizard;
