@@ -246,7 +246,8 @@ function showFields() {
     });
     const fill = document.createElement("span");
     fill.className = "hint";
-    fill.textContent = `filled in ${f.filled} of ${total}`;
+    // A column of the job being edited has no count until it is clicked again.
+    fill.textContent = f.filled === undefined ? "" : `filled in ${f.filled} of ${total}`;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "button quiet";
@@ -262,11 +263,14 @@ function showFields() {
   });
 }
 
+// The keys of a field the job document holds; the rest (`filled`, `alternatives`) are the
+// wizard's own notes. Editing keeps what the wizard has no control for (required, default).
+const FIELD_KEYS = ["name", "selector", "selector_type", "attribute", "custom_attribute", "multiple", "required", "default_value"];
+
 function jobFields() {
   return state.fields.map((f) => {
-    const out = { name: f.name, selector: f.selector, selector_type: f.selector_type, attribute: f.attribute };
-    if (f.custom_attribute) out.custom_attribute = f.custom_attribute;
-    if (f.multiple) out.multiple = true;
+    const out = {};
+    for (const key of FIELD_KEYS) if (f[key] !== undefined && f[key] !== null) out[key] = f[key];
     return out;
   });
 }
@@ -423,10 +427,15 @@ $("url-form").addEventListener("submit", async (e) => {
   await showPage(url, $("fetcher").value);
 });
 
-// 6. Save.
+// 6. Save. An edited job keeps every setting the wizard does not show (its description,
+// timeouts, item key, checks, ...): the wizard's answers are laid over the job's document.
+const original = JSON.parse($("job-config").textContent || "null");
+
 function config() {
   const delayMs = Math.round(Math.max(0, Number($("delay").value) || 0) * 1000);
+  const maxItems = $("max-items").value.trim();
   return {
+    ...(original || {}),
     name: $("job-name").value.trim(),
     start_url: state.snapshot.final_url,
     item_selector: state.items.item_selector,
@@ -434,6 +443,7 @@ function config() {
     fields: jobFields(),
     pagination: paginationValue(),
     max_pages: Math.max(1, Number($("max-pages").value) || 1),
+    max_items: maxItems === "" ? null : Math.max(1, Math.round(Number(maxItems)) || 1),
     min_delay_ms: delayMs,
     max_delay_ms: Math.max(delayMs, Math.round(delayMs * 1.5)),
     respect_robots_txt: $("robots").checked,
@@ -483,11 +493,12 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
 
 // Editing: the job's document fills the steps once its page is shown.
 async function prefill() {
-  const cfg = JSON.parse($("job-config").textContent || "null");
+  const cfg = original;
   if (!cfg) return;
   $("page-url").value = cfg.start_url;
   $("job-name").value = cfg.name;
   if (cfg.max_pages) $("max-pages").value = cfg.max_pages;
+  $("max-items").value = cfg.max_items ?? "";
   if (cfg.min_delay_ms !== undefined) $("delay").value = cfg.min_delay_ms / 1000;
   if (cfg.respect_robots_txt !== undefined) $("robots").checked = cfg.respect_robots_txt;
   if (cfg.fetcher_type) $("fetcher").value = cfg.fetcher_type;
@@ -499,7 +510,7 @@ async function prefill() {
       ? [...doc().querySelectorAll(cfg.item_selector)].map((el) => Number(el.getAttribute("data-gs-node")))
       : [];
   state.items = { item_selector: cfg.item_selector, item_selector_type: type, item_nodes: nodes, count: nodes.length };
-  state.fields = (cfg.fields || []).map((f) => ({ selector_type: "css", attribute: "text", ...f, filled: "?", alternatives: [] }));
+  state.fields = (cfg.fields || []).map((f) => ({ selector_type: "css", attribute: "text", ...f, alternatives: [] }));
   showItems();
   showFields();
   const p = cfg.pagination || {};

@@ -9,6 +9,7 @@ mod support;
 mod assets;
 mod first_run;
 mod forms;
+mod job_edit;
 mod job_page;
 mod notifications;
 mod roles;
