@@ -1,7 +1,8 @@
 // The wizard: the page is shown from its snapshot in a sandboxed frame of our own origin; a
 // click on it sends the clicked element's number (data-gs-node) to the snapshot API, which
 // answers with the engine's items, columns, rows and pagination. Nothing is worked out here:
-// this module only shows answers and keeps the person's choices.
+// this module only shows answers and keeps the person's choices. Without a mouse, the page is
+// one stop of the Tab order whose elements the arrow keys walk and Enter chooses.
 
 import { api } from "api";
 import { say } from "app";
@@ -50,6 +51,8 @@ const MARKS = `
 [data-gs-example] { outline: 3px solid #1971c2 !important; outline-offset: -2px; }
 [data-gs-column] { outline: 2px dashed #2b8a3e !important; }
 [data-gs-hover] { outline: 2px solid #495057 !important; cursor: pointer !important; }
+body:focus { outline: none; }
+body:focus [data-gs-cursor] { outline: 3px solid #ffbf47 !important; outline-offset: 1px; box-shadow: 0 0 0 6px #1a1d23 !important; }
 `;
 
 function doc() {
@@ -84,8 +87,67 @@ frame.addEventListener("load", () => {
   d.addEventListener("submit", (e) => e.preventDefault(), true);
   d.addEventListener("mouseover", (e) => e.target?.setAttribute?.("data-gs-hover", ""), true);
   d.addEventListener("mouseout", (e) => e.target?.removeAttribute?.("data-gs-hover"), true);
+  // The keyboard's way in: the page is one stop of the Tab order (its own links and fields
+  // are not), and the arrow keys walk its elements (see onPageKey).
+  for (const el of d.querySelectorAll("a[href], area[href], button, input, select, textarea, summary, [tabindex]")) {
+    el.tabIndex = -1;
+  }
+  if (d.body) {
+    d.body.tabIndex = 0;
+    d.body.setAttribute("aria-label", "The page: move with the arrow keys, choose with Enter");
+    d.body.addEventListener("focus", () => pointAt(cursor() || walkable(d)[0] || null));
+  }
+  d.addEventListener("keydown", onPageKey, true);
   showMarks();
 });
+
+// The keyboard cursor on the page: the element Enter chooses, outlined while the page has the
+// focus and named in words (an aria-live line) each time it moves.
+function cursor() {
+  return doc()?.querySelector("[data-gs-cursor]") || null;
+}
+
+// Elements the cursor can stand on: numbered, in the page's body and shown.
+function walkable(d) {
+  return [...d.body.querySelectorAll("[data-gs-node]")].filter((el) => el.getClientRects().length > 0);
+}
+
+function describe(el) {
+  const text = (el.textContent || "").replace(/\s+/g, " ").trim();
+  const what = el.closest("a[href]") ? "a link" : el.tagName === "IMG" ? "a picture" : "";
+  const words = text ? `“${text.length > 60 ? `${text.slice(0, 60)}…` : text}”` : el.getAttribute("alt") || "an empty part";
+  return what ? `${words}, ${what}` : words;
+}
+
+function pointAt(el) {
+  cursor()?.removeAttribute("data-gs-cursor");
+  if (!el) return;
+  el.setAttribute("data-gs-cursor", "");
+  el.scrollIntoView({ block: "nearest", inline: "nearest" });
+  $("cursor-words").textContent = `On ${describe(el)}.`;
+}
+
+// Down and up: the next or previous element in reading order; left: the element around the
+// current one; right: the first element inside it; Enter or Space: choose it, as a click would.
+function onPageKey(event) {
+  const d = doc();
+  if (!d?.body || event.altKey || event.ctrlKey || event.metaKey) return;
+  const here = cursor();
+  const all = walkable(d);
+  const at = here ? all.indexOf(here) : -1;
+  let next = null;
+  if (event.key === "ArrowDown") next = all[Math.min(at + 1, all.length - 1)];
+  else if (event.key === "ArrowUp") next = all[Math.max(at - 1, 0)];
+  else if (event.key === "ArrowLeft") next = here?.parentElement?.closest("[data-gs-node]") || here;
+  else if (event.key === "ArrowRight") next = here ? all.find((el) => here.contains(el) && el !== here) || here : all[0];
+  else if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    if (here) choose(here);
+    return;
+  } else return;
+  event.preventDefault();
+  if (next && next !== d.body) pointAt(next);
+}
 
 async function call(method, path, body, problemId = "wizard-problem") {
   try {
@@ -98,15 +160,19 @@ async function call(method, path, body, problemId = "wizard-problem") {
   }
 }
 
-async function onPageClick(event) {
+function onPageClick(event) {
   event.preventDefault();
   event.stopPropagation();
-  const node = nodeOf(event.target);
+  choose(event.target);
+}
+
+async function choose(target) {
+  const node = nodeOf(target);
   if (node === null || !state.snapshot || state.busy) return;
   state.busy = true;
   try {
     const m = mode();
-    if (m === "items") await clickItem(node, event.target);
+    if (m === "items") await clickItem(node, target);
     else if (m === "fields") await addField(node);
     else await pickNext(node);
   } finally {
@@ -250,7 +316,7 @@ function showFields() {
     fill.textContent = f.filled === undefined ? "" : `filled in ${f.filled} of ${total}`;
     const remove = document.createElement("button");
     remove.type = "button";
-    remove.className = "button quiet";
+    remove.className = "button";
     remove.textContent = "Remove";
     remove.setAttribute("aria-label", `Remove column ${f.name}`);
     remove.addEventListener("click", () => {

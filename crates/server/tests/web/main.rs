@@ -6,6 +6,7 @@ mod browser;
 mod fixture;
 mod support;
 
+mod accessibility;
 mod assets;
 mod first_run;
 mod forms;
