@@ -263,7 +263,7 @@ async fn a_hostile_page_runs_nothing_and_sends_nothing() {
         .await;
         let view: String = ui.eval("document.getElementById('snapshot').src").await;
         // Let it sit: the refresh was due after a second, handlers on load at once.
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         // A person's clicks and keys on the active parts.
         for target in ["#js-link", "#js-link-entity", "#data-link", "#plain-link", "#relative-link", "#submit", "#formaction"] {
             ui.click_in_frame("#snapshot", target).await;
@@ -283,7 +283,7 @@ async fn a_hostile_page_runs_nothing_and_sends_nothing() {
              HTMLFormElement.prototype.submit.call(d.getElementById('form')); return true; })()",
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         check_canary(&hits_seen, EXPECTED);
         untouched(&ui, "window").await;
         untouched(&ui, "document.getElementById('snapshot').contentWindow").await;
@@ -307,11 +307,11 @@ async fn a_hostile_page_runs_nothing_and_sends_nothing() {
         // policy's sandbox leaves no script context in it, not even for the test's: the clicks
         // go through the DOM and input domains of the protocol.
         ui.page.goto(view.as_str()).await.expect("open the snapshot");
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         for target in ["#js-link", "#js-link-entity", "#data-link", "#submit", "#formaction"] {
             click_without_scripts(&ui, target).await;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         check_canary(&hits_seen, &[]);
         let at = ui.page.url().await.expect("the tab's address");
         assert_eq!(at.as_deref(), Some(view.as_str()), "nothing navigated the snapshot away");
