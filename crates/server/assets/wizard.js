@@ -400,7 +400,7 @@ async function pickNext(node) {
 function setPagination(p) {
   state.pagination = p;
   $("pages-status").textContent = p
-    ? `Page 2 is ${p.next_url}`
+    ? p.words || `Page 2 is ${p.next_url}`
     : "Only this page is read.";
   setMode(state.items ? "fields" : "items");
 }
@@ -408,6 +408,7 @@ function setPagination(p) {
 function paginationValue() {
   const p = state.pagination;
   if (!p) return { type: "none" };
+  if (p.kept) return p.kept;
   if (p.type === "next_button") {
     return { type: "next_button", next_button_selector: p.selector, next_button_selector_type: p.selector_type };
   }
@@ -582,6 +583,9 @@ async function prefill() {
   const p = cfg.pagination || {};
   if (p.type === "next_button") {
     setPagination({ type: "next_button", selector: p.next_button_selector, selector_type: p.next_button_selector_type || "css", next_url: "the page its link leads to" });
+  } else if (p.type === "infinite_scroll") {
+    // Nothing to click for it: the job's scrolling is kept as it is.
+    setPagination({ type: p.type, kept: p, words: "More items come by scrolling the page, as this scrape was set up." });
   } else if (p.type === "url_pattern") {
     setPagination({ type: "url_pattern", url_pattern: p.url_pattern, next_url: p.url_pattern.replace("{page}", "2") });
   }
