@@ -1,7 +1,8 @@
 // The wizard: the page is shown from its snapshot in a sandboxed frame of our own origin; a
 // click on it sends the clicked element's number (data-gs-node) to the snapshot API, which
 // answers with the engine's items, columns, rows and pagination. Nothing is worked out here:
-// this module only shows answers and keeps the person's choices.
+// this module only shows answers and keeps the person's choices. Without a mouse, the page is
+// one stop of the Tab order whose elements the arrow keys walk and Enter chooses.
 
 import { api } from "api";
 import { say } from "app";
@@ -50,6 +51,8 @@ const MARKS = `
 [data-gs-example] { outline: 3px solid #1971c2 !important; outline-offset: -2px; }
 [data-gs-column] { outline: 2px dashed #2b8a3e !important; }
 [data-gs-hover] { outline: 2px solid #495057 !important; cursor: pointer !important; }
+body:focus { outline: none; }
+body:focus [data-gs-cursor] { outline: 3px solid #ffbf47 !important; outline-offset: 1px; box-shadow: 0 0 0 6px #1a1d23 !important; }
 `;
 
 function doc() {
@@ -84,8 +87,67 @@ frame.addEventListener("load", () => {
   d.addEventListener("submit", (e) => e.preventDefault(), true);
   d.addEventListener("mouseover", (e) => e.target?.setAttribute?.("data-gs-hover", ""), true);
   d.addEventListener("mouseout", (e) => e.target?.removeAttribute?.("data-gs-hover"), true);
+  // The keyboard's way in: the page is one stop of the Tab order (its own links and fields
+  // are not), and the arrow keys walk its elements (see onPageKey).
+  for (const el of d.querySelectorAll("a[href], area[href], button, input, select, textarea, summary, [tabindex]")) {
+    el.tabIndex = -1;
+  }
+  if (d.body) {
+    d.body.tabIndex = 0;
+    d.body.setAttribute("aria-label", "The page: move with the arrow keys, choose with Enter");
+    d.body.addEventListener("focus", () => pointAt(cursor() || walkable(d)[0] || null));
+  }
+  d.addEventListener("keydown", onPageKey, true);
   showMarks();
 });
+
+// The keyboard cursor on the page: the element Enter chooses, outlined while the page has the
+// focus and named in words (an aria-live line) each time it moves.
+function cursor() {
+  return doc()?.querySelector("[data-gs-cursor]") || null;
+}
+
+// Elements the cursor can stand on: numbered, in the page's body and shown.
+function walkable(d) {
+  return [...d.body.querySelectorAll("[data-gs-node]")].filter((el) => el.getClientRects().length > 0);
+}
+
+function describe(el) {
+  const text = (el.textContent || "").replace(/\s+/g, " ").trim();
+  const what = el.closest("a[href]") ? "a link" : el.tagName === "IMG" ? "a picture" : "";
+  const words = text ? `“${text.length > 60 ? `${text.slice(0, 60)}…` : text}”` : el.getAttribute("alt") || "an empty part";
+  return what ? `${words}, ${what}` : words;
+}
+
+function pointAt(el) {
+  cursor()?.removeAttribute("data-gs-cursor");
+  if (!el) return;
+  el.setAttribute("data-gs-cursor", "");
+  el.scrollIntoView({ block: "nearest", inline: "nearest" });
+  $("cursor-words").textContent = `On ${describe(el)}.`;
+}
+
+// Down and up: the next or previous element in reading order; left: the element around the
+// current one; right: the first element inside it; Enter or Space: choose it, as a click would.
+function onPageKey(event) {
+  const d = doc();
+  if (!d?.body || event.altKey || event.ctrlKey || event.metaKey) return;
+  const here = cursor();
+  const all = walkable(d);
+  const at = here ? all.indexOf(here) : -1;
+  let next = null;
+  if (event.key === "ArrowDown") next = all[Math.min(at + 1, all.length - 1)];
+  else if (event.key === "ArrowUp") next = all[Math.max(at - 1, 0)];
+  else if (event.key === "ArrowLeft") next = here?.parentElement?.closest("[data-gs-node]") || here;
+  else if (event.key === "ArrowRight") next = here ? all.find((el) => here.contains(el) && el !== here) || here : all[0];
+  else if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    if (here) choose(here);
+    return;
+  } else return;
+  event.preventDefault();
+  if (next && next !== d.body) pointAt(next);
+}
 
 async function call(method, path, body, problemId = "wizard-problem") {
   try {
@@ -98,15 +160,19 @@ async function call(method, path, body, problemId = "wizard-problem") {
   }
 }
 
-async function onPageClick(event) {
+function onPageClick(event) {
   event.preventDefault();
   event.stopPropagation();
-  const node = nodeOf(event.target);
+  choose(event.target);
+}
+
+async function choose(target) {
+  const node = nodeOf(target);
   if (node === null || !state.snapshot || state.busy) return;
   state.busy = true;
   try {
     const m = mode();
-    if (m === "items") await clickItem(node, event.target);
+    if (m === "items") await clickItem(node, target);
     else if (m === "fields") await addField(node);
     else await pickNext(node);
   } finally {
@@ -246,10 +312,11 @@ function showFields() {
     });
     const fill = document.createElement("span");
     fill.className = "hint";
-    fill.textContent = `filled in ${f.filled} of ${total}`;
+    // A column of the job being edited has no count until it is clicked again.
+    fill.textContent = f.filled === undefined ? "" : `filled in ${f.filled} of ${total}`;
     const remove = document.createElement("button");
     remove.type = "button";
-    remove.className = "button quiet";
+    remove.className = "button";
     remove.textContent = "Remove";
     remove.setAttribute("aria-label", `Remove column ${f.name}`);
     remove.addEventListener("click", () => {
@@ -262,11 +329,14 @@ function showFields() {
   });
 }
 
+// The keys of a field the job document holds; the rest (`filled`, `alternatives`) are the
+// wizard's own notes. Editing keeps what the wizard has no control for (required, default).
+const FIELD_KEYS = ["name", "selector", "selector_type", "attribute", "custom_attribute", "multiple", "required", "default_value"];
+
 function jobFields() {
   return state.fields.map((f) => {
-    const out = { name: f.name, selector: f.selector, selector_type: f.selector_type, attribute: f.attribute };
-    if (f.custom_attribute) out.custom_attribute = f.custom_attribute;
-    if (f.multiple) out.multiple = true;
+    const out = {};
+    for (const key of FIELD_KEYS) if (f[key] !== undefined && f[key] !== null) out[key] = f[key];
     return out;
   });
 }
@@ -330,7 +400,7 @@ async function pickNext(node) {
 function setPagination(p) {
   state.pagination = p;
   $("pages-status").textContent = p
-    ? `Page 2 is ${p.next_url}`
+    ? p.words || `Page 2 is ${p.next_url}`
     : "Only this page is read.";
   setMode(state.items ? "fields" : "items");
 }
@@ -338,6 +408,7 @@ function setPagination(p) {
 function paginationValue() {
   const p = state.pagination;
   if (!p) return { type: "none" };
+  if (p.kept) return p.kept;
   if (p.type === "next_button") {
     return { type: "next_button", next_button_selector: p.selector, next_button_selector_type: p.selector_type };
   }
@@ -423,10 +494,15 @@ $("url-form").addEventListener("submit", async (e) => {
   await showPage(url, $("fetcher").value);
 });
 
-// 6. Save.
+// 6. Save. An edited job keeps every setting the wizard does not show (its description,
+// timeouts, item key, checks, ...): the wizard's answers are laid over the job's document.
+const original = JSON.parse($("job-config").textContent || "null");
+
 function config() {
   const delayMs = Math.round(Math.max(0, Number($("delay").value) || 0) * 1000);
+  const maxItems = $("max-items").value.trim();
   return {
+    ...(original || {}),
     name: $("job-name").value.trim(),
     start_url: state.snapshot.final_url,
     item_selector: state.items.item_selector,
@@ -434,6 +510,7 @@ function config() {
     fields: jobFields(),
     pagination: paginationValue(),
     max_pages: Math.max(1, Number($("max-pages").value) || 1),
+    max_items: maxItems === "" ? null : Math.max(1, Math.round(Number(maxItems)) || 1),
     min_delay_ms: delayMs,
     max_delay_ms: Math.max(delayMs, Math.round(delayMs * 1.5)),
     respect_robots_txt: $("robots").checked,
@@ -483,11 +560,12 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
 
 // Editing: the job's document fills the steps once its page is shown.
 async function prefill() {
-  const cfg = JSON.parse($("job-config").textContent || "null");
+  const cfg = original;
   if (!cfg) return;
   $("page-url").value = cfg.start_url;
   $("job-name").value = cfg.name;
   if (cfg.max_pages) $("max-pages").value = cfg.max_pages;
+  $("max-items").value = cfg.max_items ?? "";
   if (cfg.min_delay_ms !== undefined) $("delay").value = cfg.min_delay_ms / 1000;
   if (cfg.respect_robots_txt !== undefined) $("robots").checked = cfg.respect_robots_txt;
   if (cfg.fetcher_type) $("fetcher").value = cfg.fetcher_type;
@@ -499,12 +577,15 @@ async function prefill() {
       ? [...doc().querySelectorAll(cfg.item_selector)].map((el) => Number(el.getAttribute("data-gs-node")))
       : [];
   state.items = { item_selector: cfg.item_selector, item_selector_type: type, item_nodes: nodes, count: nodes.length };
-  state.fields = (cfg.fields || []).map((f) => ({ selector_type: "css", attribute: "text", ...f, filled: "?", alternatives: [] }));
+  state.fields = (cfg.fields || []).map((f) => ({ selector_type: "css", attribute: "text", ...f, alternatives: [] }));
   showItems();
   showFields();
   const p = cfg.pagination || {};
   if (p.type === "next_button") {
     setPagination({ type: "next_button", selector: p.next_button_selector, selector_type: p.next_button_selector_type || "css", next_url: "the page its link leads to" });
+  } else if (p.type === "infinite_scroll") {
+    // Nothing to click for it: the job's scrolling is kept as it is.
+    setPagination({ type: p.type, kept: p, words: "More items come by scrolling the page, as this scrape was set up." });
   } else if (p.type === "url_pattern") {
     setPagination({ type: "url_pattern", url_pattern: p.url_pattern, next_url: p.url_pattern.replace("{page}", "2") });
   }

@@ -6,7 +6,8 @@
 //! `<noscript>`, every event-handler attribute, `javascript:` and other non-web URLs, `<meta>`
 //! (so no refresh), `<base>` of the page, frames and iframes, objects and embeds, inline SVG and
 //! MathML (and the scripts they can carry), `<template>`, forms' `action`/`method`/`target` and
-//! buttons' `formaction`, link relations that fetch or run anything (`preload`, `import`, …).
+//! buttons' `formaction`, forms' `name` (a named form shadows the document's method of that
+//! name), media sources, link relations that fetch or run anything (`preload`, `import`, …).
 //! Every URL is made absolute against the page's own base, and the snapshot's `<base>` is that
 //! base, so relative URLs inside stylesheets still resolve to the site.
 //!
@@ -211,7 +212,8 @@ const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
         "img",
         &["src", "srcset", "sizes", "alt", "loading", "decoding"],
     ),
-    ("source", &["src", "srcset", "sizes", "media", "type"]),
+    // `src` of a `<source>` is a video's or a sound's: only pictures' `srcset` loads.
+    ("source", &["srcset", "sizes", "media", "type"]),
     ("link", &["href", "media", "type"]),
     ("style", &["media"]),
     ("time", &["datetime"]),
@@ -262,7 +264,8 @@ const TAG_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("dialog", &["open"]),
     ("bdo", &["dir"]),
     ("map", &["name"]),
-    ("form", &["name"]),
+    // Not a form's `name`: a named form is a property of the document, and one named
+    // `querySelector` or `addEventListener` would shadow the method the wizard's script calls.
 ];
 
 /// `<link rel>` values kept: stylesheets, and relations that load nothing but that detection
@@ -526,7 +529,8 @@ mod tests {
 <a href="data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">data</a>
 <img class="dot" src="data:image/png;base64,iVBORw0KGgo=">
 <img class="vector" src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;">
-<video poster="poster.png" src="http://canary.test/video.mp4" autoplay></video>
+<video poster="poster.png" src="http://canary.test/video.mp4" autoplay><source src="http://canary.test/source.mp4" type="video/mp4"></video>
+<form name="querySelector"></form><form name="addEventListener"></form>
 <a href="/next" ping="http://canary.test/ping">ping</a>
 </body></html>"#;
 
@@ -566,6 +570,10 @@ mod tests {
                 "{name} kept: {}",
                 out.html
             );
+            if name == "form" || name == "source" {
+                assert!(el.value().attr("name").is_none(), "{name} keeps its name");
+                assert!(el.value().attr("src").is_none(), "{name} keeps its src");
+            }
             if name == "meta" {
                 assert_eq!(
                     el.value().attrs().map(|(n, _)| n).collect::<Vec<_>>(),

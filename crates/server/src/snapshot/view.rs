@@ -20,9 +20,11 @@ use crate::error::ApiResult;
 use crate::extract::ApiPath;
 use crate::state::AppState;
 
-/// The policy a snapshot is served with.
-pub const SNAPSHOT_CSP: &str =
-    "default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:";
+/// The policy a snapshot is served with. `default-src` does not cover where forms go or who
+/// may frame the page, so those are said too; `sandbox` makes the page as inert opened on its
+/// own in a tab as in the wizard's frame (no scripts, no forms, no popups).
+pub const SNAPSHOT_CSP: &str = "default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; \
+     font-src * data:; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/snapshots/{id}", get(view_snapshot))

@@ -18,8 +18,8 @@ backend_test!(
     bad_snapshot_requests
 );
 
-const CSP: &str =
-    "default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:";
+const CSP: &str = "default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; \
+     font-src * data:; form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin";
 
 /// Six teapots between a menu and a footer, with page numbers and a "Next" link.
 fn shop() -> String {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::layout::Point;
 use chromiumoxide::page::{Page, ScreenshotParams};
 use futures::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
@@ -190,6 +192,71 @@ impl Ui {
         .await;
         let element = self.page.find_element(css).await.expect("element");
         element.click().await.expect("click");
+    }
+
+    /// Presses a key on whatever has the focus, as a keyboard would: `Tab`, `Shift+Tab`,
+    /// `Enter`, `Space`, `Escape` or an arrow (`ArrowDown`, ...).
+    pub async fn press(&self, key: &str) {
+        let (shift, key) = match key.strip_prefix("Shift+") {
+            Some(rest) => (true, rest),
+            None => (false, key),
+        };
+        let (name, code, key_code, text) = match key {
+            "Tab" => ("Tab", "Tab", 9, None),
+            "Enter" => ("Enter", "Enter", 13, Some("\r")),
+            "Space" => (" ", "Space", 32, Some(" ")),
+            "Escape" => ("Escape", "Escape", 27, None),
+            "ArrowLeft" => ("ArrowLeft", "ArrowLeft", 37, None),
+            "ArrowUp" => ("ArrowUp", "ArrowUp", 38, None),
+            "ArrowRight" => ("ArrowRight", "ArrowRight", 39, None),
+            "ArrowDown" => ("ArrowDown", "ArrowDown", 40, None),
+            other => panic!("no key {other} in Ui::press"),
+        };
+        let modifiers = if shift { 8 } else { 0 };
+        let event = |kind: DispatchKeyEventType, text: Option<&str>| {
+            let mut builder = DispatchKeyEventParams::builder()
+                .r#type(kind)
+                .modifiers(modifiers)
+                .key(name)
+                .code(code)
+                .windows_virtual_key_code(key_code)
+                .native_virtual_key_code(key_code);
+            if let Some(text) = text {
+                builder = builder.text(text);
+            }
+            builder.build().expect("a key event")
+        };
+        let down = if text.is_some() {
+            DispatchKeyEventType::KeyDown
+        } else {
+            DispatchKeyEventType::RawKeyDown
+        };
+        self.page
+            .execute(event(down, text))
+            .await
+            .expect("key down");
+        self.page
+            .execute(event(DispatchKeyEventType::KeyUp, None))
+            .await
+            .expect("key up");
+    }
+
+    /// Clicks with the mouse, at its middle, the element `css` matches inside the frame
+    /// `frame` (a CSS selector of the page), as a person's click would land.
+    pub async fn click_in_frame(&self, frame: &str, css: &str) {
+        let point: Option<(f64, f64)> = self
+            .eval(&format!(
+                "(() => {{ const f = document.querySelector({}); f.scrollIntoView({{block: 'start'}}); \
+                 const el = f.contentDocument?.querySelector({}); if (!el) return null; \
+                 el.scrollIntoView({{block: 'center'}}); const a = f.getBoundingClientRect(); \
+                 const b = el.getBoundingClientRect(); \
+                 return [a.left + f.clientLeft + b.left + b.width / 2, a.top + f.clientTop + b.top + b.height / 2]; }})()",
+                js(frame),
+                js(css)
+            ))
+            .await;
+        let (x, y) = point.unwrap_or_else(|| panic!("no {css} in {frame}"));
+        self.page.click(Point { x, y }).await.expect("click");
     }
 
     pub async fn path(&self) -> String {

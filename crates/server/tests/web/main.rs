@@ -6,15 +6,18 @@ mod browser;
 mod fixture;
 mod support;
 
+mod accessibility;
 mod assets;
 mod changes;
 mod first_run;
 mod forms;
+mod job_edit;
 mod job_page;
 mod notifications;
 mod roles;
 mod schedules;
 mod security;
 mod sessions;
+mod snapshot_inert;
 mod wizard;
 mod wizard_pages;

@@ -5,13 +5,17 @@ use grandma_store::{Backend, Role};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::app::{WebApp, fixture_job, no_redirects};
+use crate::app::{WebApp, both_databases, fixture_job, no_redirects};
 use crate::browser::{Viewport, ui_test};
 use crate::support::sign_in;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_users_see_no_write_controls_and_cannot_write() {
-    let app = WebApp::start(Backend::Sqlite).await;
+both_databases!(
+    read_only_users_see_no_write_controls_and_cannot_write,
+    admins_change_roles_on_the_users_page
+);
+
+async fn read_only_users_see_no_write_controls_and_cannot_write(backend: Backend) {
+    let app = WebApp::start(backend).await;
     app.account("admin@example.com", Role::Admin).await;
     app.account("reader@example.com", Role::User).await;
     // The job is made while the account may still write, then the account is made read-only.
@@ -31,7 +35,7 @@ async fn read_only_users_see_no_write_controls_and_cannot_write() {
     app.store.update_user(reader.user_id, &patch).await.unwrap();
     let page = format!("/jobs/{job}");
     ui_test(
-        "readonly_controls",
+        &format!("readonly_controls_{backend:?}"),
         &app.url(""),
         Viewport::Desktop,
         |ui| async move {
@@ -83,9 +87,8 @@ async fn read_only_users_see_no_write_controls_and_cannot_write() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admins_change_roles_on_the_users_page() {
-    let app = WebApp::start(Backend::Sqlite).await;
+async fn admins_change_roles_on_the_users_page(backend: Backend) {
+    let app = WebApp::start(backend).await;
     app.account("admin@example.com", Role::Admin).await;
     app.account("bob@example.com", Role::User).await;
     let bob = app
@@ -94,7 +97,7 @@ async fn admins_change_roles_on_the_users_page() {
         .await
         .unwrap();
     let store = app.store.clone();
-    ui_test("users_page", &app.url(""), Viewport::Phone, |ui| async move {
+    ui_test(&format!("users_page_{backend:?}"), &app.url(""), Viewport::Phone, |ui| async move {
         sign_in(&ui, "admin@example.com").await;
         ui.goto("/admin/users").await;
         ui.select(&format!("#role-{}", bob.user_id), "readonly").await;
