@@ -151,9 +151,8 @@ pub async fn update_me(
     headers: HeaderMap,
     ApiJson(body): ApiJson<MeUpdateIn>,
 ) -> ApiResult<Response> {
-    // The account as authentication read it, so the precondition is judged before any
-    // password is hashed.
-    let version = required_version(&headers, &current.user)?;
+    // What can be judged from the body alone comes first: a malformed request is a 422
+    // whatever the account's version.
     let mut problems = Vec::new();
     let email = body.email.as_deref().map(Email::parse).transpose();
     let mut patch = UserPatch {
@@ -169,28 +168,29 @@ pub async fn update_me(
             Err(problem) => problems.push(FieldProblem::new("username", problem)),
         }
     }
-    if let Some(new_password) = body.password {
-        if let Err(problem) = check_password(&new_password) {
+    const CURRENT_REQUIRED: &str = "the current password is required and must be correct";
+    if let Some(new_password) = &body.password {
+        if let Err(problem) = check_password(new_password) {
             problems.push(FieldProblem::new("password", problem));
         }
-        let current_ok = match body.current_password {
-            Some(given) => {
-                password::verify(Secret(given), current.user.password_hash.clone()).await?
-            }
-            None => false,
-        };
-        if !current_ok {
-            problems.push(FieldProblem::new(
-                "current_password",
-                "the current password is required and must be correct",
-            ));
-        }
-        if problems.is_empty() {
-            patch.password_hash = Some(password::hash(Secret(new_password)).await?);
+        if body.current_password.is_none() {
+            problems.push(FieldProblem::new("current_password", CURRENT_REQUIRED));
         }
     }
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
+    }
+    // Then the precondition, against the account as authentication read it, before any
+    // password is verified or hashed.
+    let version = required_version(&headers, &current.user)?;
+    if let (Some(new_password), Some(given)) = (body.password, body.current_password) {
+        if !password::verify(Secret(given), current.user.password_hash.clone()).await? {
+            return Err(ApiError::Validation(vec![FieldProblem::new(
+                "current_password",
+                CURRENT_REQUIRED,
+            )]));
+        }
+        patch.password_hash = Some(password::hash(Secret(new_password)).await?);
     }
     let user = state
         .store

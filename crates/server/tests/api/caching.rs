@@ -600,6 +600,19 @@ async fn user_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
     .await;
     let me = app.get("/users/me", &token, 200).await;
     assert_eq!(me["username"], "Plain");
+    // A malformed body is a 422 whatever the version: the body is judged before the
+    // precondition, and nothing is written.
+    let (status, _, body) = send(
+        app,
+        Method::PUT,
+        "/users/me",
+        &token,
+        Some("\"old\""),
+        Some(json!({"password": "short", "current_password": "whatever"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(app.get("/users/me", &token, 200).await["username"], "Plain");
     // Delete: an admin's stale version is refused, the current one deletes.
     let path = format!("/users/{id}");
     let current = tag_of(&get(app, &path, &admin, None).await.1);
