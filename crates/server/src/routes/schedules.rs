@@ -336,7 +336,9 @@ pub async fn update_schedule(
 ) -> ApiResult<Response> {
     current.require_writer()?;
     let old = state.store.get_schedule(current.scope(), id).await?;
-    let version = required_version(&headers, &old)?;
+    // Judged against the schedule as read, but answered after the body: a malformed request
+    // is a 422 whatever the version.
+    let precondition = required_version(&headers, &old);
     let timing_changed = body.cron_expression.is_some()
         || body.timezone.is_some()
         || body.enabled.is_some_and(|e| e != old.enabled);
@@ -347,6 +349,7 @@ pub async fn update_schedule(
         body.overlap_policy.as_deref(),
         old.overlap_policy,
     )?;
+    let version = precondition?;
     if !timing_changed {
         schedule.next_run = old.next_run;
     }

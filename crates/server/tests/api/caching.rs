@@ -348,6 +348,25 @@ async fn result_reads_carry_tags_and_deletes_honour_if_match(app: &TestApp) {
 /// a write (`plain`) is unconditional. With `delete`, a stale delete is a 412 and the current
 /// version deletes. Returns the tag of the last version written.
 #[allow(clippy::too_many_arguments)]
+/// A malformed body is a 422 whatever the version: the body is judged before the
+/// precondition, and nothing is written (the resource's tag is unchanged).
+async fn malformed_body_beats_a_stale_version(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    method: reqwest::Method,
+    malformed: Value,
+) {
+    let before = tag_of(&get(app, path, token, None).await.1);
+    let (status, _, body) = send(app, method, path, token, Some("\"old\""), Some(malformed)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+    assert_eq!(
+        tag_of(&get(app, path, token, None).await.1),
+        before,
+        "{path}"
+    );
+}
+
 async fn guarded_writes(
     app: &TestApp,
     token: &str,
@@ -440,6 +459,14 @@ async fn schedule_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
         )
         .await;
     let path = format!("/schedules/{}", created["id"].as_str().unwrap());
+    malformed_body_beats_a_stale_version(
+        app,
+        &token,
+        &path,
+        Method::PATCH,
+        json!({"cron_expression": "not a cron"}),
+    )
+    .await;
     guarded_writes(
         app,
         &token,
@@ -527,6 +554,14 @@ async fn webhook_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
         )
         .await;
     let path = format!("/webhooks/{}", created["id"].as_str().unwrap());
+    malformed_body_beats_a_stale_version(
+        app,
+        &token,
+        &path,
+        Method::PATCH,
+        json!({"events": ["no.such.event"]}),
+    )
+    .await;
     guarded_writes(
         app,
         &token,
@@ -600,19 +635,14 @@ async fn user_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
     .await;
     let me = app.get("/users/me", &token, 200).await;
     assert_eq!(me["username"], "Plain");
-    // A malformed body is a 422 whatever the version: the body is judged before the
-    // precondition, and nothing is written.
-    let (status, _, body) = send(
+    malformed_body_beats_a_stale_version(
         app,
-        Method::PUT,
-        "/users/me",
         &token,
-        Some("\"old\""),
-        Some(json!({"password": "short", "current_password": "whatever"})),
+        "/users/me",
+        Method::PUT,
+        json!({"password": "short", "current_password": "whatever"}),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(app.get("/users/me", &token, 200).await["username"], "Plain");
     // Delete: an admin's stale version is refused, the current one deletes.
     let path = format!("/users/{id}");
     let current = tag_of(&get(app, &path, &admin, None).await.1);

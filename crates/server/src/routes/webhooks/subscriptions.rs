@@ -174,7 +174,9 @@ pub async fn update_webhook(
 ) -> ApiResult<Response> {
     current.require_writer()?;
     let old = state.store.get_webhook(current.scope(), id).await?;
-    let version = required_version(&headers, &old)?;
+    // Judged against the webhook as read, but answered after the body: a malformed request is
+    // a 422 whatever the version.
+    let precondition = required_version(&headers, &old);
     let mut problems = Vec::new();
     let events = match body.events {
         None => old.events.clone(),
@@ -204,6 +206,7 @@ pub async fn update_webhook(
         check_job(&state, &current, webhook.job_id, &mut problems).await?;
     }
     done(problems)?;
+    let version = precondition?;
     let updated = state
         .store
         .update_webhook_if(current.scope(), id, &webhook, version)
