@@ -341,13 +341,6 @@ async fn result_reads_carry_tags_and_deletes_honour_if_match(app: &TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
-/// The story of a resource whose writes honour `If-Match`, told by `token` on `path`: its read
-/// carries a tag and answers 304 for it; a write (`method` with `first`) naming the tag lands
-/// and answers the new one; a second write naming the old tag is refused with a 412 in the
-/// error format and writes nothing; a weak or unknown tag is refused too; without the header
-/// a write (`plain`) is unconditional. With `delete`, a stale delete is a 412 and the current
-/// version deletes. Returns the tag of the last version written.
-#[allow(clippy::too_many_arguments)]
 /// A malformed body is a 422 whatever the version: the body is judged before the
 /// precondition, and nothing is written (the resource's tag is unchanged).
 async fn malformed_body_beats_a_stale_version(
@@ -367,6 +360,13 @@ async fn malformed_body_beats_a_stale_version(
     );
 }
 
+/// The story of a resource whose writes honour `If-Match`, told by `token` on `path`: its read
+/// carries a tag and answers 304 for it; a write (`method` with `first`) naming the tag lands
+/// and answers the new one; a second write naming the old tag is refused with a 412 in the
+/// error format and writes nothing; a weak or unknown tag is refused too; without the header
+/// a write (`plain`) is unconditional. With `delete`, a stale delete is a 412 and the current
+/// version deletes. Returns the tag of the last version written.
+#[allow(clippy::too_many_arguments)]
 async fn guarded_writes(
     app: &TestApp,
     token: &str,
