@@ -105,6 +105,26 @@ fn on_own_runtime<T: Send>(fut: impl Future<Output = T> + Send) -> T {
     })
 }
 
+/// One test function per database for each story `async fn name(backend: Backend)` named:
+/// `name::sqlite` and `name::postgres` (`GRANDMA_TEST_PG_URL`), so a filter on the story's name
+/// runs both. The calling crate needs `tokio` (with its test macro) and `grandma_store`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(grandma_store::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(grandma_store::Backend::Postgres).await;
+            }
+        }
+    )+};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

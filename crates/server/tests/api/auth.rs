@@ -15,7 +15,7 @@ api_test!(
     api_tokens_create_use_revoke,
     display_names_as_in_the_earlier_api
 );
-backend_test!(tokens_expire, initial_admin_is_created_once);
+both_databases!(tokens_expire, initial_admin_is_created_once);
 
 async fn register_login_and_me(app: &TestApp) {
     let id = app.register("Ann@Example.com").await;

@@ -10,7 +10,7 @@ api_test!(
     malformed_requests,
     declared_length_over_the_limit_is_refused_at_once
 );
-backend_test!(oversized_bodies);
+both_databases!(oversized_bodies);
 
 async fn malformed_requests(app: &TestApp) {
     let (_, token) = app.user("sloppy@example.com", Role::User).await;

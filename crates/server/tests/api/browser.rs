@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, job_config};
 
-backend_test!(
+both_databases!(
     previews_render_pages_built_by_scripts,
     without_a_browser_its_jobs_are_refused
 );

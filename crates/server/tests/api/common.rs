@@ -249,20 +249,3 @@ macro_rules! api_test {
         }
     )+};
 }
-
-/// Runs `async fn name(backend)` once per backend, for stories that need special settings.
-macro_rules! backend_test {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(grandma_store::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(grandma_store::Backend::Postgres).await;
-            }
-        }
-    )+};
-}

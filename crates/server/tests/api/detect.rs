@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 
-backend_test!(detection_over_the_api);
+both_databases!(detection_over_the_api);
 
 /// Six products in a grid between a menu and a footer; with `nodes`, every element carries a
 /// `data-gs-node` number as a snapshot's do (products are 10, 20, … and their prices 12, 22, …).

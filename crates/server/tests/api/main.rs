@@ -2,6 +2,8 @@
 //! SQLite and once on PostgreSQL (see `common::api_test!`).
 
 #[macro_use]
+extern crate grandma_testkit;
+#[macro_use]
 mod common;
 
 mod auth;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, job_config};
 
-backend_test!(preview_pages);
+both_databases!(preview_pages);
 
 const PAGE: &str = r#"<html><body>
   <div class="product"><h2> First  </h2><span class="price">1.00</span><a href="/p/1">go</a></div>
@@ -117,7 +117,7 @@ async fn preview_pages(backend: Backend) {
     strict.finish().await;
 }
 
-backend_test!(preview_limits);
+both_databases!(preview_limits);
 
 /// A page that takes a while to come: previews of it stay running meanwhile.
 async fn slow_server() -> std::net::SocketAddr {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 
-backend_test!(
+both_databases!(
     snapshots_and_the_picker,
     snapshots_are_bounded_and_expire,
     bad_snapshot_requests

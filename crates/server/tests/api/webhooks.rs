@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 
-backend_test!(
+both_databases!(
     webhook_management,
     deliveries_and_redelivery,
     documented_bounds_hold

@@ -247,22 +247,4 @@ pub fn fixture_job(name: &str, start_url: &str, pages: u32) -> Value {
     })
 }
 
-/// One test function per database for each story `async fn name(backend: Backend)` named:
-/// `name::sqlite` and `name::postgres` (`GRANDMA_TEST_PG_URL`), so a filter on the story's name
-/// runs both.
-macro_rules! both_databases {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(grandma_store::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(grandma_store::Backend::Postgres).await;
-            }
-        }
-    )+};
-}
-pub(crate) use both_databases;
+pub(crate) use grandma_testkit::both_databases;
