@@ -21,6 +21,9 @@ pub struct Schedule {
     pub owner_id: Uuid,
     /// The job's organization.
     pub org_id: Uuid,
+    /// Why the latest firing queued no run (an organization over a quota), in words;
+    /// `None` after a firing that queued one.
+    pub last_skipped: Option<String>,
     /// Five-field cron expression.
     pub cron_expression: String,
     /// IANA time zone the expression is read in.

@@ -9,6 +9,7 @@ alter table api_token drop column expires_at;
 alter table api_token drop column scopes;
 alter table api_token drop column org_id;
 alter table webhook drop column org_id;
+alter table schedule drop column last_skipped;
 alter table schedule drop column org_id;
 alter table result drop column org_id;
 alter table job drop column org_id;

@@ -65,6 +65,8 @@ alter table api_token add column org_id blob references organization (org_id) on
 alter table api_token add column scopes text not null default '[]' check (json_valid(scopes)); -- JSON array of the scope names it grants
 alter table api_token add column expires_at text check (expires_at like '____-__-__T%'); -- refused after this time; null never expires
 
+alter table schedule add column last_skipped text; -- why the latest firing queued no run (over a quota), in words; null after a firing that queued one
+
 update job set org_id = owner_id;
 update result set org_id = owner_id;
 update schedule set org_id = owner_id;
