@@ -12,90 +12,12 @@
 //!    whose role is below the action's gets 403 naming the role needed. Instance
 //!    administrators act as owners of every organization.
 
-use std::fmt;
-use std::str::FromStr;
-
-use grandma_store::{OrgRole, Role};
+use grandma_store::{OrgRole, Role, Scope};
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use crate::auth::caller::Caller;
+use crate::auth::scopes::ApiScope;
 use crate::error::ApiError;
-
-/// What an API token may be limited to. JWTs and web sessions hold every scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ApiScope {
-    JobsRead,
-    JobsWrite,
-    RunsWrite,
-    ResultsRead,
-    SchedulesRead,
-    SchedulesWrite,
-    WebhooksRead,
-    WebhooksWrite,
-    OrgRead,
-    OrgWrite,
-    Admin,
-}
-
-impl ApiScope {
-    /// Every scope, in the order listings show them.
-    pub const ALL: [ApiScope; 11] = [
-        ApiScope::JobsRead,
-        ApiScope::JobsWrite,
-        ApiScope::RunsWrite,
-        ApiScope::ResultsRead,
-        ApiScope::SchedulesRead,
-        ApiScope::SchedulesWrite,
-        ApiScope::WebhooksRead,
-        ApiScope::WebhooksWrite,
-        ApiScope::OrgRead,
-        ApiScope::OrgWrite,
-        ApiScope::Admin,
-    ];
-
-    /// The name as written in requests and stored with the token (`runs:write`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiScope::JobsRead => "jobs:read",
-            ApiScope::JobsWrite => "jobs:write",
-            ApiScope::RunsWrite => "runs:write",
-            ApiScope::ResultsRead => "results:read",
-            ApiScope::SchedulesRead => "schedules:read",
-            ApiScope::SchedulesWrite => "schedules:write",
-            ApiScope::WebhooksRead => "webhooks:read",
-            ApiScope::WebhooksWrite => "webhooks:write",
-            ApiScope::OrgRead => "org:read",
-            ApiScope::OrgWrite => "org:write",
-            ApiScope::Admin => "admin",
-        }
-    }
-
-    /// Every scope's name, for messages listing the valid ones.
-    pub fn names() -> String {
-        ApiScope::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-impl fmt::Display for ApiScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ApiScope {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        ApiScope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| format!("unknown scope `{s}`: the scopes are {}", ApiScope::names()))
-    }
-}
 
 /// What an action is done on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,13 +157,7 @@ impl Action {
                 false,
                 "create organizations",
             ),
-            Action::JoinOrg => (
-                Viewer,
-                Some(S::OrgWrite),
-                true,
-                false,
-                "accept invitations",
-            ),
+            Action::JoinOrg => (Viewer, Some(S::OrgWrite), true, false, "accept invitations"),
             Action::UseTools => (
                 Viewer,
                 Some(S::JobsWrite),
@@ -265,6 +181,23 @@ impl Action {
     /// Whether the action writes: instance `readonly` accounts are refused it.
     pub fn writes(self) -> bool {
         !self.rule().readonly_may
+    }
+}
+
+impl Caller {
+    /// [`Caller::scope`] narrowed to `org` when a listing asks for one (`?org_id=`), after
+    /// checking the caller may read it: an organization the caller is not in is a 404.
+    pub fn scope_in(&self, org: Option<Uuid>, action: Action) -> Result<Scope, ApiError> {
+        match org {
+            Some(org) => {
+                authorize(self, Target::Org(org), action)?;
+                Ok(self.scope().in_org(org))
+            }
+            None => {
+                authorize(self, Target::Account, action)?;
+                Ok(self.scope())
+            }
+        }
     }
 }
 
@@ -328,7 +261,7 @@ mod tests {
     use grandma_store::{Secret, User};
 
     use super::*;
-    use crate::auth::TokenGrant;
+    use crate::auth::caller::TokenGrant;
 
     fn caller(role: Role, memberships: &[(Uuid, OrgRole)]) -> Caller {
         let now = Utc::now();
@@ -372,7 +305,11 @@ mod tests {
         }
         let viewer = caller(Role::User, &[(org, OrgRole::Viewer)]);
         assert_eq!(
-            refusal(authorize(&viewer, Target::Org(org), Action::ChangeSchedules)),
+            refusal(authorize(
+                &viewer,
+                Target::Org(org),
+                Action::ChangeSchedules
+            )),
             "viewers of this organization cannot change schedules: ask an owner for the editor role"
         );
     }
@@ -431,14 +368,5 @@ mod tests {
             "this API token lacks the scope admin"
         );
         assert_eq!(admin.scope(), grandma_store::Scope::all().in_org(org));
-    }
-
-    #[test]
-    fn scope_names_round_trip() {
-        for scope in ApiScope::ALL {
-            assert_eq!(scope.as_str().parse::<ApiScope>(), Ok(scope));
-        }
-        let unknown = "jobs:delete".parse::<ApiScope>().unwrap_err();
-        assert!(unknown.contains("jobs:delete") && unknown.contains("runs:write"));
     }
 }

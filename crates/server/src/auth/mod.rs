@@ -3,12 +3,15 @@
 //! [`Caller`], and [`authorize`], the one decision of what a caller may do.
 
 pub mod authorize;
+pub mod caller;
 pub mod csrf;
 pub mod extract;
 pub mod jwt;
+pub mod scopes;
 pub mod session;
 pub mod setup;
 pub mod tokens;
 
-pub use authorize::{Action, ApiScope, Target, authorize};
-pub use extract::{Caller, TokenGrant};
+pub use authorize::{Action, Target, authorize};
+pub use caller::{Caller, TokenGrant};
+pub use scopes::ApiScope;

@@ -17,7 +17,10 @@ pub const INVITATION_PREFIX: &str = "gi_";
 
 /// A new invitation secret; stored, like API tokens, only as its [`hash`].
 pub fn generate_invitation() -> String {
-    format!("{INVITATION_PREFIX}{}", grandma_shared::random::random_hex(20))
+    format!(
+        "{INVITATION_PREFIX}{}",
+        grandma_shared::random::random_hex(20)
+    )
 }
 
 /// Whether a bearer credential is an API token rather than a JWT.

@@ -322,7 +322,9 @@ fn token_grant(caller: &Caller, body: &ApiTokenIn) -> ApiResult<Grant> {
                 match name.trim().parse::<ApiScope>() {
                     Ok(scope) if !scopes.contains(&scope) => scopes.push(scope),
                     Ok(_) => {}
-                    Err(message) => problems.push(FieldProblem::new(format!("scopes[{i}]"), message)),
+                    Err(message) => {
+                        problems.push(FieldProblem::new(format!("scopes[{i}]"), message))
+                    }
                 }
             }
             scopes.sort();

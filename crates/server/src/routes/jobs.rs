@@ -216,10 +216,7 @@ pub async fn list_jobs(
             JobOrderIn::Name => JobOrder::Name,
         },
     };
-    let page = state
-        .store
-        .list_jobs(scope, &filter, paging)
-        .await?;
+    let page = state.store.list_jobs(scope, &filter, paging).await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
         total: page.total,

@@ -181,10 +181,7 @@ pub async fn list_results(
         job_id: query.job_id,
         status: query.status,
     };
-    let page = state
-        .store
-        .list_runs(scope, &filter, paging)
-        .await?;
+    let page = state.store.list_runs(scope, &filter, paging).await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
         total: page.total,

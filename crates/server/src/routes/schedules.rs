@@ -398,7 +398,11 @@ pub async fn delete_schedule(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let existing = state.store.get_schedule(caller.scope(), id).await?;
-    authorize(&caller, Target::Org(existing.org_id), Action::ChangeSchedules)?;
+    authorize(
+        &caller,
+        Target::Org(existing.org_id),
+        Action::ChangeSchedules,
+    )?;
     if !headers.contains_key(header::IF_MATCH) {
         state.store.delete_schedule(caller.scope(), id).await?;
         return Ok(StatusCode::NO_CONTENT);

@@ -252,21 +252,13 @@ pub async fn delete_snapshot(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     authorize(&caller, Target::Account, Action::UseTools)?;
-    state
-        .store
-        .delete_snapshot(caller.user.user_id, id)
-        .await?;
+    state.store.delete_snapshot(caller.user.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Loads the caller's snapshot and runs `work` on its parse on a blocking thread, holding one
 /// of the user's page slots.
-async fn on_snapshot<T, F>(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    work: F,
-) -> ApiResult<T>
+async fn on_snapshot<T, F>(state: &AppState, caller: &Caller, id: Uuid, work: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&scraper::Html, &Url) -> ApiResult<T> + Send + 'static,

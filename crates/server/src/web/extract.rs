@@ -15,8 +15,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use grandma_store::{OrgRole, User, WebSession};
-use uuid::Uuid;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::auth::{Action, Caller, Target, authorize, csrf, session};
 use crate::extract::control_character;

@@ -58,7 +58,10 @@ async fn join(app: &TestApp, owner: &str, org: Uuid, email: &str, role: &str, me
     let joined = app
         .post("/invitations/accept", member, json!({"token": token}), 200)
         .await;
-    assert_eq!((joined["id"].as_str(), joined["role"].as_str()), (Some(org.to_string().as_str()), Some(role)));
+    assert_eq!(
+        (joined["id"].as_str(), joined["role"].as_str()),
+        (Some(org.to_string().as_str()), Some(role))
+    );
 }
 
 async fn patch(app: &TestApp, path: &str, token: &str, body: Value, expect: u16) -> Value {
@@ -115,36 +118,96 @@ async fn roles_per_resource(backend: Backend) {
     let new_job = json!({"config": job_config("Another"), "org_id": org});
     // Expected statuses for [owner, editor, viewer, outsider], tried in that order.
     let table: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
-        (Method::GET, format!("/jobs/{job}"), None, [200, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/jobs/{job}"),
+            None,
+            [200, 200, 200, 404],
+        ),
         (
             Method::PUT,
             format!("/jobs/{job}"),
             Some(json!({"config": job_config("Renamed")})),
             [200, 200, 403, 404],
         ),
-        (Method::POST, "/jobs/".into(), Some(new_job), [201, 201, 403, 404]),
-        (Method::GET, format!("/jobs/?org_id={org}"), None, [200, 200, 200, 404]),
-        (Method::POST, format!("/jobs/{job}/run"), None, [202, 202, 403, 404]),
-        (Method::GET, format!("/results/{run}"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/results/{run}/items"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/results/{run}/changes"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/results/{run}/export/csv"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/results/?org_id={org}"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/jobs/{job}/schedules"), None, [200, 200, 200, 404]),
+        (
+            Method::POST,
+            "/jobs/".into(),
+            Some(new_job),
+            [201, 201, 403, 404],
+        ),
+        (
+            Method::GET,
+            format!("/jobs/?org_id={org}"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::POST,
+            format!("/jobs/{job}/run"),
+            None,
+            [202, 202, 403, 404],
+        ),
+        (
+            Method::GET,
+            format!("/results/{run}"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/results/{run}/items"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/results/{run}/changes"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/results/{run}/export/csv"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/results/?org_id={org}"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/jobs/{job}/schedules"),
+            None,
+            [200, 200, 200, 404],
+        ),
         (
             Method::POST,
             format!("/jobs/{job}/schedules"),
             Some(json!({"cron_expression": "0 10 * * *"})),
             [201, 201, 403, 404],
         ),
-        (Method::GET, format!("/schedules/{schedule}"), None, [200, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/schedules/{schedule}"),
+            None,
+            [200, 200, 200, 404],
+        ),
         (
             Method::PATCH,
             format!("/schedules/{schedule}"),
             Some(json!({"enabled": false})),
             [200, 200, 403, 404],
         ),
-        (Method::GET, format!("/webhooks/{webhook}"), None, [200, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/webhooks/{webhook}"),
+            None,
+            [200, 200, 200, 404],
+        ),
         (
             Method::PATCH,
             format!("/webhooks/{webhook}"),
@@ -157,23 +220,48 @@ async fn roles_per_resource(backend: Backend) {
             None,
             [200, 200, 200, 404],
         ),
-        (Method::GET, format!("/webhooks?org_id={org}"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/orgs/{org}"), None, [200, 200, 200, 404]),
-        (Method::GET, format!("/orgs/{org}/members"), None, [200, 200, 200, 404]),
+        (
+            Method::GET,
+            format!("/webhooks?org_id={org}"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/orgs/{org}"),
+            None,
+            [200, 200, 200, 404],
+        ),
+        (
+            Method::GET,
+            format!("/orgs/{org}/members"),
+            None,
+            [200, 200, 200, 404],
+        ),
         (
             Method::PATCH,
             format!("/orgs/{org}"),
             Some(json!({"name": "Scrapers Inc"})),
             [200, 403, 403, 404],
         ),
-        (Method::GET, format!("/orgs/{org}/invitations"), None, [200, 403, 403, 404]),
+        (
+            Method::GET,
+            format!("/orgs/{org}/invitations"),
+            None,
+            [200, 403, 403, 404],
+        ),
         (
             Method::POST,
             format!("/orgs/{org}/invitations"),
             Some(json!({"email": "new@example.com"})),
             [201, 403, 403, 404],
         ),
-        (Method::POST, format!("/results/{run}/cancel"), None, [200, 409, 403, 404]),
+        (
+            Method::POST,
+            format!("/results/{run}/cancel"),
+            None,
+            [200, 409, 403, 404],
+        ),
     ];
     let actors = [
         ("owner", &owner),
@@ -207,7 +295,14 @@ async fn roles_per_resource(backend: Backend) {
         refused["detail"],
         "viewers of this organization cannot change jobs: ask an owner for the editor role"
     );
-    let refused = patch(&app, &format!("/orgs/{org}"), &editor, json!({"name": "X"}), 403).await;
+    let refused = patch(
+        &app,
+        &format!("/orgs/{org}"),
+        &editor,
+        json!({"name": "X"}),
+        403,
+    )
+    .await;
     assert_eq!(
         refused["detail"],
         "editors of this organization cannot rename or delete the organization: ask an owner \
@@ -228,7 +323,8 @@ async fn roles_per_resource(backend: Backend) {
             .await["total"],
         0
     );
-    app.get(&format!("/jobs/{outsider_job}"), &editor, 404).await;
+    app.get(&format!("/jobs/{outsider_job}"), &editor, 404)
+        .await;
 
     // A webhook hears only of its own organization's jobs.
     let crossed = app
@@ -263,8 +359,10 @@ async fn roles_per_resource(backend: Backend) {
     // Editors delete runs and jobs; viewers do not.
     app.delete(&format!("/results/{run}"), &viewer, 403).await;
     app.delete(&format!("/results/{run}"), &editor, 204).await;
-    app.delete(&format!("/webhooks/{webhook}"), &viewer, 403).await;
-    app.delete(&format!("/webhooks/{webhook}"), &editor, 204).await;
+    app.delete(&format!("/webhooks/{webhook}"), &viewer, 403)
+        .await;
+    app.delete(&format!("/webhooks/{webhook}"), &editor, 204)
+        .await;
     app.delete(&format!("/jobs/{job}"), &viewer, 403).await;
     app.delete(&format!("/jobs/{job}"), &editor, 204).await;
     app.delete(&format!("/orgs/{org}"), &editor, 403).await;
@@ -309,7 +407,10 @@ async fn invitations_expire_work_once_and_name_one_address(backend: Backend) {
             201,
         )
         .await;
-    assert_eq!((made["role"].as_str(), made["email"].as_str()), (Some("viewer"), Some("guest@example.com")));
+    assert_eq!(
+        (made["role"].as_str(), made["email"].as_str()),
+        (Some("viewer"), Some("guest@example.com"))
+    );
     let expires: chrono::DateTime<Utc> = made["expires_at"].as_str().unwrap().parse().unwrap();
     let lifetime = expires - Utc::now();
     assert!(
@@ -317,16 +418,26 @@ async fn invitations_expire_work_once_and_name_one_address(backend: Backend) {
         "{lifetime}"
     );
     let token = made["token"].as_str().unwrap().to_owned();
-    let listed = app.get(&format!("/orgs/{org}/invitations"), &owner, 200).await;
+    let listed = app
+        .get(&format!("/orgs/{org}/invitations"), &owner, 200)
+        .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(listed[0].get("token").is_none(), "the secret is shown once");
 
     // Another account cannot use it, whoever holds the link.
     let wrong = app
-        .post("/invitations/accept", &stranger, json!({"token": token}), 403)
+        .post(
+            "/invitations/accept",
+            &stranger,
+            json!({"token": token}),
+            403,
+        )
         .await;
     assert!(
-        wrong["detail"].as_str().unwrap().contains("another e-mail address"),
+        wrong["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another e-mail address"),
         "{wrong}"
     );
     app.post("/invitations/accept", &guest, json!({"token": token}), 200)
@@ -334,9 +445,17 @@ async fn invitations_expire_work_once_and_name_one_address(backend: Backend) {
     let again = app
         .post("/invitations/accept", &guest, json!({"token": token}), 409)
         .await;
-    assert!(again["detail"].as_str().unwrap().contains("works once"), "{again}");
-    app.post("/invitations/accept", &guest, json!({"token": "gi_nothing"}), 404)
-        .await;
+    assert!(
+        again["detail"].as_str().unwrap().contains("works once"),
+        "{again}"
+    );
+    app.post(
+        "/invitations/accept",
+        &guest,
+        json!({"token": "gi_nothing"}),
+        404,
+    )
+    .await;
 
     // Expired: refused, saying when.
     let secret = "gi_0123456789abcdef0123456789abcdef01234567";
@@ -352,10 +471,18 @@ async fn invitations_expire_work_once_and_name_one_address(backend: Backend) {
         .await
         .unwrap();
     let expired = app
-        .post("/invitations/accept", &stranger, json!({"token": secret}), 409)
+        .post(
+            "/invitations/accept",
+            &stranger,
+            json!({"token": secret}),
+            409,
+        )
         .await;
     assert!(
-        expired["detail"].as_str().unwrap().starts_with("this invitation expired on "),
+        expired["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("this invitation expired on "),
         "{expired}"
     );
     app.get(&format!("/orgs/{org}"), &stranger, 404).await;
@@ -396,9 +523,14 @@ async fn personal_org_is_the_default(backend: Backend) {
     let orgs = app.get("/orgs", &token, 200).await;
     assert_eq!(orgs.as_array().unwrap().len(), 1, "{orgs}");
     assert_eq!(orgs[0]["id"], me.to_string());
-    assert_eq!((orgs[0]["personal"].as_bool(), orgs[0]["role"].as_str()), (Some(true), Some("owner")));
+    assert_eq!(
+        (orgs[0]["personal"].as_bool(), orgs[0]["role"].as_str()),
+        (Some(true), Some("owner"))
+    );
 
-    let job = app.post("/jobs/", &token, json!({"config": job_config("Mine")}), 201).await;
+    let job = app
+        .post("/jobs/", &token, json!({"config": job_config("Mine")}), 201)
+        .await;
     assert_eq!(job["org_id"], me.to_string());
     let webhook = app
         .post(
@@ -410,16 +542,28 @@ async fn personal_org_is_the_default(backend: Backend) {
         .await;
     assert_eq!(webhook["org_id"], me.to_string());
     let run = app
-        .post(&format!("/jobs/{}/run", job["id"].as_str().unwrap()), &token, json!({}), 202)
+        .post(
+            &format!("/jobs/{}/run", job["id"].as_str().unwrap()),
+            &token,
+            json!({}),
+            202,
+        )
         .await;
     let run = app
-        .get(&format!("/results/{}", run["result_id"].as_str().unwrap()), &token, 200)
+        .get(
+            &format!("/results/{}", run["result_id"].as_str().unwrap()),
+            &token,
+            200,
+        )
         .await;
     assert_eq!(run["org_id"], me.to_string());
 
     // It goes only with the account, and nobody leaves it.
     let refused = app.delete(&format!("/orgs/{me}"), &token, 409).await;
-    assert!(refused["detail"].as_str().unwrap().contains("personal"), "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("personal"),
+        "{refused}"
+    );
     app.delete(&format!("/orgs/{me}/members/{me}"), &token, 409)
         .await;
     // An unknown organization in a body is as absent as any other resource of no team of theirs.
@@ -441,26 +585,54 @@ async fn instance_admins_and_read_only_accounts(backend: Backend) {
     let org = team(&app, &owner, "Audited").await;
     join(&app, &owner, org, "auditor@example.com", "editor", &reader).await;
     let job = app
-        .post("/jobs/", &owner, json!({"config": job_config("Audited"), "org_id": org}), 201)
+        .post(
+            "/jobs/",
+            &owner,
+            json!({"config": job_config("Audited"), "org_id": org}),
+            201,
+        )
         .await;
     let job = id_of(&job);
 
     // An instance admin acts as an owner of every organization without being a member.
     app.get(&format!("/jobs/{job}"), &admin, 200).await;
-    app.put(&format!("/jobs/{job}"), &admin, json!({"config": job_config("By admin")}), 200)
+    app.put(
+        &format!("/jobs/{job}"),
+        &admin,
+        json!({"config": job_config("By admin")}),
+        200,
+    )
+    .await;
+    patch(
+        &app,
+        &format!("/orgs/{org}"),
+        &admin,
+        json!({"name": "Audited too"}),
+        200,
+    )
+    .await;
+    app.get(&format!("/orgs/{org}/invitations"), &admin, 200)
         .await;
-    patch(&app, &format!("/orgs/{org}"), &admin, json!({"name": "Audited too"}), 200).await;
-    app.get(&format!("/orgs/{org}/invitations"), &admin, 200).await;
-    assert_eq!(app.get(&format!("/jobs/?org_id={org}"), &admin, 200).await["total"], 1);
+    assert_eq!(
+        app.get(&format!("/jobs/?org_id={org}"), &admin, 200).await["total"],
+        1
+    );
 
     // A read-only account reads what its role allows and writes nothing, whatever the role.
     app.get(&format!("/jobs/{job}"), &reader, 200).await;
     let refused = app
-        .put(&format!("/jobs/{job}"), &reader, json!({"config": job_config("No")}), 403)
+        .put(
+            &format!("/jobs/{job}"),
+            &reader,
+            json!({"config": job_config("No")}),
+            403,
+        )
         .await;
     assert_eq!(refused["detail"], "read-only accounts cannot change jobs");
-    app.post(&format!("/jobs/{job}/run"), &reader, json!({}), 403).await;
-    app.post("/orgs", &reader, json!({"name": "Mine"}), 403).await;
+    app.post(&format!("/jobs/{job}/run"), &reader, json!({}), 403)
+        .await;
+    app.post("/orgs", &reader, json!({"name": "Mine"}), 403)
+        .await;
     app.post(
         "/jobs/",
         &reader,
@@ -470,7 +642,10 @@ async fn instance_admins_and_read_only_accounts(backend: Backend) {
     .await;
     // Instance administration stays with instance admins.
     let refused = app.get("/users/", &owner, 403).await;
-    assert_eq!(refused["detail"], "only instance administrators can manage users");
+    assert_eq!(
+        refused["detail"],
+        "only instance administrators can manage users"
+    );
     app.finish().await;
 }
 
@@ -492,7 +667,10 @@ async fn an_org_keeps_an_owner(backend: Backend) {
         409,
     )
     .await;
-    assert!(refused["detail"].as_str().unwrap().contains("owner"), "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("owner"),
+        "{refused}"
+    );
     app.delete(&format!("/orgs/{org}/members/{first_id}"), &first, 409)
         .await;
     // Members cannot change roles or remove others; anyone may leave.

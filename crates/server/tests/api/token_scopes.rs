@@ -51,15 +51,24 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     assert_eq!(made["scopes"], json!(["jobs:read", "results:read"]));
     let expires: DateTime<Utc> = made["expires_at"].as_str().unwrap().parse().unwrap();
     let lifetime = expires - Utc::now();
-    assert!(lifetime > Duration::days(29) && lifetime <= Duration::days(30), "{lifetime}");
+    assert!(
+        lifetime > Duration::days(29) && lifetime <= Duration::days(30),
+        "{lifetime}"
+    );
     let reader = made["token"].as_str().unwrap().to_owned();
 
     assert_eq!(app.get("/jobs/", &reader, 200).await["total"], 1);
     app.get(&format!("/jobs/{team_job}"), &reader, 200).await;
-    app.get(&format!("/jobs/{personal_job}"), &reader, 404).await;
+    app.get(&format!("/jobs/{personal_job}"), &reader, 404)
+        .await;
     app.get(&format!("/jobs/?org_id={me}"), &reader, 404).await;
     for (method, path, body, scope) in [
-        (reqwest::Method::POST, format!("/jobs/{team_job}/run"), Some(json!({})), "runs:write"),
+        (
+            reqwest::Method::POST,
+            format!("/jobs/{team_job}/run"),
+            Some(json!({})),
+            "runs:write",
+        ),
         (
             reqwest::Method::PUT,
             format!("/jobs/{team_job}"),
@@ -67,8 +76,18 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
             "jobs:write",
         ),
         (reqwest::Method::GET, "/orgs".into(), None, "org:read"),
-        (reqwest::Method::GET, format!("/jobs/{team_job}/schedules"), None, "schedules:read"),
-        (reqwest::Method::GET, "/webhooks".into(), None, "webhooks:read"),
+        (
+            reqwest::Method::GET,
+            format!("/jobs/{team_job}/schedules"),
+            None,
+            "schedules:read",
+        ),
+        (
+            reqwest::Method::GET,
+            "/webhooks".into(),
+            None,
+            "webhooks:read",
+        ),
     ] {
         let refused = app.call(method, &path, Some(&reader), body, 403).await;
         assert_eq!(
@@ -87,7 +106,10 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
             403,
         )
         .await;
-    assert!(refused["detail"].as_str().unwrap().contains("jobs:write"), "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("jobs:write"),
+        "{refused}"
+    );
     app.post(
         "/auth/api-tokens",
         &reader,
@@ -98,7 +120,10 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     let same = app
         .post("/auth/api-tokens", &reader, json!({"name": "same"}), 201)
         .await;
-    assert_eq!((same["org_id"].clone(), same["scopes"].clone()), (json!(org), made["scopes"].clone()));
+    assert_eq!(
+        (same["org_id"].clone(), same["scopes"].clone()),
+        (json!(org), made["scopes"].clone())
+    );
 
     // By default: the personal organization, every scope, no expiry.
     let full = app
@@ -109,19 +134,41 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     assert!(full["expires_at"].is_null());
     let full = full["token"].as_str().unwrap();
     let job = app
-        .post("/jobs/", full, json!({"config": job_config("By token")}), 201)
+        .post(
+            "/jobs/",
+            full,
+            json!({"config": job_config("By token")}),
+            201,
+        )
         .await;
     assert_eq!(job["org_id"], me.to_string());
-    app.post(&format!("/jobs/{}/run", job["id"].as_str().unwrap()), full, json!({}), 202)
-        .await;
+    app.post(
+        &format!("/jobs/{}/run", job["id"].as_str().unwrap()),
+        full,
+        json!({}),
+        202,
+    )
+    .await;
 
     // Bad requests name the field.
     for (body, path) in [
-        (json!({"name": "x", "scopes": ["jobs:read", "jobs:delete"]}), "scopes[1]"),
+        (
+            json!({"name": "x", "scopes": ["jobs:read", "jobs:delete"]}),
+            "scopes[1]",
+        ),
         (json!({"name": "x", "scopes": []}), "scopes"),
-        (json!({"name": "x", "expires_in_days": 0}), "expires_in_days"),
-        (json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
-        (json!({"name": "x", "expires_in_days": 5, "expires_at": "2999-01-01T00:00:00Z"}), "expires_at"),
+        (
+            json!({"name": "x", "expires_in_days": 0}),
+            "expires_in_days",
+        ),
+        (
+            json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+        (
+            json!({"name": "x", "expires_in_days": 5, "expires_at": "2999-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
     ] {
         let bad = app.post("/auth/api-tokens", &jwt, body.clone(), 422).await;
         assert_eq!(bad["detail"][0]["path"], path, "{body}: {bad}");
@@ -149,14 +196,27 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     // Instance administration needs the `admin` scope too.
     let (_, admin) = app.user("root@example.com", Role::Admin).await;
     let narrow = app
-        .post("/auth/api-tokens", &admin, json!({"name": "n", "scopes": ["jobs:read"]}), 201)
+        .post(
+            "/auth/api-tokens",
+            &admin,
+            json!({"name": "n", "scopes": ["jobs:read"]}),
+            201,
+        )
         .await;
-    let refused = app.get("/users/", narrow["token"].as_str().unwrap(), 403).await;
+    let refused = app
+        .get("/users/", narrow["token"].as_str().unwrap(), 403)
+        .await;
     assert_eq!(refused["detail"], "this API token lacks the scope admin");
     let wide = app
-        .post("/auth/api-tokens", &admin, json!({"name": "w", "scopes": ["admin"]}), 201)
+        .post(
+            "/auth/api-tokens",
+            &admin,
+            json!({"name": "w", "scopes": ["admin"]}),
+            201,
+        )
         .await;
-    app.get("/users/", wide["token"].as_str().unwrap(), 200).await;
+    app.get("/users/", wide["token"].as_str().unwrap(), 200)
+        .await;
     app.finish().await;
 }
 
@@ -226,7 +286,10 @@ async fn user_events_follow_the_callers_orgs(backend: Backend) {
     let (_, owner) = app.user("lead@example.com", Role::User).await;
     let (_, member) = app.user("member@example.com", Role::User).await;
     let (_, outsider) = app.user("outsider@example.com", Role::User).await;
-    let org = id_of(&app.post("/orgs", &owner, json!({"name": "Live"}), 201).await);
+    let org = id_of(
+        &app.post("/orgs", &owner, json!({"name": "Live"}), 201)
+            .await,
+    );
     let invitation = app
         .post(
             &format!("/orgs/{org}/invitations"),
@@ -235,16 +298,28 @@ async fn user_events_follow_the_callers_orgs(backend: Backend) {
             201,
         )
         .await;
-    app.post("/invitations/accept", &member, json!({"token": invitation["token"]}), 200)
-        .await;
+    app.post(
+        "/invitations/accept",
+        &member,
+        json!({"token": invitation["token"]}),
+        200,
+    )
+    .await;
     let team_job = id_of(
-        &app.post("/jobs/", &owner, json!({"config": job_config("Team"), "org_id": org}), 201)
-            .await,
+        &app.post(
+            "/jobs/",
+            &owner,
+            json!({"config": job_config("Team"), "org_id": org}),
+            201,
+        )
+        .await,
     );
     let own_job = app.job(&outsider, "Own").await;
 
     let url = |token: &str| format!("ws://{}/api/v1/ws/user?token={token}", app.addr);
-    let (mut member_socket, _) = tokio_tungstenite::connect_async(url(&member)).await.unwrap();
+    let (mut member_socket, _) = tokio_tungstenite::connect_async(url(&member))
+        .await
+        .unwrap();
     let (mut outsider_socket, _) = tokio_tungstenite::connect_async(url(&outsider))
         .await
         .unwrap();
@@ -268,16 +343,26 @@ async fn user_events_follow_the_callers_orgs(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    app.post(&format!("/results/{team_run}/cancel"), &owner, json!({}), 200)
-        .await;
+    app.post(
+        &format!("/results/{team_run}/cancel"),
+        &owner,
+        json!({}),
+        200,
+    )
+    .await;
     let own_run = app
         .post(&format!("/jobs/{own_job}/run"), &outsider, json!({}), 202)
         .await["result_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    app.post(&format!("/results/{own_run}/cancel"), &outsider, json!({}), 200)
-        .await;
+    app.post(
+        &format!("/results/{own_run}/cancel"),
+        &outsider,
+        json!({}),
+        200,
+    )
+    .await;
     assert_eq!(next_event(&mut member_socket).await, Some(team_run));
     assert_eq!(next_event(&mut outsider_socket).await, Some(own_run));
     app.finish().await;

@@ -249,7 +249,11 @@ pub async fn delete_webhook(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let existing = state.store.get_webhook(caller.scope(), id).await?;
-    authorize(&caller, Target::Org(existing.org_id), Action::ChangeWebhooks)?;
+    authorize(
+        &caller,
+        Target::Org(existing.org_id),
+        Action::ChangeWebhooks,
+    )?;
     if !headers.contains_key(header::IF_MATCH) {
         state.store.delete_webhook(caller.scope(), id).await?;
         return Ok(StatusCode::NO_CONTENT);
