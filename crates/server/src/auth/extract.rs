@@ -1,4 +1,4 @@
-//! The authenticated caller, extracted from `Authorization: Bearer …` or, without that header,
+//! The authenticated [`Caller`], extracted from `Authorization: Bearer …` or, without that header,
 //! from the web app's session cookie.
 //!
 //! A bearer credential is either a JWT from `/auth/token` or a personal API token (`gs_…`).
@@ -9,46 +9,18 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use grandma_store::{Role, Scope, StoreError, User};
+use chrono::Utc;
+use grandma_store::{StoreError, User};
+use uuid::Uuid;
 
+use crate::auth::caller::{Caller, TokenGrant};
 use crate::auth::{csrf, session, tokens};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const INVALID: &str = "invalid or expired credentials";
 
-/// The caller. Handlers ask it for a scope and for permission to write.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user: User,
-}
-
-impl CurrentUser {
-    /// Which rows the caller sees: admins all, everyone else their own.
-    pub fn scope(&self) -> Scope {
-        match self.user.role {
-            Role::Admin => Scope::all(),
-            Role::User | Role::Readonly => Scope::member(self.user.user_id),
-        }
-    }
-
-    /// Readonly users never change jobs, runs, schedules or webhooks.
-    pub fn require_writer(&self) -> Result<(), ApiError> {
-        match self.user.role {
-            Role::Admin | Role::User => Ok(()),
-            Role::Readonly => Err(ApiError::Forbidden("read-only users cannot make changes")),
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        match self.user.role {
-            Role::Admin => Ok(()),
-            Role::User | Role::Readonly => Err(ApiError::Forbidden("administrators only")),
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -59,7 +31,8 @@ impl FromRequestParts<AppState> for CurrentUser {
             if !csrf::is_safe(&parts.method) {
                 csrf::check_header(&parts.headers, &signed_in.session.csrf_token)?;
             }
-            return admit(state, signed_in.user).await;
+            let caller = Caller::load(&state.store, signed_in.user).await?;
+            return admit(state, caller).await;
         };
         let credential = header
             .to_str()
@@ -70,38 +43,63 @@ impl FromRequestParts<AppState> for CurrentUser {
             })
             .filter(|c| !c.is_empty())
             .ok_or(ApiError::Unauthorized("expected a bearer token"))?;
-        let user = if tokens::looks_like_api_token(credential) {
-            user_of_api_token(state, credential).await?
-        } else {
-            user_of_jwt(state, credential).await?
-        };
-        if !user.is_active {
-            return Err(ApiError::Unauthorized(INVALID));
-        }
-        admit(state, user).await
+        let caller = caller_of_bearer(state, credential).await?;
+        admit(state, caller).await
     }
 }
 
-/// The last steps for an authenticated user, whatever the credential: the request is
+/// The last steps for an authenticated caller, whatever the credential: the request is
 /// attributed to them and counted against their rate limit.
-async fn admit(state: &AppState, user: User) -> Result<CurrentUser, ApiError> {
-    crate::middleware::request_id::record_user(user.user_id);
+async fn admit(state: &AppState, caller: Caller) -> Result<Caller, ApiError> {
+    crate::middleware::request_id::record_user(caller.user.user_id);
     if state.rate_limiter.enabled() {
-        let decision = state.rate_limiter.check_user(user.user_id, user.role).await;
+        let decision = state
+            .rate_limiter
+            .check_user(caller.user.user_id, caller.user.role)
+            .await;
         if !decision.allowed {
             return Err(crate::middleware::rate_limit::too_many(decision, "user"));
         }
     }
-    Ok(CurrentUser { user })
+    Ok(caller)
 }
 
-async fn user_of_api_token(state: &AppState, secret: &str) -> Result<User, ApiError> {
+/// The active caller of a bearer credential: an access token (JWT) or a personal API token.
+async fn caller_of_bearer(state: &AppState, credential: &str) -> Result<Caller, ApiError> {
+    let caller = if tokens::looks_like_api_token(credential) {
+        caller_of_api_token(state, credential).await?
+    } else {
+        let user = user_of_jwt(state, credential).await?;
+        Caller::load(&state.store, user).await?
+    };
+    if !caller.user.is_active {
+        return Err(ApiError::Unauthorized(INVALID));
+    }
+    Ok(caller)
+}
+
+async fn caller_of_api_token(state: &AppState, secret: &str) -> Result<Caller, ApiError> {
     let token = match state.store.use_api_token(&tokens::hash(secret)).await {
         Ok(token) => token,
         Err(StoreError::NotFound) => return Err(ApiError::Unauthorized(INVALID)),
         Err(e) => return Err(e.into()),
     };
-    load_user(state, token.user_id).await
+    if let Some(expired) = token.expires_at.filter(|at| *at <= Utc::now()) {
+        return Err(ApiError::Expired(format!(
+            "this API token expired on {}",
+            expired.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    let user = load_user(state, token.user_id).await?;
+    let mut caller = Caller::load(&state.store, user).await?;
+    caller.token = Some(TokenGrant {
+        token_id: token.token_id,
+        org_id: token.org_id,
+        // A scope this server no longer knows grants nothing.
+        scopes: token.scopes.iter().filter_map(|s| s.parse().ok()).collect(),
+        expires_at: token.expires_at,
+    });
+    Ok(caller)
 }
 
 async fn user_of_jwt(state: &AppState, token: &str) -> Result<User, ApiError> {
@@ -116,7 +114,7 @@ async fn user_of_jwt(state: &AppState, token: &str) -> Result<User, ApiError> {
     Ok(user)
 }
 
-async fn load_user(state: &AppState, user_id: uuid::Uuid) -> Result<User, ApiError> {
+async fn load_user(state: &AppState, user_id: Uuid) -> Result<User, ApiError> {
     match state.store.get_user(user_id).await {
         Ok(user) => Ok(user),
         Err(StoreError::NotFound) => Err(ApiError::Unauthorized(INVALID)),
@@ -124,23 +122,15 @@ async fn load_user(state: &AppState, user_id: uuid::Uuid) -> Result<User, ApiErr
     }
 }
 
-/// The active user a bearer credential (access token or personal API token) belongs to, for
+/// The active caller of a bearer credential (access token or personal API token), for
 /// callers that cannot send an `Authorization` header (WebSocket clients in browsers).
-pub(crate) async fn user_of_credential(
+pub(crate) async fn caller_of_credential(
     state: &AppState,
     credential: &str,
-) -> Result<User, ApiError> {
+) -> Result<Caller, ApiError> {
     let credential = credential.trim();
     if credential.is_empty() {
         return Err(ApiError::Unauthorized("not authenticated"));
     }
-    let user = if tokens::looks_like_api_token(credential) {
-        user_of_api_token(state, credential).await?
-    } else {
-        user_of_jwt(state, credential).await?
-    };
-    if !user.is_active {
-        return Err(ApiError::Unauthorized(INVALID));
-    }
-    Ok(user)
+    caller_of_bearer(state, credential).await
 }
