@@ -38,6 +38,11 @@ pub enum StoreError {
     #[error("invalid request: {0}")]
     Invalid(&'static str),
 
+    /// An organization's quota refused the write (a job, run or schedule too many); nothing
+    /// was written. The message says the usage, the limit and what to do.
+    #[error("{0}")]
+    OverQuota(crate::usage::QuotaExceeded),
+
     /// The database URL names no supported backend.
     #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
     UnsupportedUrl(String),

@@ -17,6 +17,8 @@
 #[macro_use]
 mod db;
 #[macro_use]
+mod usage;
+#[macro_use]
 mod deliveries;
 pub mod backup;
 #[macro_use]
@@ -73,6 +75,9 @@ pub use tokens::{ApiToken, NewApiToken};
 pub use types::{
     ChangeKind, DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret,
     UnknownVariant, WebhookEvent,
+};
+pub use usage::{
+    OrgUsage, QuotaExceeded, QuotaKind, QuotaLimits, RUNS_WINDOW, grouped,
 };
 pub use users::{NewUser, User, UserPatch};
 pub use webhooks::{Webhook, WebhookIn, WebhookVersion};

@@ -261,6 +261,21 @@ settings_section! {
     }
 }
 
+impl QuotaSettings {
+    /// The limits of an organization that overrides none of them.
+    pub fn limits(&self) -> grandma_store::QuotaLimits {
+        let wide = |n: u32| i64::from(n);
+        grandma_store::QuotaLimits {
+            max_jobs: wide(self.max_jobs),
+            max_runs_per_day: wide(self.max_runs_per_day),
+            max_concurrent_runs: wide(self.max_concurrent_runs),
+            // Beyond i64 is beyond any database: the same as no limit.
+            max_stored_items: i64::try_from(self.max_stored_items).unwrap_or(i64::MAX),
+            max_schedules: wide(self.max_schedules),
+        }
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
