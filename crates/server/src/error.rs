@@ -270,6 +270,7 @@ impl From<StoreError> for ApiError {
                 .to_owned(),
             ),
             StoreError::OverQuota(over) => ApiError::OverQuota(over),
+            StoreError::Refused(why) => ApiError::Conflict(why.to_owned()),
             StoreError::MissingReference { .. } => {
                 ApiError::invalid("body", "a referenced resource does not exist")
             }

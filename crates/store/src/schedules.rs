@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::filter::{Arg, Filter};
 use crate::results::{ResultRow, SQL_ENQUEUE_POSTGRES, SQL_ENQUEUE_SQLITE};
 use crate::types::{OverlapPolicy, Page, Paging, Scope};
+use crate::usage::{QuotaExceeded, QuotaLimits};
 use crate::users::found;
 
 /// A schedule as stored.
@@ -17,7 +18,10 @@ use crate::users::found;
 pub struct Schedule {
     pub schedule_id: Uuid,
     pub job_id: Uuid,
+    /// Who created the job.
     pub owner_id: Uuid,
+    /// The job's organization.
+    pub org_id: Uuid,
     /// Five-field cron expression.
     pub cron_expression: String,
     /// IANA time zone the expression is read in.
@@ -49,9 +53,24 @@ pub enum FireOutcome {
     SkippedOverlap,
     /// The job is disabled; the schedule moved on without a run.
     SkippedDisabledJob,
+    /// The job's organization is at its quota of stored items or of runs per day; the
+    /// schedule moved on without a run.
+    SkippedQuota(QuotaExceeded),
     /// Another scheduler fired this occurrence first (or the schedule changed): nothing done.
     AlreadyFired,
 }
+
+/// Inserts a schedule of a job `$9`/`$10` (the scope) may see, in the job's organization:
+/// `$1` id, `$2` expression, `$3` zone, `$4` enabled, `$5` next run, `$6` overlap policy,
+/// `$7` now, `$8` job. Also run by `Store::create_schedule_within_quota`.
+pub(crate) const SQL_INSERT_SCHEDULE: &str = concat!(
+    "insert into schedule (schedule_id, job_id, owner_id, org_id, cron_expression, \
+     timezone, enabled, next_run, overlap_policy, created_at, updated_at) \
+     select $1, job_id, owner_id, org_id, $2, $3, $4, $5, $6, $7, $7 from job \
+     where job_id = $8 and ",
+    in_scope!("$9", "$10"),
+    " returning *"
+);
 
 /// Enabled schedules due at `$1`; `idx_schedule_enabled_next_run` serves it.
 pub(crate) const SQL_DUE_SCHEDULES: &str = "select * from schedule \
@@ -67,33 +86,31 @@ impl Store {
     ) -> Result<Schedule> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "insert into schedule (schedule_id, job_id, owner_id, cron_expression, timezone, \
-                 enabled, next_run, overlap_policy, created_at, updated_at) \
-                 select $1, job_id, owner_id, $2, $3, $4, $5, $6, $7, $7 from job \
-                 where job_id = $8 and ($9 is null or owner_id = $9) returning *",
-            )
-            .bind(Uuid::now_v7())
-            .bind(&schedule.cron_expression)
-            .bind(&schedule.timezone)
-            .bind(schedule.enabled)
-            .bind(schedule.next_run.map(stored_time))
-            .bind(schedule.overlap_policy)
-            .bind(at)
-            .bind(job_id)
-            .bind(scope.owner())
-            .fetch_one(pool)
-            .await?
+            sqlx::query_as(SQL_INSERT_SCHEDULE)
+                .bind(Uuid::now_v7())
+                .bind(&schedule.cron_expression)
+                .bind(&schedule.timezone)
+                .bind(schedule.enabled)
+                .bind(schedule.next_run.map(stored_time))
+                .bind(schedule.overlap_policy)
+                .bind(at)
+                .bind(job_id)
+                .bind(scope.member_of())
+                .bind(scope.only_org())
+                .fetch_one(pool)
+                .await?
         }))
     }
 
     pub async fn get_schedule(&self, scope: Scope, schedule_id: Uuid) -> Result<Schedule> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "select * from schedule where schedule_id = $1 and ($2 is null or owner_id = $2)",
-            )
+            sqlx::query_as(concat!(
+                "select * from schedule where schedule_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))
@@ -107,8 +124,7 @@ impl Store {
         paging: Paging,
     ) -> Result<Page<Schedule>> {
         let mut f = Filter::new();
-        f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
-            .and_opt("job_id =", job_id, Arg::Uuid);
+        f.and_scope(scope).and_opt("job_id =", job_id, Arg::Uuid);
         self.fetch_page("schedule", "created_at, schedule_id", f, paging)
             .await
     }
@@ -136,14 +152,15 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<Option<Schedule>> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "update schedule set cron_expression = $3, timezone = $4, enabled = $5, \
                  next_run = $6, overlap_policy = $7, updated_at = $8 \
-                 where schedule_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($9 is null or updated_at = $9) returning *",
-            )
+                 where schedule_id = $1 and ($9 is null or updated_at = $9) and ",
+                in_scope!("$2", "$10"),
+                " returning *"
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(&schedule.cron_expression)
             .bind(&schedule.timezone)
             .bind(schedule.enabled)
@@ -151,6 +168,7 @@ impl Store {
             .bind(schedule.overlap_policy)
             .bind(now())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .fetch_optional(pool)
             .await?
         }))
@@ -169,13 +187,15 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<u64> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query(
-                "delete from schedule where schedule_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($3 is null or updated_at = $3)",
-            )
+            sqlx::query(concat!(
+                "delete from schedule where schedule_id = $1 and ($3 is null or updated_at = $3) \
+                 and ",
+                in_scope!("$2", "$4")
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .execute(pool)
             .await?
             .rows_affected()
@@ -195,8 +215,9 @@ impl Store {
     }
 
     /// Fires the occurrence `expected_next_run` of a due schedule and moves it to
-    /// `following_run`, queuing a run unless the overlap policy or a disabled job says no —
-    /// all in one transaction. The move is a compare-and-set on `next_run`, so when several
+    /// `following_run`, queuing a run unless the overlap policy, a disabled job or the
+    /// organization's quotas (its own limits, else `defaults`) say no — all in one
+    /// transaction. The move is a compare-and-set on `next_run`, so when several
     /// schedulers see the same due schedule exactly one fires it; the others get
     /// `AlreadyFired`.
     pub async fn fire_schedule(
@@ -204,6 +225,7 @@ impl Store {
         schedule_id: Uuid,
         expected_next_run: DateTime<Utc>,
         following_run: Option<DateTime<Utc>>,
+        defaults: &QuotaLimits,
     ) -> Result<FireOutcome> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
@@ -234,6 +256,11 @@ impl Store {
                 FireOutcome::SkippedDisabledJob
             } else if active_runs > 0 && schedule.overlap_policy == OverlapPolicy::Skip {
                 FireOutcome::SkippedOverlap
+            } else if let Err(over) = {
+                let limits = locked_limits!(tx, dialect, schedule.org_id, defaults);
+                check_run_quota!(tx, schedule.org_id, &limits, at)
+            } {
+                FireOutcome::SkippedQuota(over)
             } else {
                 let sql = dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES);
                 let run: ResultRow = sqlx::query_as(sql)
@@ -244,6 +271,7 @@ impl Store {
                     .bind(schedule.job_id)
                     .bind(None::<Uuid>)
                     .bind(None::<String>)
+                    .bind(None::<Uuid>)
                     .fetch_one(&mut *tx)
                     .await?;
                 FireOutcome::Enqueued(Box::new(run))

@@ -49,6 +49,18 @@ impl OrgQuotas {
     }
 }
 
+impl QuotaLimits {
+    /// Limits that never refuse anything, for callers that do not hold organizations to
+    /// quotas (tests of other behaviour).
+    pub const UNLIMITED: QuotaLimits = QuotaLimits {
+        max_jobs: i64::MAX,
+        max_runs_per_day: i64::MAX,
+        max_concurrent_runs: i64::MAX,
+        max_stored_items: i64::MAX,
+        max_schedules: i64::MAX,
+    };
+}
+
 /// The five quotas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuotaKind {
@@ -259,12 +271,13 @@ macro_rules! check_run_quota {
                 free_at: None,
             })
         } else if runs >= limits.max_runs_per_day {
-            let first: Option<DateTime<Utc>> = sqlx::query_scalar($crate::usage::SQL_RUNS_FREE_AT)
-                .bind($org_id)
-                .bind(since)
-                .bind(runs - limits.max_runs_per_day)
-                .fetch_optional(&mut *$tx)
-                .await?;
+            let first: Option<chrono::DateTime<chrono::Utc>> =
+                sqlx::query_scalar($crate::usage::SQL_RUNS_FREE_AT)
+                    .bind($org_id)
+                    .bind(since)
+                    .bind(runs - limits.max_runs_per_day)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
             Err($crate::usage::QuotaExceeded {
                 kind: $crate::usage::QuotaKind::RunsPerDay,
                 used: runs,

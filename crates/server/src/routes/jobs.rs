@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::conditional::{self, ETag};
-use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
+use crate::error::{
+    ApiError, ApiResult, ErrorOut, FieldProblem, QuotaErrorOut, ValidationErrorOut,
+};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
 use crate::routes::page::page_type;
@@ -165,7 +167,7 @@ fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
     request_body = JobCreateIn,
     responses(
         (status = 201, description = "Created", body = JobOut),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or the organization has all its jobs (the body adds `usage`, as in QuotaErrorOut)", body = ErrorOut),
         (status = 422, description = "Every problem in the document, with its path", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id))]
@@ -176,7 +178,9 @@ pub async fn create_job(
 ) -> ApiResult<(StatusCode, Json<JobOut>)> {
     current.require_writer()?;
     let job = job_in(&state, body)?;
-    let job = state.store.create_job(current.user.user_id, &job).await?;
+    // The caller's personal organization (its id is the account's).
+    let org_id = current.user.user_id;
+    let job = crate::quota::create_job(&state, org_id, current.user.user_id, &job).await?;
     tracing::info!(job_id = %job.job_id, "job created");
     Ok((StatusCode::CREATED, Json(job.into())))
 }
@@ -338,8 +342,9 @@ pub async fn delete_job(
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 202, description = "Queued", body = RunQueuedOut),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or the organization stores all the items it may (the body adds `usage`, as in QuotaErrorOut)", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 429, description = "The organization queued all its runs of the last 24 hours (with `usage`; `Retry-After`)", body = QuotaErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
 pub async fn run_job(
@@ -353,10 +358,7 @@ pub async fn run_job(
         request_id: request_id::current(),
         ..NewRun::default()
     };
-    let run = state
-        .store
-        .enqueue_run(current.scope(), id, &new_run)
-        .await?;
+    let run = crate::quota::queue_run(&state, current.scope(), id, &new_run).await?;
     // Pokes `run_wakeup` and, on PostgreSQL, the workers of every process.
     state.pubsub.notify_run_queued().await;
     tracing::info!(result_id = %run.result_id, run_id = %run.run_id, "run queued");

@@ -18,6 +18,7 @@ mod health;
 mod jobs;
 mod preview;
 mod production;
+mod quotas;
 mod rate_limit_redis;
 mod results;
 mod roles;

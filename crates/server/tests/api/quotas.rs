@@ -30,12 +30,11 @@ async fn crawl_items(app: &TestApp, n: usize) {
         .expect("a pending run");
     let items: Vec<grandma_store::Item> = (0..n)
         .map(|i| {
-            let mut item = grandma_store::Item::new();
-            item.insert(
-                "title".into(),
+            grandma_store::Item::new(vec![
                 grandma_store::FieldValue::Text(format!("t{i}")),
-            );
-            item
+                grandma_store::FieldValue::Null,
+                grandma_store::FieldValue::Null,
+            ])
         })
         .collect();
     app.store
@@ -72,7 +71,12 @@ async fn quota_edges_and_messages(app: &TestApp) {
     let job = app.job(&token, "First").await;
     app.job(&token, "Second").await;
     let refused = app
-        .post("/jobs/", &token, json!({"config": job_config("Third")}), 403)
+        .post(
+            "/jobs/",
+            &token,
+            json!({"config": job_config("Third")}),
+            403,
+        )
         .await;
     assert_eq!(
         refused["detail"],
@@ -87,10 +91,20 @@ async fn quota_edges_and_messages(app: &TestApp) {
 
     // Schedules.
     let schedules = format!("/jobs/{job}/schedules");
-    app.post(&schedules, &token, json!({"cron_expression": "0 9 * * *"}), 201)
-        .await;
+    app.post(
+        &schedules,
+        &token,
+        json!({"cron_expression": "0 9 * * *"}),
+        201,
+    )
+    .await;
     let refused = app
-        .post(&schedules, &token, json!({"cron_expression": "0 10 * * *"}), 403)
+        .post(
+            &schedules,
+            &token,
+            json!({"cron_expression": "0 10 * * *"}),
+            403,
+        )
         .await;
     assert_eq!(
         refused["usage"],
@@ -167,10 +181,18 @@ async fn quota_edges_and_messages(app: &TestApp) {
         200,
     )
     .await;
-    assert_eq!(reset["jobs"], json!({"used": 2, "limit": 1000, "overridden": false}));
+    assert_eq!(
+        reset["jobs"],
+        json!({"used": 2, "limit": 1000, "overridden": false})
+    );
     app.job(&token, "Third").await;
-    app.post(&schedules, &token, json!({"cron_expression": "0 10 * * *"}), 201)
-        .await;
+    app.post(
+        &schedules,
+        &token,
+        json!({"cron_expression": "0 10 * * *"}),
+        201,
+    )
+    .await;
 }
 
 async fn usage_is_for_members_and_quotas_for_admins(app: &TestApp) {
@@ -242,7 +264,11 @@ async fn usage_is_for_members_and_quotas_for_admins(app: &TestApp) {
         .iter()
         .map(|p| p["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["max_jobs", "max_runs_per_day", "max_schedules"], "{err}");
+    assert_eq!(
+        paths,
+        ["max_jobs", "max_runs_per_day", "max_schedules"],
+        "{err}"
+    );
     assert!(
         err["detail"][0]["message"]
             .as_str()
@@ -250,15 +276,27 @@ async fn usage_is_for_members_and_quotas_for_admins(app: &TestApp) {
             .contains("null returns it to the instance default"),
         "{err}"
     );
-    app.put(&path, &admin, json!({"max_jobs": "ten"}), 422).await;
+    app.put(&path, &admin, json!({"max_jobs": "ten"}), 422)
+        .await;
     app.put(&path, &admin, json!({"max_job": 10}), 422).await;
-    assert_eq!(app.get(&format!("/orgs/{alice}/usage"), &token, 200).await, usage);
+    assert_eq!(
+        app.get(&format!("/orgs/{alice}/usage"), &token, 200).await,
+        usage
+    );
 
     // Set two; a later body that leaves one out keeps it, null resets the other.
     let set = app
-        .put(&path, &admin, json!({"max_jobs": 3, "max_stored_items": 20_000_000_000_i64}), 200)
+        .put(
+            &path,
+            &admin,
+            json!({"max_jobs": 3, "max_stored_items": 20_000_000_000_i64}),
+            200,
+        )
         .await;
-    assert_eq!(set["jobs"], json!({"used": 2, "limit": 3, "overridden": true}));
+    assert_eq!(
+        set["jobs"],
+        json!({"used": 2, "limit": 3, "overridden": true})
+    );
     assert_eq!(
         set["stored_items"],
         json!({"used": 4, "limit": 20_000_000_000_i64, "overridden": true})
@@ -301,7 +339,10 @@ async fn concurrent_creates_stop_at_the_limit(app: &TestApp) {
         match status {
             201 => created += 1,
             403 => {
-                assert_eq!(body["usage"], json!({"quota": "jobs", "used": 8, "limit": 8}));
+                assert_eq!(
+                    body["usage"],
+                    json!({"quota": "jobs", "used": 8, "limit": 8})
+                );
                 refused += 1;
             }
             other => panic!("{other}: {body}"),

@@ -1,6 +1,7 @@
 use chrono::{Duration as TimeDelta, Utc};
 use grandma_store::{
-    FireOutcome, JobIn, OverlapPolicy, Paging, Role, RunStatus, ScheduleIn, Scope, StoreError,
+    FireOutcome, JobIn, OverlapPolicy, Paging, QuotaLimits, Role, RunStatus, ScheduleIn, Scope,
+    StoreError,
 };
 
 use crate::common::{TestDb, job_in, user};
@@ -24,7 +25,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "s@example.com", Role::User).await;
     let bob = user(store, "t@example.com", Role::User).await;
-    let (a, b) = (Scope::Owner(alice.user_id), Scope::Owner(bob.user_id));
+    let (a, b) = (Scope::member(alice.user_id), Scope::member(bob.user_id));
     let job = store
         .create_job(alice.user_id, &job_in("s", &["a"]))
         .await
@@ -73,7 +74,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     );
     assert_eq!(
         store
-            .list_schedules(Scope::All, None, Paging::default())
+            .list_schedules(Scope::all(), None, Paging::default())
             .await
             .unwrap()
             .total,
@@ -99,7 +100,9 @@ async fn schedules_crud_and_firing(db: &TestDb) {
         let s = store.clone();
         let id = due.schedule_id;
         tasks.push(tokio::spawn(async move {
-            s.fire_schedule(id, past, following).await.unwrap()
+            s.fire_schedule(id, past, following, &QuotaLimits::UNLIMITED)
+                .await
+                .unwrap()
         }));
     }
     let mut enqueued = Vec::new();
@@ -121,7 +124,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     let after_next = Some(next + TimeDelta::days(1));
     assert_eq!(
         store
-            .fire_schedule(due.schedule_id, next, after_next)
+            .fire_schedule(due.schedule_id, next, after_next, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::SkippedOverlap
@@ -144,7 +147,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     assert_eq!(queueing.overlap_policy, OverlapPolicy::Queue);
     assert!(matches!(
         store
-            .fire_schedule(due.schedule_id, past, None)
+            .fire_schedule(due.schedule_id, past, None, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::Enqueued(_)
@@ -184,7 +187,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
         .unwrap();
     assert_eq!(
         store
-            .fire_schedule(due.schedule_id, past, following)
+            .fire_schedule(due.schedule_id, past, following, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::SkippedDisabledJob
@@ -192,7 +195,12 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     // A disabled schedule never fires.
     assert_eq!(
         store
-            .fire_schedule(disabled.schedule_id, past, following)
+            .fire_schedule(
+                disabled.schedule_id,
+                past,
+                following,
+                &QuotaLimits::UNLIMITED
+            )
             .await
             .unwrap(),
         FireOutcome::AlreadyFired
@@ -213,7 +221,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     store.delete_job(a, job.job_id).await.unwrap();
     assert_eq!(
         store
-            .list_schedules(Scope::All, None, Paging::default())
+            .list_schedules(Scope::all(), None, Paging::default())
             .await
             .unwrap()
             .total,
@@ -234,7 +242,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "cas@example.com", Role::User).await;
     let bob = user(store, "other@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("s", &["a"]))
         .await
@@ -259,7 +267,12 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     let following = grandma_store::now() + TimeDelta::hours(1);
     assert!(matches!(
         store
-            .fire_schedule(read.schedule_id, past, Some(following))
+            .fire_schedule(
+                read.schedule_id,
+                past,
+                Some(following),
+                &QuotaLimits::UNLIMITED
+            )
             .await
             .unwrap(),
         FireOutcome::Enqueued(_)
@@ -293,7 +306,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     assert!(
         store
             .update_schedule_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.schedule_id,
                 &change,
                 Some(changed.updated_at)
@@ -305,7 +318,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     assert_eq!(
         store
             .delete_schedule_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.schedule_id,
                 Some(changed.updated_at)
             )

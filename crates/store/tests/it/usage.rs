@@ -5,9 +5,8 @@
 use chrono::Duration as TimeDelta;
 use grandma_engine::{FieldValue, Item};
 use grandma_store::{
-    Backend, FireOutcome, NewRun, OrgUsage, OverlapPolicy, QuotaExceeded, QuotaKind,
-    QuotaLimits, OrgQuotas, Role, RunCounters, RunOutcome, RunStatus, ScheduleIn, Scope,
-    StoreError, Uuid,
+    Backend, FireOutcome, NewRun, OrgQuotas, OrgUsage, OverlapPolicy, QuotaExceeded, QuotaKind,
+    QuotaLimits, Role, RunCounters, RunOutcome, RunStatus, ScheduleIn, Scope, StoreError, Uuid,
 };
 
 use crate::common::{TestDb, job_in, user};
@@ -44,11 +43,7 @@ fn schedule_in(next_run: chrono::DateTime<chrono::Utc>) -> ScheduleIn {
 
 fn items(n: usize) -> Vec<Item> {
     (0..n)
-        .map(|i| {
-            let mut item = Item::new();
-            item.insert("a".into(), FieldValue::Text(format!("v{i}")));
-            item
-        })
+        .map(|i| Item::new(vec![FieldValue::Text(format!("v{i}"))]))
         .collect()
 }
 
@@ -109,7 +104,12 @@ async fn usage_counts_exactly(db: &TestDb) {
     for name in ["a", "b", "c"] {
         jobs.push(
             store
-                .create_job_within_quota(team.org_id, alice.user_id, &job_in(name, &["a"]), &DEFAULTS)
+                .create_job_within_quota(
+                    team.org_id,
+                    alice.user_id,
+                    &job_in(name, &["a"]),
+                    &DEFAULTS,
+                )
                 .await
                 .unwrap(),
         );
@@ -120,7 +120,11 @@ async fn usage_counts_exactly(db: &TestDb) {
         .await
         .unwrap();
     let theirs = store
-        .enqueue_run(Scope::member(bob.user_id), elsewhere.job_id, &NewRun::default())
+        .enqueue_run(
+            Scope::member(bob.user_id),
+            elsewhere.job_id,
+            &NewRun::default(),
+        )
         .await
         .unwrap();
     // Cancelled while pending, so the team's runs are the only ones workers claim below.
@@ -180,10 +184,7 @@ async fn jobs_quota_edge_and_overrides(db: &TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        store.get_org(org).await.unwrap().quotas.max_jobs,
-        Some(2)
-    );
+    assert_eq!(store.get_org(org).await.unwrap().quotas.max_jobs, Some(2));
     assert_eq!(store.org_limits(org, &DEFAULTS).await.unwrap().max_jobs, 2);
     for name in ["one", "two"] {
         store
@@ -206,7 +207,11 @@ async fn jobs_quota_edge_and_overrides(db: &TestDb) {
         "This organization has 2 of its 2 jobs. Delete a job or ask an administrator to raise \
          the limit."
     );
-    assert_eq!(store.org_usage(org).await.unwrap().jobs, 2, "nothing written");
+    assert_eq!(
+        store.org_usage(org).await.unwrap().jobs,
+        2,
+        "nothing written"
+    );
 
     // Back to the default: the instance's limit applies again.
     store
@@ -257,7 +262,12 @@ async fn schedules_quota_edge(db: &TestDb) {
     // Someone outside the organization learns nothing about its quota.
     assert!(matches!(
         store
-            .create_schedule_within_quota(Scope::member(bob.user_id), job.job_id, &schedule_in(at), &limits)
+            .create_schedule_within_quota(
+                Scope::member(bob.user_id),
+                job.job_id,
+                &schedule_in(at),
+                &limits
+            )
             .await,
         Err(StoreError::NotFound)
     ));
@@ -265,7 +275,10 @@ async fn schedules_quota_edge(db: &TestDb) {
         .create_schedule_within_quota(scope, job.job_id, &schedule_in(at), &limits)
         .await
         .unwrap();
-    assert_eq!((first.job_id, first.org_id, first.next_run), (job.job_id, org, Some(at)));
+    assert_eq!(
+        (first.job_id, first.org_id, first.next_run),
+        (job.job_id, org, Some(at))
+    );
     store
         .create_schedule_within_quota(scope, job.job_id, &schedule_in(at), &limits)
         .await
@@ -280,8 +293,14 @@ async fn schedules_quota_edge(db: &TestDb) {
         (refused.kind, refused.used, refused.limit),
         (QuotaKind::Schedules, 2, 2)
     );
-    assert!(refused.to_string().contains("2 of its 2 schedules"), "{refused}");
-    store.delete_schedule(scope, first.schedule_id).await.unwrap();
+    assert!(
+        refused.to_string().contains("2 of its 2 schedules"),
+        "{refused}"
+    );
+    store
+        .delete_schedule(scope, first.schedule_id)
+        .await
+        .unwrap();
     store
         .create_schedule_within_quota(scope, job.job_id, &schedule_in(at), &limits)
         .await
@@ -326,9 +345,17 @@ async fn runs_per_day_quota_edge(db: &TestDb) {
         Some(runs[0].created_at + grandma_store::RUNS_WINDOW)
     );
     // Finished, cancelled or failed, a queued run counts; one a day old no longer does.
-    store.request_cancel(scope, runs[1].result_id).await.unwrap();
+    store
+        .request_cancel(scope, runs[1].result_id)
+        .await
+        .unwrap();
     assert_eq!(store.org_usage(org).await.unwrap().runs_last_day, 3);
-    age_run(db, runs[0].result_id, TimeDelta::hours(24) + TimeDelta::seconds(1)).await;
+    age_run(
+        db,
+        runs[0].result_id,
+        TimeDelta::hours(24) + TimeDelta::seconds(1),
+    )
+    .await;
     assert_eq!(store.org_usage(org).await.unwrap().runs_last_day, 2);
     store
         .enqueue_run_within_quota(scope, job.job_id, &NewRun::default(), &limits)
@@ -344,11 +371,21 @@ async fn age_run(db: &TestDb, result_id: Uuid, ago: TimeDelta) {
     let sql = "update result set created_at = $1 where result_id = $2";
     if db.store.backend() == Backend::Postgres {
         let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
-        sqlx::query(sql).bind(at).bind(result_id).execute(&mut conn).await.unwrap();
+        sqlx::query(sql)
+            .bind(at)
+            .bind(result_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     } else {
         let mut conn = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
-        sqlx::query(sql).bind(at).bind(result_id).execute(&mut conn).await.unwrap();
+        sqlx::query(sql)
+            .bind(at)
+            .bind(result_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     }
 }
@@ -427,10 +464,16 @@ async fn scheduled_firing_over_quota_is_skipped(db: &TestDb) {
     let FireOutcome::SkippedQuota(over) = skipped else {
         panic!("expected a skip, got {skipped:?}");
     };
-    assert_eq!((over.kind, over.used, over.limit), (QuotaKind::RunsPerDay, 1, 1));
+    assert_eq!(
+        (over.kind, over.used, over.limit),
+        (QuotaKind::RunsPerDay, 1, 1)
+    );
     // Not queued, and the schedule moved on to its next occurrence.
     assert_eq!(store.org_usage(org).await.unwrap().runs_last_day, 1);
-    let moved = store.get_schedule(scope, schedule.schedule_id).await.unwrap();
+    let moved = store
+        .get_schedule(scope, schedule.schedule_id)
+        .await
+        .unwrap();
     assert_eq!(moved.next_run, Some(after));
 }
 
