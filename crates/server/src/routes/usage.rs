@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use grandma_store::{OrgQuotas, QuotaKind};
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath};
 use crate::quota::{self, Standing};
@@ -94,13 +94,13 @@ async fn usage_out(state: &AppState, org_id: Uuid) -> ApiResult<OrgUsageOut> {
         (status = 200, description = "Usage and limits", body = OrgUsageOut),
         (status = 404, description = "No such organization of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, org_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, org_id = %id))]
 pub async fn get_usage(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrgUsageOut>> {
-    require_member(&state, &current, id).await?;
+    authorize(&caller, Target::Org(id), Action::ReadOrg)?;
     Ok(Json(usage_out(&state, id).await?))
 }
 
@@ -207,32 +207,16 @@ fn limit(name: &str, value: Option<i64>, max: i64) -> Result<Option<i64>, FieldP
         (status = 404, description = "No such organization", body = ErrorOut),
         (status = 422, description = "A limit that is not a positive whole number", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, org_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, org_id = %id))]
 pub async fn set_quotas(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<QuotasIn>,
 ) -> ApiResult<Json<OrgUsageOut>> {
-    current.require_admin()?;
+    authorize(&caller, Target::Instance, Action::ManageQuotas)?;
     let overrides = body.applied_to(state.store.get_org(id).await?.quotas)?;
     state.store.set_org_quotas(id, &overrides).await?;
     tracing::info!(?overrides, "organization quotas set");
     Ok(Json(usage_out(&state, id).await?))
-}
-
-/// Until every handler asks the one authorization function: instance admins see every
-/// organization, others those they belong to; anyone else gets 404, as for any row of
-/// another organization.
-async fn require_member(state: &AppState, current: &CurrentUser, org_id: Uuid) -> ApiResult<()> {
-    if current.user.role == grandma_store::Role::Admin {
-        state.store.get_org(org_id).await?;
-        return Ok(());
-    }
-    let memberships = state.store.memberships(current.user.user_id).await?;
-    if memberships.iter().any(|(org, _)| *org == org_id) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound)
-    }
 }

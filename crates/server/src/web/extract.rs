@@ -14,10 +14,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use grandma_store::{User, WebSession};
+use grandma_store::{OrgRole, User, WebSession};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-use crate::auth::{csrf, session};
+use crate::auth::{Action, Caller, Target, authorize, csrf, session};
 use crate::extract::control_character;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -26,11 +27,13 @@ use crate::web::layout::{Layout, Nav, Viewer};
 /// The largest form a page accepts: forms hold a few short fields.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// A signed-in user of the web app.
+/// A signed-in user of the web app, with their organization memberships (read with the
+/// session on every page, as the API reads them with every request).
 #[derive(Debug, Clone)]
 pub struct WebUser {
     pub user: User,
     pub session: WebSession,
+    pub memberships: Vec<(Uuid, OrgRole)>,
 }
 
 impl WebUser {
@@ -43,47 +46,42 @@ impl WebUser {
         }
     }
 
-    /// The same scoping as the API: admins see every row, others their own.
-    pub fn scope(&self) -> grandma_store::Scope {
-        crate::auth::CurrentUser {
+    /// The same caller as in the API (a web session holds every scope).
+    pub fn caller(&self) -> Caller {
+        Caller {
             user: self.user.clone(),
+            memberships: self.memberships.clone(),
+            token: None,
         }
-        .scope()
+    }
+
+    /// The same scoping as the API: the rows of the user's organizations (an instance
+    /// administrator's: every row).
+    pub fn scope(&self) -> grandma_store::Scope {
+        self.caller().scope()
     }
 
     pub fn can_write(&self) -> bool {
         self.user.role != grandma_store::Role::Readonly
     }
 
-    /// Refuses read-only users (the pages also hide the controls).
-    pub fn require_writer(&self) -> Result<(), WebError> {
-        if self.can_write() {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "read-only accounts cannot make changes",
-            ))
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), WebError> {
-        if self.user.role == grandma_store::Role::Admin {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "only administrators can open this page",
-            ))
-        }
+    /// The API's one decision ([`crate::auth::authorize`]) for a page: refused, the page
+    /// says why.
+    pub fn authorize(&self, target: Target, action: Action) -> Result<(), WebError> {
+        authorize(&self.caller(), target, action).map_err(WebError::from)
     }
 }
 
 async fn signed_in(parts: &Parts, state: &AppState) -> Result<Option<WebUser>, WebError> {
-    Ok(session::of_headers(state, &parts.headers)
-        .await?
-        .map(|s| WebUser {
-            user: s.user,
-            session: s.session,
-        }))
+    let Some(signed_in) = session::of_headers(state, &parts.headers).await? else {
+        return Ok(None);
+    };
+    let memberships = state.store.memberships(signed_in.user.user_id).await?;
+    Ok(Some(WebUser {
+        user: signed_in.user,
+        session: signed_in.session,
+        memberships,
+    }))
 }
 
 /// Whether the server still waits for its first account: then every page leads to `/setup`.

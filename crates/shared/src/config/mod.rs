@@ -36,8 +36,9 @@ pub use problems::{Problem, Problems};
 pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
-    AuthSettings, BackupSettings, BrowserSettings, HttpSettings, QuotaSettings, RateLimitSettings,
-    SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings, WorkerSettings,
+    AuthSettings, BackupSettings, BrowserSettings, HttpSettings, OrgSettings, QuotaSettings,
+    RateLimitSettings, SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings,
+    WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 

@@ -47,6 +47,8 @@ settings_section! {
         /// What one organization may hold and run; an instance admin overrides them per
         /// organization
         pub quotas: QuotaSettings = QuotaSettings::default(),
+        /// Organizations and their invitations
+        pub orgs: OrgSettings = OrgSettings::default(),
     }
 }
 
@@ -276,6 +278,14 @@ impl QuotaSettings {
     }
 }
 
+settings_section! {
+    /// `[orgs]`: organizations and the invitations that let people join them.
+    pub struct OrgSettings {
+        /// Hours an invitation can be accepted after it is made, 1–8760
+        pub invitation_ttl_hours: u32 = 168,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -294,5 +304,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("web", "WEB_", WebSettings::FIELDS),
         ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
         ("quotas", "QUOTAS_", QuotaSettings::FIELDS),
+        ("orgs", "ORGS_", OrgSettings::FIELDS),
     ]
 };

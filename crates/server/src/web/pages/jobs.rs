@@ -12,6 +12,7 @@ use grandma_store::{ChangeKind, Paging, RunFilter, RunStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -65,6 +66,7 @@ async fn job_page(
     let job_id = id(&job_id)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.authorize(Target::Org(job.org_id), Action::ReadResults)?;
     let filter = RunFilter {
         job_id: Some(job_id),
         status: None,
@@ -175,6 +177,7 @@ async fn run_page(
     if run.job_id != job_id {
         return Err(WebError::NotFound);
     }
+    user.authorize(Target::Org(run.org_id), Action::ReadResults)?;
     // A page number that is not one shows the first page rather than an error.
     let page = query
         .page

@@ -10,6 +10,7 @@ use axum::routing::get;
 use grandma_store::{DeliveryStatus, Paging, WebhookEvent};
 use uuid::Uuid;
 
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -70,6 +71,7 @@ async fn notifications_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.authorize(Target::Org(job.org_id), Action::ReadWebhooks)?;
     let all = state
         .store
         .list_webhooks(scope, None, Paging::new(MAX_WEBHOOKS, 0))

@@ -12,6 +12,7 @@ use grandma_shared::cron::{CronSchedule, describe};
 use grandma_store::Paging;
 use uuid::Uuid;
 
+use crate::auth::{Action, Target};
 use crate::routes::schedules::UPCOMING;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -53,6 +54,7 @@ async fn schedules_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.authorize(Target::Org(job.org_id), Action::ReadSchedules)?;
     let schedules = state
         .store
         .list_schedules(scope, Some(job_id), Paging::new(MAX_SCHEDULES, 0))

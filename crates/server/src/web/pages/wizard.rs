@@ -13,6 +13,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -45,7 +46,7 @@ struct NewQuery {
 }
 
 async fn new_job(user: WebUser, Query(query): Query<NewQuery>) -> Result<Response, WebError> {
-    user.require_writer()?;
+    user.authorize(Target::Account, Action::ChangeJobs)?;
     let kind = query.template.as_deref().and_then(gallery::find);
     Ok(render(&WizardPage {
         layout: user.layout(Nav::None),
@@ -65,9 +66,9 @@ async fn edit_job(
     user: WebUser,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    user.require_writer()?;
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     let job = state.store.get_job(user.scope(), id).await?;
+    user.authorize(Target::Org(job.org_id), Action::ChangeJobs)?;
     // Inside `<script type="application/json">`: no `<` may close the element early.
     let config_json = serde_json::to_string(&job.config)
         .map_err(|e| WebError::Internal(crate::error::ApiError::internal(e)))?
