@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use grandma_engine::spec::SpecErrors;
 use grandma_shared::accounts::AccountError;
-use grandma_store::{Constraint, StoreError};
+use grandma_store::{Constraint, QuotaKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -54,6 +54,27 @@ pub struct ValidationErrorOut {
     /// The request's `X-Request-ID`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// Error body of a request refused by an organization's quota: the message, and the quota
+/// with its usage and limit for programs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaErrorOut {
+    /// What was refused, with the usage and the limit, and what to do, for people.
+    pub detail: String,
+    pub usage: QuotaUsageOut,
+    /// The request's `X-Request-ID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// One quota of an organization as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QuotaUsageOut {
+    /// `jobs`, `runs_per_day`, `concurrent_runs`, `stored_items` or `schedules`.
+    pub quota: String,
+    pub used: i64,
+    pub limit: i64,
 }
 
 /// Everything a handler can fail with, named after the outcome.
@@ -103,6 +124,11 @@ pub enum ApiError {
     /// allowed; the message says so in words. Answered with 429 and `Retry-After: 1`.
     #[error("{0}")]
     Busy(String),
+    /// An organization's quota refused the request: 429 for runs per day (it frees itself;
+    /// `Retry-After` says when), 403 for the others (something must be deleted or the limit
+    /// raised).
+    #[error("{0}")]
+    OverQuota(grandma_store::QuotaExceeded),
     /// A bounded resource (password hashing) is saturated; `Retry-After` says when to retry.
     #[error("{detail}")]
     Unavailable {
@@ -149,6 +175,10 @@ impl ApiError {
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } | ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::OverQuota(over) => match over.kind {
+                QuotaKind::RunsPerDay => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::FORBIDDEN,
+            },
         }
     }
 }
@@ -169,12 +199,28 @@ impl IntoResponse for ApiError {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             ApiError::Busy(_) => Some(1),
+            ApiError::OverQuota(over) => over.free_at.map(|at| {
+                let wait = (at - chrono::Utc::now()).num_seconds();
+                u64::try_from(wait).unwrap_or(0).max(1)
+            }),
             _ => None,
         };
         let mut response = match self {
             ApiError::Validation(problems) => {
                 let body = ValidationErrorOut {
                     detail: problems,
+                    request_id,
+                };
+                (status, Json(body)).into_response()
+            }
+            ApiError::OverQuota(over) => {
+                let body = QuotaErrorOut {
+                    detail: over.to_string(),
+                    usage: QuotaUsageOut {
+                        quota: over.kind.as_str().to_owned(),
+                        used: over.used,
+                        limit: over.limit,
+                    },
                     request_id,
                 };
                 (status, Json(body)).into_response()
@@ -230,6 +276,7 @@ impl From<StoreError> for ApiError {
                 }
                 .to_owned(),
             ),
+            StoreError::OverQuota(over) => ApiError::OverQuota(over),
             StoreError::Refused(why) => ApiError::Conflict(why.to_owned()),
             StoreError::MissingReference { .. } => {
                 ApiError::invalid("body", "a referenced resource does not exist")

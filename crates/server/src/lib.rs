@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
+pub mod quota;
 pub mod routes;
 pub mod slots;
 pub mod snapshot;

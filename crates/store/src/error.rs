@@ -38,6 +38,11 @@ pub enum StoreError {
     #[error("invalid request: {0}")]
     Invalid(&'static str),
 
+    /// An organization's quota refused the write (a job, run or schedule too many); nothing
+    /// was written. The message says the usage, the limit and what to do.
+    #[error("{0}")]
+    OverQuota(crate::usage::QuotaExceeded),
+
     /// The change would break a rule of the data (an organization without an owner, a
     /// personal organization deleted on its own); the message says which, in words.
     #[error("{0}")]

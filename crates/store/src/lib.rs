@@ -19,6 +19,8 @@ mod types;
 #[macro_use]
 mod db;
 #[macro_use]
+mod usage;
+#[macro_use]
 mod deliveries;
 pub mod backup;
 #[macro_use]
@@ -80,6 +82,7 @@ pub use types::{
     ChangeKind, DeliveryStatus, OrgRole, OverlapPolicy, Page, Paging, Role, RunStatus, Scope,
     Secret, UnknownVariant, WebhookEvent,
 };
+pub use usage::{OrgUsage, QuotaExceeded, QuotaKind, QuotaLimits, RUNS_WINDOW, grouped};
 pub use users::{NewUser, User, UserPatch};
 pub use webhooks::{Webhook, WebhookIn, WebhookVersion};
 pub use workers::Worker;

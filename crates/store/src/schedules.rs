@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::filter::{Arg, Filter};
 use crate::results::{ResultRow, SQL_ENQUEUE_POSTGRES, SQL_ENQUEUE_SQLITE};
 use crate::types::{OverlapPolicy, Page, Paging, Scope};
+use crate::usage::{QuotaExceeded, QuotaLimits};
 use crate::users::found;
 
 /// A schedule as stored.
@@ -55,9 +56,24 @@ pub enum FireOutcome {
     SkippedOverlap,
     /// The job is disabled; the schedule moved on without a run.
     SkippedDisabledJob,
+    /// The job's organization is at its quota of stored items or of runs per day; the
+    /// schedule moved on without a run.
+    SkippedQuota(QuotaExceeded),
     /// Another scheduler fired this occurrence first (or the schedule changed): nothing done.
     AlreadyFired,
 }
+
+/// Inserts a schedule of a job `$9`/`$10` (the scope) may see, in the job's organization:
+/// `$1` id, `$2` expression, `$3` zone, `$4` enabled, `$5` next run, `$6` overlap policy,
+/// `$7` now, `$8` job. Also run by `Store::create_schedule_within_quota`.
+pub(crate) const SQL_INSERT_SCHEDULE: &str = concat!(
+    "insert into schedule (schedule_id, job_id, owner_id, org_id, cron_expression, \
+     timezone, enabled, next_run, overlap_policy, created_at, updated_at) \
+     select $1, job_id, owner_id, org_id, $2, $3, $4, $5, $6, $7, $7 from job \
+     where job_id = $8 and ",
+    in_scope!("$9", "$10"),
+    " returning *"
+);
 
 /// Enabled schedules due at `$1`; `idx_schedule_enabled_next_run` serves it.
 pub(crate) const SQL_DUE_SCHEDULES: &str = "select * from schedule \
@@ -73,26 +89,19 @@ impl Store {
     ) -> Result<Schedule> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(concat!(
-                "insert into schedule (schedule_id, job_id, owner_id, org_id, cron_expression, \
-                 timezone, enabled, next_run, overlap_policy, created_at, updated_at) \
-                 select $1, job_id, owner_id, org_id, $2, $3, $4, $5, $6, $7, $7 from job \
-                 where job_id = $8 and ",
-                in_scope!("$9", "$10"),
-                " returning *"
-            ))
-            .bind(Uuid::now_v7())
-            .bind(&schedule.cron_expression)
-            .bind(&schedule.timezone)
-            .bind(schedule.enabled)
-            .bind(schedule.next_run.map(stored_time))
-            .bind(schedule.overlap_policy)
-            .bind(at)
-            .bind(job_id)
-            .bind(scope.member_of())
-            .bind(scope.only_org())
-            .fetch_one(pool)
-            .await?
+            sqlx::query_as(SQL_INSERT_SCHEDULE)
+                .bind(Uuid::now_v7())
+                .bind(&schedule.cron_expression)
+                .bind(&schedule.timezone)
+                .bind(schedule.enabled)
+                .bind(schedule.next_run.map(stored_time))
+                .bind(schedule.overlap_policy)
+                .bind(at)
+                .bind(job_id)
+                .bind(scope.member_of())
+                .bind(scope.only_org())
+                .fetch_one(pool)
+                .await?
         }))
     }
 
@@ -209,8 +218,9 @@ impl Store {
     }
 
     /// Fires the occurrence `expected_next_run` of a due schedule and moves it to
-    /// `following_run`, queuing a run unless the overlap policy or a disabled job says no —
-    /// all in one transaction. The move is a compare-and-set on `next_run`, so when several
+    /// `following_run`, queuing a run unless the overlap policy, a disabled job or the
+    /// organization's quotas (its own limits, else `defaults`) say no — all in one
+    /// transaction. The move is a compare-and-set on `next_run`, so when several
     /// schedulers see the same due schedule exactly one fires it; the others get
     /// `AlreadyFired`.
     pub async fn fire_schedule(
@@ -218,6 +228,7 @@ impl Store {
         schedule_id: Uuid,
         expected_next_run: DateTime<Utc>,
         following_run: Option<DateTime<Utc>>,
+        defaults: &QuotaLimits,
     ) -> Result<FireOutcome> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
@@ -248,6 +259,11 @@ impl Store {
                 FireOutcome::SkippedDisabledJob
             } else if active_runs > 0 && schedule.overlap_policy == OverlapPolicy::Skip {
                 FireOutcome::SkippedOverlap
+            } else if let Err(over) = {
+                let limits = locked_limits!(tx, dialect, schedule.org_id, defaults);
+                check_run_quota!(tx, schedule.org_id, &limits, at)
+            } {
+                FireOutcome::SkippedQuota(over)
             } else {
                 let sql = dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES);
                 let run: ResultRow = sqlx::query_as(sql)

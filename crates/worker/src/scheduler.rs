@@ -4,7 +4,9 @@
 //! ([`Store::due_schedules`]) and fires each one ([`Store::fire_schedule`]): in one transaction
 //! `next_run` moves to the following occurrence — a compare-and-set on the old value, so with
 //! several schedulers exactly one fires each occurrence — and a run is queued unless the
-//! overlap policy (`skip`, the default) sees a pending or running run of the job.
+//! overlap policy (`skip`, the default) sees a pending or running run of the job, or the job's
+//! organization is at its quota of stored items or of runs per day: such a firing is skipped
+//! with a warning, the schedule moves on, and the schedule records why it queued nothing.
 //!
 //! The following occurrence is computed after *now*, not after the missed one: after downtime
 //! a schedule fires once for all the ticks it missed, then resumes its rhythm.
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use grandma_shared::Settings;
-use grandma_store::{FireOutcome, Schedule, Store, StoreError, Uuid};
+use grandma_store::{FireOutcome, QuotaLimits, Schedule, Store, StoreError, Uuid};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +36,8 @@ pub struct SchedulerConfig {
     pub poll_interval: Duration,
     /// Due schedules handled per tick.
     pub batch: i64,
+    /// The limits of organizations that override none (the settings' `[quotas]`).
+    pub quotas: QuotaLimits,
 }
 
 impl Default for SchedulerConfig {
@@ -41,6 +45,7 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             poll_interval: Duration::from_secs(5),
             batch: 100,
+            quotas: grandma_shared::config::QuotaSettings::default().limits(),
         }
     }
 }
@@ -50,6 +55,7 @@ impl SchedulerConfig {
     pub fn from_settings(settings: &Settings) -> Self {
         SchedulerConfig {
             poll_interval: Duration::from_secs(settings.scheduler.poll_interval_seconds.max(1)),
+            quotas: settings.quotas.limits(),
             ..SchedulerConfig::default()
         }
     }
@@ -112,7 +118,12 @@ impl Scheduler {
             };
             let outcome = self
                 .store
-                .fire_schedule(schedule.schedule_id, expected, following)
+                .fire_schedule(
+                    schedule.schedule_id,
+                    expected,
+                    following,
+                    &self.config.quotas,
+                )
                 .await?;
             match &outcome {
                 FireOutcome::Enqueued(run) => {
@@ -121,6 +132,11 @@ impl Scheduler {
                     if let Some(wakeup) = &self.run_wakeup {
                         wakeup.notify_one();
                     }
+                }
+                FireOutcome::SkippedQuota(over) => {
+                    tracing::warn!(schedule_id = %schedule.schedule_id, job_id = %schedule.job_id,
+                        quota = over.kind.as_str(), used = over.used, limit = over.limit,
+                        "schedule firing skipped: {over}");
                 }
                 other => tracing::debug!(schedule_id = %schedule.schedule_id, ?other,
                     "schedule tick without a run"),

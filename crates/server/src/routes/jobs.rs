@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional::{self, ETag};
-use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
+use crate::error::{
+    ApiError, ApiResult, ErrorOut, FieldProblem, QuotaErrorOut, ValidationErrorOut,
+};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::middleware::request_id;
 use crate::routes::page::page_type;
@@ -174,7 +176,7 @@ fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
     request_body = JobCreateIn,
     responses(
         (status = 201, description = "Created", body = JobOut),
-        (status = 403, description = "Read-only user, or a viewer of the organization", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a viewer of the organization, or the organization has all its jobs (the body then adds `usage`, as in QuotaErrorOut)", body = ErrorOut),
         (status = 404, description = "No such organization of the caller", body = ErrorOut),
         (status = 422, description = "Every problem in the document, with its path", body = ValidationErrorOut),
     ))]
@@ -187,10 +189,7 @@ pub async fn create_job(
     let org = body.org_id.unwrap_or_else(|| caller.default_org());
     authorize(&caller, Target::Org(org), Action::ChangeJobs)?;
     let job = job_in(&state, body)?;
-    let job = state
-        .store
-        .create_job_in(org, caller.user.user_id, &job)
-        .await?;
+    let job = crate::quota::create_job(&state, org, caller.user.user_id, &job).await?;
     tracing::info!(job_id = %job.job_id, "job created");
     Ok((StatusCode::CREATED, Json(job.into())))
 }
@@ -360,8 +359,9 @@ pub async fn delete_job(
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 202, description = "Queued", body = RunQueuedOut),
-        (status = 403, description = "Read-only user, or a role or token scope too low", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a role or token scope too low, or the organization stores all the items it may (the body then adds `usage`, as in QuotaErrorOut)", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
+        (status = 429, description = "The organization queued all its runs of the last 24 hours (with `usage`; `Retry-After`)", body = QuotaErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn run_job(
@@ -376,10 +376,7 @@ pub async fn run_job(
         request_id: request_id::current(),
         ..NewRun::default()
     };
-    let run = state
-        .store
-        .enqueue_run(caller.scope(), id, &new_run)
-        .await?;
+    let run = crate::quota::queue_run(&state, caller.scope(), id, &new_run).await?;
     // Pokes `run_wakeup` and, on PostgreSQL, the workers of every process.
     state.pubsub.notify_run_queued().await;
     tracing::info!(result_id = %run.result_id, run_id = %run.run_id, "run queued");

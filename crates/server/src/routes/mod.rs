@@ -14,6 +14,7 @@ pub mod preview;
 pub mod results;
 pub mod schedules;
 pub mod snapshots;
+pub mod usage;
 pub mod users;
 pub mod versions;
 pub mod webhooks;
@@ -39,5 +40,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(schedules::router())
         .merge(snapshots::router())
+        .merge(usage::router())
         .merge(ws::router())
 }

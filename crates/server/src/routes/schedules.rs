@@ -217,7 +217,7 @@ fn schedule_in(
     request_body = ScheduleCreateIn,
     responses(
         (status = 201, description = "Created", body = ScheduleOut),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or the organization has all its schedules (the body adds `usage`, as in QuotaErrorOut)", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
         (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
     ))]
@@ -237,10 +237,7 @@ pub async fn create_schedule(
         body.overlap_policy.as_deref(),
         OverlapPolicy::Skip,
     )?;
-    let created = state
-        .store
-        .create_schedule(caller.scope(), id, &schedule)
-        .await?;
+    let created = crate::quota::create_schedule(&state, caller.scope(), id, &schedule).await?;
     tracing::info!(schedule_id = %created.schedule_id, "schedule created");
     Ok((StatusCode::CREATED, Json(created.into())))
 }

@@ -501,7 +501,12 @@ async fn schedule_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
     let due = stored.next_run.unwrap();
     assert!(matches!(
         app.store
-            .fire_schedule(id, due, Some(due + chrono::Duration::minutes(5)))
+            .fire_schedule(
+                id,
+                due,
+                Some(due + chrono::Duration::minutes(5)),
+                &grandma_store::QuotaLimits::UNLIMITED,
+            )
             .await
             .unwrap(),
         grandma_store::FireOutcome::Enqueued(_)

@@ -19,6 +19,7 @@ mod jobs;
 mod orgs;
 mod preview;
 mod production;
+mod quotas;
 mod rate_limit_redis;
 mod results;
 mod roles;

@@ -3,7 +3,7 @@
 //! whole, every problem reported at once ([`Problems`]).
 //!
 //! The file has a table per part (`[auth]`, `[http]`, `[rate_limit]`, `[worker]`,
-//! `[webhooks]`, `[scheduler]`, `[browser]`, `[snapshots]`) and a few top-level keys. Each key has an environment variable:
+//! `[webhooks]`, `[scheduler]`, `[browser]`, `[snapshots]`, `[quotas]`) and a few top-level keys. Each key has an environment variable:
 //! `GRANDMA_` + the table's prefix + the key, upper-cased (`[worker] concurrency` is
 //! `GRANDMA_WORKER_CONCURRENCY`), unless the declaration names another. To add a setting,
 //! declare it in `sections.rs` (one line and its doc comment) and add its README row (a test
@@ -36,8 +36,9 @@ pub use problems::{Problem, Problems};
 pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
-    AuthSettings, BackupSettings, BrowserSettings, HttpSettings, OrgSettings, RateLimitSettings,
-    SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings, WorkerSettings,
+    AuthSettings, BackupSettings, BrowserSettings, HttpSettings, OrgSettings, QuotaSettings,
+    RateLimitSettings, SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings,
+    WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 

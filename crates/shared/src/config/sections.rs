@@ -44,6 +44,9 @@ settings_section! {
         pub web: WebSettings = WebSettings::default(),
         /// Sanitized copies of pages that the web app's picker shows
         pub snapshots: SnapshotSettings = SnapshotSettings::default(),
+        /// What one organization may hold and run; an instance admin overrides them per
+        /// organization
+        pub quotas: QuotaSettings = QuotaSettings::default(),
         /// Organizations and their invitations
         pub orgs: OrgSettings = OrgSettings::default(),
     }
@@ -240,6 +243,42 @@ settings_section! {
 }
 
 settings_section! {
+    /// `[quotas]`: the limits of every organization whose own limit an instance admin has not
+    /// set. They are checked when a job, run or schedule is created, so lowering one never
+    /// deletes anything: an organization over a limit only stops growing.
+    pub struct QuotaSettings {
+        /// Jobs one organization may have, at least 1
+        pub max_jobs: u32 = 1000,
+        /// Runs one organization may queue in any 24 hours (by hand, by API or by schedule),
+        /// at least 1
+        pub max_runs_per_day: u32 = 5000,
+        /// Runs of one organization that workers crawl at once (more wait in the queue), at
+        /// least 1
+        pub max_concurrent_runs: u32 = 10,
+        /// Items one organization's runs may hold in the database (no new run is queued
+        /// beyond), at least 1
+        pub max_stored_items: u64 = 10_000_000,
+        /// Schedules one organization may have, at least 1
+        pub max_schedules: u32 = 200,
+    }
+}
+
+impl QuotaSettings {
+    /// The limits of an organization that overrides none of them.
+    pub fn limits(&self) -> grandma_store::QuotaLimits {
+        let wide = |n: u32| i64::from(n);
+        grandma_store::QuotaLimits {
+            max_jobs: wide(self.max_jobs),
+            max_runs_per_day: wide(self.max_runs_per_day),
+            max_concurrent_runs: wide(self.max_concurrent_runs),
+            // Beyond i64 is beyond any database: the same as no limit.
+            max_stored_items: i64::try_from(self.max_stored_items).unwrap_or(i64::MAX),
+            max_schedules: wide(self.max_schedules),
+        }
+    }
+}
+
+settings_section! {
     /// `[orgs]`: organizations and the invitations that let people join them.
     pub struct OrgSettings {
         /// Hours an invitation can be accepted after it is made, 1–8760
@@ -264,6 +303,7 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("backup", "BACKUP_", BackupSettings::FIELDS),
         ("web", "WEB_", WebSettings::FIELDS),
         ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
+        ("quotas", "QUOTAS_", QuotaSettings::FIELDS),
         ("orgs", "ORGS_", OrgSettings::FIELDS),
     ]
 };

@@ -21,6 +21,7 @@ mod queue;
 mod schedules;
 mod sessions;
 mod snapshots;
+mod usage;
 mod users;
 mod webhooks;
 mod workers;

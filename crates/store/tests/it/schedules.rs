@@ -1,6 +1,7 @@
 use chrono::{Duration as TimeDelta, Utc};
 use grandma_store::{
-    FireOutcome, JobIn, OverlapPolicy, Paging, Role, RunStatus, ScheduleIn, Scope, StoreError,
+    FireOutcome, JobIn, OverlapPolicy, Paging, QuotaLimits, Role, RunStatus, ScheduleIn, Scope,
+    StoreError,
 };
 
 use crate::common::{TestDb, job_in, user};
@@ -99,7 +100,9 @@ async fn schedules_crud_and_firing(db: &TestDb) {
         let s = store.clone();
         let id = due.schedule_id;
         tasks.push(tokio::spawn(async move {
-            s.fire_schedule(id, past, following).await.unwrap()
+            s.fire_schedule(id, past, following, &QuotaLimits::UNLIMITED)
+                .await
+                .unwrap()
         }));
     }
     let mut enqueued = Vec::new();
@@ -121,7 +124,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     let after_next = Some(next + TimeDelta::days(1));
     assert_eq!(
         store
-            .fire_schedule(due.schedule_id, next, after_next)
+            .fire_schedule(due.schedule_id, next, after_next, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::SkippedOverlap
@@ -144,7 +147,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     assert_eq!(queueing.overlap_policy, OverlapPolicy::Queue);
     assert!(matches!(
         store
-            .fire_schedule(due.schedule_id, past, None)
+            .fire_schedule(due.schedule_id, past, None, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::Enqueued(_)
@@ -184,7 +187,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
         .unwrap();
     assert_eq!(
         store
-            .fire_schedule(due.schedule_id, past, following)
+            .fire_schedule(due.schedule_id, past, following, &QuotaLimits::UNLIMITED)
             .await
             .unwrap(),
         FireOutcome::SkippedDisabledJob
@@ -192,7 +195,12 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     // A disabled schedule never fires.
     assert_eq!(
         store
-            .fire_schedule(disabled.schedule_id, past, following)
+            .fire_schedule(
+                disabled.schedule_id,
+                past,
+                following,
+                &QuotaLimits::UNLIMITED
+            )
             .await
             .unwrap(),
         FireOutcome::AlreadyFired
@@ -259,7 +267,12 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     let following = grandma_store::now() + TimeDelta::hours(1);
     assert!(matches!(
         store
-            .fire_schedule(read.schedule_id, past, Some(following))
+            .fire_schedule(
+                read.schedule_id,
+                past,
+                Some(following),
+                &QuotaLimits::UNLIMITED
+            )
             .await
             .unwrap(),
         FireOutcome::Enqueued(_)
