@@ -7,6 +7,7 @@ mod backup;
 mod catalog;
 mod changes;
 mod drift;
+mod fair_queue;
 mod hosts;
 mod indexes;
 mod items;
