@@ -5,6 +5,7 @@ mod common;
 
 mod backup;
 mod catalog;
+mod claim_bench;
 mod changes;
 mod drift;
 mod fair_queue;

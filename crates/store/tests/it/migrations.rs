@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, "item changes"),
     (8, "shared politeness"),
     (9, "conditional requests"),
+    (11, "fair queue"),
 ];
 
 /// Tables created by migrations after the fourth, with the migration that creates them: each
