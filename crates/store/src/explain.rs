@@ -131,7 +131,10 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
         query: "claim: oldest run of an organization",
         expected_index: "idx_result_queue",
         sql: dialect
-            .pick(crate::queue::SQL_PICK_SQLITE, crate::queue::SQL_PICK_POSTGRES)
+            .pick(
+                crate::queue::SQL_PICK_SQLITE,
+                crate::queue::SQL_PICK_POSTGRES,
+            )
             .to_owned(),
         args: vec![Arg::Time(at), Arg::Uuid(id), Arg::I64(10)],
     });

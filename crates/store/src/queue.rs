@@ -17,10 +17,10 @@ use grandma_engine::identity::ItemIdentity;
 use grandma_engine::revisit::PageRecord;
 use uuid::Uuid;
 
+use crate::db::Dialect;
 use crate::db::{Store, after, now};
 use crate::error::{Result, StoreError};
 use crate::pages::{CopiedItems, SQL_COPY_ITEMS, SQL_INSERT_PAGE};
-use crate::db::Dialect;
 use crate::results::ResultRow;
 use crate::text::{nul_free, nul_free_item, nul_free_json};
 use crate::types::{RunStatus, WebhookEvent};
@@ -140,7 +140,7 @@ pub(crate) const SQL_CLAIM_ORGS: &str = "with recursive queued(org_id) as ( \
        select (select r.org_id from result r where r.status in ('pending', 'running') \
                and r.org_id > q.org_id order by r.org_id limit 1) \
        from queued q where q.org_id is not null \
-     ), turns as ( \
+     ), turns as materialized ( \
        select o.org_id, o.last_claimed_at, \
               (select r.created_at from result r \
                where r.org_id = o.org_id and r.status in ('pending', 'running') \

@@ -93,7 +93,10 @@ async fn a_single_run_waits_about_one_run_not_the_whole_queue() {
     let slots = (POOLS * SLOTS_PER_POOL) as i64;
     let started = tokio::time::Instant::now();
     while db.store.running_count().await.unwrap() < slots {
-        assert!(started.elapsed() < Duration::from_secs(20), "workers never got busy");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "workers never got busy"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(PAGE_TIME * 2).await;

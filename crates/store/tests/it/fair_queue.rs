@@ -100,9 +100,16 @@ async fn a_waiting_organization_is_served_before_a_busy_one(db: &TestDb) {
         .await
         .unwrap()
         .expect("a run");
-    assert_eq!(next.run.result_id, b_run, "B's run is next, before A's older ones");
+    assert_eq!(
+        next.run.result_id, b_run,
+        "B's run is next, before A's older ones"
+    );
     assert_eq!(next.run.attempts, 1);
-    assert_eq!(claim_org(store, "w4", 100).await, Some(a.id), "then A again");
+    assert_eq!(
+        claim_org(store, "w4", 100).await,
+        Some(a.id),
+        "then A again"
+    );
     assert_eq!(
         store.queue_depth().await.unwrap(),
         996,
@@ -230,12 +237,7 @@ async fn a_dead_workers_run_is_taken_over_within_the_limit(db: &TestDb) {
         "two leased: the limit"
     );
     // The dead worker cannot write to the run any more.
-    assert!(
-        store
-            .heartbeat_run(runs[0], "dead", LEASE)
-            .await
-            .is_err()
-    );
+    assert!(store.heartbeat_run(runs[0], "dead", LEASE).await.is_err());
 }
 
 /// Five organizations, three stores (as three processes) with four claimers each, all racing:
@@ -264,10 +266,8 @@ async fn many_claimers_never_share_a_run_or_exceed_a_limit(db: &TestDb) {
                 let worker = format!("worker-{p}-{t}");
                 tasks.push(tokio::spawn(async move {
                     let mut mine = Vec::new();
-                    while let Some(claim) = s
-                        .claim_with(&worker, LEASE, limits(limit))
-                        .await
-                        .unwrap()
+                    while let Some(claim) =
+                        s.claim_with(&worker, LEASE, limits(limit)).await.unwrap()
                     {
                         assert_eq!(claim.run.lease_owner.as_deref(), Some(worker.as_str()));
                         mine.push((claim.run.result_id, claim.run.org_id));

@@ -5,8 +5,8 @@ mod common;
 
 mod backup;
 mod catalog;
-mod claim_bench;
 mod changes;
+mod claim_bench;
 mod drift;
 mod fair_queue;
 mod hosts;
