@@ -56,7 +56,6 @@ async fn job(store: &Store, org: Uuid, url: &str) -> Uuid {
     store
         .create_job(
             org,
-            org,
             &JobIn {
                 name: "slow page".into(),
                 description: None,

@@ -79,11 +79,7 @@ async fn claim_latency(backend: Backend) {
     for o in 0..ORGS {
         let owner = user(store, &format!("org{o}@example.com"), Role::User).await;
         let job = store
-            .create_job(
-                owner.user_id,
-                owner.user_id,
-                &job_in(&format!("j{o}"), &["a"]),
-            )
+            .create_job(owner.user_id, &job_in(&format!("j{o}"), &["a"]))
             .await
             .unwrap();
         store

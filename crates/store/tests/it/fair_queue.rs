@@ -27,7 +27,7 @@ struct Org {
 async fn org(store: &Store, name: &str) -> Org {
     let owner = user(store, &format!("{name}@example.com"), Role::User).await;
     let job = store
-        .create_job(owner.user_id, owner.user_id, &job_in(name, &["a"]))
+        .create_job(owner.user_id, &job_in(name, &["a"]))
         .await
         .unwrap();
     Org {
