@@ -542,3 +542,42 @@ fn the_readme_documents_every_setting() {
         }
     }
 }
+
+/// A quota of zero would refuse every job or run of every organization: each limit is at
+/// least one, and a file can raise them.
+#[test]
+fn quotas_are_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let problems = load(
+        dir.path(),
+        &[("GRANDMA_QUOTAS_MAX_JOBS", "0")],
+        Some("[quotas]\nmax_runs_per_day = 0\nmax_concurrent_runs = 0\nmax_stored_items = 0\nmax_schedules = 0\n"),
+    )
+    .unwrap_err();
+    let mut keys = keys_of(&problems);
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "quotas.max_concurrent_runs",
+            "quotas.max_jobs",
+            "quotas.max_runs_per_day",
+            "quotas.max_schedules",
+            "quotas.max_stored_items",
+        ],
+        "{problems}"
+    );
+    assert!(
+        problems.to_string().contains("must be at least 1, not 0"),
+        "{problems}"
+    );
+    let s = load(
+        dir.path(),
+        &[("GRANDMA_QUOTAS_MAX_CONCURRENT_RUNS", "3")],
+        Some("[quotas]\nmax_stored_items = 20000000000\n"),
+    )
+    .unwrap();
+    assert_eq!(s.quotas.max_concurrent_runs, 3);
+    assert_eq!(s.quotas.max_stored_items, 20_000_000_000);
+    assert_eq!(s.quotas.max_jobs, 1000);
+}

@@ -3,7 +3,7 @@
 //! whole, every problem reported at once ([`Problems`]).
 //!
 //! The file has a table per part (`[auth]`, `[http]`, `[rate_limit]`, `[worker]`,
-//! `[webhooks]`, `[scheduler]`, `[browser]`, `[snapshots]`) and a few top-level keys. Each key has an environment variable:
+//! `[webhooks]`, `[scheduler]`, `[browser]`, `[snapshots]`, `[quotas]`) and a few top-level keys. Each key has an environment variable:
 //! `GRANDMA_` + the table's prefix + the key, upper-cased (`[worker] concurrency` is
 //! `GRANDMA_WORKER_CONCURRENCY`), unless the declaration names another. To add a setting,
 //! declare it in `sections.rs` (one line and its doc comment) and add its README row (a test

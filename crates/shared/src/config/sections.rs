@@ -44,6 +44,9 @@ settings_section! {
         pub web: WebSettings = WebSettings::default(),
         /// Sanitized copies of pages that the web app's picker shows
         pub snapshots: SnapshotSettings = SnapshotSettings::default(),
+        /// What one organization may hold and run; an instance admin overrides them per
+        /// organization
+        pub quotas: QuotaSettings = QuotaSettings::default(),
     }
 }
 
@@ -237,6 +240,27 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[quotas]`: the limits of every organization whose own limit an instance admin has not
+    /// set. They are checked when a job, run or schedule is created, so lowering one never
+    /// deletes anything: an organization over a limit only stops growing.
+    pub struct QuotaSettings {
+        /// Jobs one organization may have, at least 1
+        pub max_jobs: u32 = 1000,
+        /// Runs one organization may queue in any 24 hours (by hand, by API or by schedule),
+        /// at least 1
+        pub max_runs_per_day: u32 = 5000,
+        /// Runs of one organization that workers crawl at once (more wait in the queue), at
+        /// least 1
+        pub max_concurrent_runs: u32 = 10,
+        /// Items one organization's runs may hold in the database (no new run is queued
+        /// beyond), at least 1
+        pub max_stored_items: u64 = 10_000_000,
+        /// Schedules one organization may have, at least 1
+        pub max_schedules: u32 = 200,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -254,5 +278,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("backup", "BACKUP_", BackupSettings::FIELDS),
         ("web", "WEB_", WebSettings::FIELDS),
         ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
+        ("quotas", "QUOTAS_", QuotaSettings::FIELDS),
     ]
 };

@@ -145,6 +145,12 @@ impl Settings {
             snapshots.user_bytes,
             snapshots.max_bytes,
         );
+        let quotas = &self.quotas;
+        c.at_least("quotas.max_jobs", quotas.max_jobs, 1);
+        c.at_least("quotas.max_runs_per_day", quotas.max_runs_per_day, 1);
+        c.at_least("quotas.max_concurrent_runs", quotas.max_concurrent_runs, 1);
+        c.at_least("quotas.max_stored_items", quotas.max_stored_items, 1);
+        c.at_least("quotas.max_schedules", quotas.max_schedules, 1);
         let browser = &self.browser;
         if let Some(tabs) = browser.tabs {
             c.range("browser.tabs", tabs, 1..=64);
