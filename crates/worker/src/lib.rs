@@ -60,8 +60,8 @@ pub struct WorkerConfig {
     /// crawled again (default 3).
     pub max_attempts: i32,
     /// Runs of one organization crawled at once across every worker, for organizations
-    /// without a limit of their own (default 10): a slot does not claim a run of an
-    /// organization that already has this many running.
+    /// without a limit of their own (settings `[quotas] max_concurrent_runs`, default 10): a
+    /// slot does not claim a run of an organization that already has this many running.
     pub max_concurrent_runs: u32,
     /// Where each run's progress (per stored page) and completion are published; `None`
     /// publishes nothing.
@@ -121,6 +121,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(worker.lease_seconds.max(1)),
             poll_interval: Duration::from_millis(worker.poll_interval_ms.max(1)),
             max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
+            max_concurrent_runs: settings.quotas.max_concurrent_runs.max(1),
             default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
             browser: BrowserPool::new(settings.browser.options()),
             redis_url: worker.redis_url.clone(),
