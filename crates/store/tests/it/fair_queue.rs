@@ -205,26 +205,27 @@ async fn a_dead_workers_run_is_taken_over_within_the_limit(db: &TestDb) {
     let store = &db.store;
     let a = org(store, "takeover").await;
     let runs = enqueue(store, &a, 3).await;
-    let dead = store
-        .claim_with("dead", Duration::from_millis(1), limits(2))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(dead.run.result_id, runs[0]);
     let alive = store
         .claim_with("alive", LEASE, limits(2))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(alive.run.result_id, runs[1]);
+    assert_eq!(alive.run.result_id, runs[0]);
+    let dead = store
+        .claim_with("dead", Duration::from_millis(1), limits(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.run.result_id, runs[1]);
     tokio::time::sleep(Duration::from_millis(20)).await;
-    // Two running, one with an expired lease: one slot is free, and the dead run is oldest.
+    // Two running, one with an expired lease: one slot is free, and the dead run goes before
+    // the newer pending one.
     let taken = store
         .claim_with("heir", LEASE, limits(2))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(taken.run.result_id, runs[0]);
+    assert_eq!(taken.run.result_id, runs[1]);
     assert_eq!(taken.run.attempts, 2);
     assert_eq!(taken.run.lease_owner.as_deref(), Some("heir"));
     assert!(!taken.exhausted);
@@ -237,7 +238,7 @@ async fn a_dead_workers_run_is_taken_over_within_the_limit(db: &TestDb) {
         "two leased: the limit"
     );
     // The dead worker cannot write to the run any more.
-    assert!(store.heartbeat_run(runs[0], "dead", LEASE).await.is_err());
+    assert!(store.heartbeat_run(runs[1], "dead", LEASE).await.is_err());
 }
 
 /// Five organizations, three stores (as three processes) with four claimers each, all racing:
