@@ -126,7 +126,7 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
     });
     probes.push(Probe {
         query: "claim: leased runs of an organization",
-        expected_index: "idx_result_running",
+        expected_index: "idx_result_leased",
         sql: crate::queue::SQL_CLAIM_ORGS.to_owned(),
         args: claim_args(),
     });

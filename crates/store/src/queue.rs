@@ -148,7 +148,7 @@ pub(crate) const SQL_CLAIM_ORGS: &str = "with recursive queued(org_id) as ( \
                order by r.created_at, r.result_id limit 1) as oldest \
        from queued q join organization o on o.org_id = q.org_id \
        where (select count(*) from result r where r.org_id = o.org_id \
-              and r.status = 'running' and r.lease_expires_at >= $1) \
+              and r.lease_expires_at >= $1) \
              < coalesce(o.max_concurrent_runs, $2) \
      ) \
      select org_id from turns where oldest is not null \
@@ -159,8 +159,7 @@ pub(crate) const SQL_CLAIM_ORGS: &str = "with recursive queued(org_id) as ( \
 pub(crate) const SQL_PICK_SQLITE: &str = "select r.result_id, r.status, r.attempts from result r \
      where r.org_id = $2 and r.status in ('pending', 'running') \
      and (r.status = 'pending' or r.lease_expires_at < $1) \
-     and (select count(*) from result x where x.org_id = $2 \
-          and x.status = 'running' and x.lease_expires_at >= $1) \
+     and (select count(*) from result x where x.org_id = $2 and x.lease_expires_at >= $1) \
          < coalesce((select o.max_concurrent_runs from organization o where o.org_id = $2), $3) \
      order by r.created_at, r.result_id limit 1";
 /// `skip locked` passes over rows another transaction holds (a cancel, a delete), so the claim
@@ -169,8 +168,7 @@ pub(crate) const SQL_PICK_SQLITE: &str = "select r.result_id, r.status, r.attemp
 pub(crate) const SQL_PICK_POSTGRES: &str = "select r.result_id, r.status, r.attempts from result r \
      where r.org_id = $2 and r.status in ('pending', 'running') \
      and (r.status = 'pending' or r.lease_expires_at < $1) \
-     and (select count(*) from result x where x.org_id = $2 \
-          and x.status = 'running' and x.lease_expires_at >= $1) \
+     and (select count(*) from result x where x.org_id = $2 and x.lease_expires_at >= $1) \
          < coalesce((select o.max_concurrent_runs from organization o where o.org_id = $2), $3) \
      order by r.created_at, r.result_id limit 1 for update of r skip locked";
 /// Takes an organization's turn on PostgreSQL: one claimer per organization at a time, so two

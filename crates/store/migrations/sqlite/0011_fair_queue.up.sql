@@ -9,7 +9,10 @@ alter table organization add column last_claimed_at text
 -- organization's oldest run.
 create index idx_result_queue on result (org_id, created_at, result_id)
     where status in ('pending', 'running');
--- An organization's running runs by lease end: those still leased count against its
--- concurrent-run limit, the expired ones are a dead worker's, to be taken over.
-create index idx_result_running on result (org_id, lease_expires_at)
-    where status = 'running';
+-- Leased runs by organization and lease end: those still leased count against the
+-- organization's concurrent-run limit. A run has a lease only while it is running (the claim
+-- sets it; finishing or releasing the run clears it), so "leased" is "running"; the condition
+-- is on the lease rather than the status so that no plan can count through the status index,
+-- which would walk every organization's running runs for each organization.
+create index idx_result_leased on result (org_id, lease_expires_at)
+    where lease_expires_at is not null;

@@ -72,7 +72,7 @@ pub const NAMED_INDEXES: &[(&str, &str, &[&str])] = &[
         &["org_id", "created_at", "result_id"],
     ),
     (
-        "idx_result_running",
+        "idx_result_leased",
         "result",
         &["org_id", "lease_expires_at"],
     ),

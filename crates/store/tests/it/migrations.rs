@@ -106,7 +106,7 @@ async fn migration_round_trip(backend: Backend) {
     let down = read_schema(backend, db.url()).await;
     assert!(has_column(&head, "organization", "last_claimed_at"));
     assert!(!has_column(&down, "organization", "last_claimed_at"));
-    for index in ["idx_result_queue", "idx_result_running"] {
+    for index in ["idx_result_queue", "idx_result_leased"] {
         assert!(head.indexes.contains_key(index) && !down.indexes.contains_key(index));
     }
     assert_eq!(down.tables.len(), head.tables.len());
