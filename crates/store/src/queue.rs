@@ -132,7 +132,8 @@ const CANDIDATE_ORGS: i64 = 8;
 /// organization at a time (a loose index scan written as a recursive query), so the cost grows
 /// with the organizations that have work, not with their queued runs nor with idle ones. Each
 /// `status in ('pending', 'running')` repeats the index's condition word for word: SQLite uses
-/// a partial index only for a query that states its condition.
+/// a partial index only for a query that states its condition. Leased runs are counted by their
+/// lease alone through `idx_result_leased`: a run has a lease only while it is running.
 pub(crate) const SQL_CLAIM_ORGS: &str = "with recursive queued(org_id) as ( \
        select (select org_id from result where status in ('pending', 'running') \
                order by org_id limit 1) \
