@@ -115,6 +115,32 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
         sql: crate::users::SQL_ACTIVE_USER_BY_EMAIL.to_owned(),
         args: vec![Arg::Text("a@example.com".into()), Arg::Bool(true)],
     });
+    // The claim, whose cost must not grow with the queue: organizations whose turn it is,
+    // then one organization's oldest run, each through the partial indexes of the queue.
+    let claim_args = || vec![Arg::Time(at), Arg::I64(10), Arg::I64(8)];
+    probes.push(Probe {
+        query: "claim: organizations with queued runs",
+        expected_index: "idx_result_queue",
+        sql: crate::queue::SQL_CLAIM_ORGS.to_owned(),
+        args: claim_args(),
+    });
+    probes.push(Probe {
+        query: "claim: leased runs of an organization",
+        expected_index: "idx_result_leased",
+        sql: crate::queue::SQL_CLAIM_ORGS.to_owned(),
+        args: claim_args(),
+    });
+    probes.push(Probe {
+        query: "claim: oldest run of an organization",
+        expected_index: "idx_result_queue",
+        sql: dialect
+            .pick(
+                crate::queue::SQL_PICK_SQLITE,
+                crate::queue::SQL_PICK_POSTGRES,
+            )
+            .to_owned(),
+        args: vec![Arg::Time(at), Arg::Uuid(id), Arg::I64(10)],
+    });
     probes
 }
 

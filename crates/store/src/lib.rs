@@ -3,8 +3,8 @@
 //!
 //! - Schema: versioned, reversible migrations per dialect ([`Store::upgrade`],
 //!   [`Store::downgrade`], [`new_revision`]); every named index on both databases.
-//! - The run queue is the `result` table: [`Store::claim_run`] leases runs to workers,
-//!   [`Store::save_page`] writes each page's items and checkpoint in one transaction.
+//! - The run queue is the `result` table: [`Store::claim_with`] leases runs to workers,
+//!   organizations taking turns, [`Store::save_page`] writes each page's items and checkpoint in one transaction.
 //! - Webhook deliveries are an outbox written with the run's final status
 //!   ([`Store::finish_run`]) and leased to dispatchers like runs.
 //!
@@ -71,7 +71,7 @@ pub use orgs::{
 pub use pages::{CopiedItems, ReusablePages, RunPage};
 pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use quality::{FieldFill, PageCount, RunQuality};
-pub use queue::{Claim, CrawledPage, PageSaved, RunCounters, RunOutcome};
+pub use queue::{Claim, ClaimLimits, CrawledPage, PageSaved, RunCounters, RunOutcome};
 pub use results::{CancelOutcome, NewRun, ResultRow, RunFilter};
 pub use schedules::{FireOutcome, Schedule, ScheduleIn};
 pub use sessions::{NewWebSession, WebSession};

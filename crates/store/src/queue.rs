@@ -1,11 +1,14 @@
 //! The run queue: the `result` table is the queue (no queue library owns our rows).
 //!
-//! A worker claims the oldest pending run — or a running run whose lease expired, i.e. a dead
+//! A worker claims a pending run — or a running run whose lease expired, i.e. a dead
 //! worker's — and holds it with a lease it renews by heartbeat. Every write of a worker checks
 //! that it still holds the lease, so a worker that was presumed dead and comes back cannot write
 //! over the run's new owner. Each page's items, counters and checkpoint are written in one
 //! transaction: a crash loses at most the page in flight, and the next worker resumes from the
 //! checkpoint.
+//!
+//! Claims are fair between organizations: they take turns, the one served least recently first,
+//! and none has more runs leased at once than its concurrent-run limit ([`Store::claim_with`]).
 
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use grandma_engine::identity::ItemIdentity;
 use grandma_engine::revisit::PageRecord;
 use uuid::Uuid;
 
+use crate::db::Dialect;
 use crate::db::{Store, after, now};
 use crate::error::{Result, StoreError};
 use crate::pages::{CopiedItems, SQL_COPY_ITEMS, SQL_INSERT_PAGE};
@@ -89,54 +93,215 @@ pub struct Claim {
     pub exhausted: bool,
 }
 
-/// The next claimable run: pending, or running with an expired lease. `$1` now.
-const SQL_PICK_SQLITE: &str = "select result_id, status, attempts from result \
-     where status = 'pending' or (status = 'running' and lease_expires_at < $1) \
-     order by created_at, result_id limit 1";
-/// `skip locked` passes over rows another claimer holds, so concurrent workers take different
-/// runs without waiting on each other.
-const SQL_PICK_POSTGRES: &str = "select result_id, status, attempts from result \
-     where status = 'pending' or (status = 'running' and lease_expires_at < $1) \
-     order by created_at, result_id limit 1 for update skip locked";
+/// What a claim must respect besides the queue order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// A run whose lease expired (its worker died) after this many claims is leased without
+    /// counting another attempt and flagged [`Claim::exhausted`].
+    pub max_attempts: i32,
+    /// Runs of one organization crawled at once, for organizations without a limit of their
+    /// own (`organization.max_concurrent_runs`): the instance default.
+    pub max_concurrent_runs: u32,
+}
+
+impl ClaimLimits {
+    /// No instance limit of concurrent runs (an organization's own limit still applies).
+    pub fn attempts(max_attempts: i32) -> Self {
+        ClaimLimits {
+            max_attempts,
+            max_concurrent_runs: u32::MAX,
+        }
+    }
+
+    /// The instance default as the databases compare it (an `integer` column).
+    fn concurrent_runs(self) -> i32 {
+        i32::try_from(self.max_concurrent_runs).unwrap_or(i32::MAX)
+    }
+}
+
+/// Organizations a claim tries, best turn first: enough that claimers racing for the same
+/// organization on PostgreSQL pass on to the next ones instead of queueing behind each other.
+const CANDIDATE_ORGS: i64 = 8;
+
+/// The organizations whose turn it is, best first: those with a claimable run (pending, or
+/// running with an expired lease) and fewer leased runs than their limit, the one served least
+/// recently (never served first) first, then by their oldest claimable run. `$1` now, `$2` the
+/// instance's concurrent-run limit, `$3` how many.
+///
+/// The organizations with queued runs are found by skipping through `idx_result_queue` one
+/// organization at a time (a loose index scan written as a recursive query), so the cost grows
+/// with the organizations that have work, not with their queued runs nor with idle ones. Each
+/// `status in ('pending', 'running')` repeats the index's condition word for word: SQLite uses
+/// a partial index only for a query that states its condition. Leased runs are counted by their
+/// lease alone through `idx_result_leased`: a run has a lease only while it is running.
+pub(crate) const SQL_CLAIM_ORGS: &str = "with recursive queued(org_id) as ( \
+       select (select org_id from result where status in ('pending', 'running') \
+               order by org_id limit 1) \
+       union all \
+       select (select r.org_id from result r where r.status in ('pending', 'running') \
+               and r.org_id > q.org_id order by r.org_id limit 1) \
+       from queued q where q.org_id is not null \
+     ), turns as materialized ( \
+       select o.org_id, o.last_claimed_at, \
+              (select r.created_at from result r \
+               where r.org_id = o.org_id and r.status in ('pending', 'running') \
+               and (r.status = 'pending' or r.lease_expires_at < $1) \
+               order by r.created_at, r.result_id limit 1) as oldest \
+       from queued q join organization o on o.org_id = q.org_id \
+       where (select count(*) from result r where r.org_id = o.org_id \
+              and r.lease_expires_at >= $1) \
+             < coalesce(o.max_concurrent_runs, $2) \
+     ) \
+     select org_id from turns where oldest is not null \
+     order by last_claimed_at nulls first, oldest, org_id limit $3";
+
+/// The oldest claimable run of organization `$2` while it has fewer leased runs than its limit.
+/// `$1` now, `$3` the instance's concurrent-run limit.
+pub(crate) const SQL_PICK_SQLITE: &str = "select r.result_id, r.status, r.attempts from result r \
+     where r.org_id = $2 and r.status in ('pending', 'running') \
+     and (r.status = 'pending' or r.lease_expires_at < $1) \
+     and (select count(*) from result x where x.org_id = $2 and x.lease_expires_at >= $1) \
+         < coalesce((select o.max_concurrent_runs from organization o where o.org_id = $2), $3) \
+     order by r.created_at, r.result_id limit 1";
+/// `skip locked` passes over rows another transaction holds (a cancel, a delete), so the claim
+/// never waits on a run. It runs after the organization's row is locked, in a statement of its
+/// own: the count of leased runs then sees every claim committed before the lock was ours.
+pub(crate) const SQL_PICK_POSTGRES: &str = "select r.result_id, r.status, r.attempts from result r \
+     where r.org_id = $2 and r.status in ('pending', 'running') \
+     and (r.status = 'pending' or r.lease_expires_at < $1) \
+     and (select count(*) from result x where x.org_id = $2 and x.lease_expires_at >= $1) \
+         < coalesce((select o.max_concurrent_runs from organization o where o.org_id = $2), $3) \
+     order by r.created_at, r.result_id limit 1 for update of r skip locked";
+/// Takes an organization's turn on PostgreSQL: one claimer per organization at a time, so two
+/// claimers cannot both see it one run below its limit and both lease one. `no key update`
+/// does not block the foreign-key checks of rows inserted for the organization meanwhile.
+const SQL_TAKE_TURN_POSTGRES: &str =
+    "select org_id from organization where org_id = $1 for no key update skip locked";
+/// [`SQL_TAKE_TURN_POSTGRES`] that waits for the turn: used when every candidate organization
+/// was held by another claimer (so this one holds none), so that a claimer does not come back
+/// empty while work is queued.
+const SQL_WAIT_TURN_POSTGRES: &str =
+    "select org_id from organization where org_id = $1 for no key update";
 /// Leases the picked run. `$1` worker, `$2` lease end, `$3` now, `$4` attempts added, `$5` run.
 const SQL_LEASE: &str = "update result set status = 'running', lease_owner = $1, \
      lease_expires_at = $2, attempts = attempts + $4, started_at = coalesce(started_at, $3) \
      where result_id = $5 returning *";
+/// Records that organization `$2` was served at `$1`: it goes to the back of the turns.
+const SQL_SERVED: &str = "update organization set last_claimed_at = $1 where org_id = $2";
+
+/// A picked run: id, status, attempts.
+type Picked = (Uuid, RunStatus, i32);
 
 impl Store {
-    /// Claims the oldest pending run, or a run whose worker's lease expired (its `attempts`
-    /// grows by one), and leases it to `worker_id` for `lease`. `None` when nothing is
-    /// waiting. Two workers never get the same run. No limit on attempts: see
-    /// [`Store::claim_run`].
+    /// Claims the next run (see [`Store::claim_with`]) with no limit on attempts and no
+    /// instance limit of concurrent runs.
     pub async fn claim_next(&self, worker_id: &str, lease: Duration) -> Result<Option<ResultRow>> {
         Ok(self
-            .claim_run(worker_id, lease, i32::MAX)
+            .claim_with(worker_id, lease, ClaimLimits::attempts(i32::MAX))
             .await?
             .map(|claim| claim.run))
     }
 
-    /// [`Store::claim_next`] with a limit: a run whose lease expired (its worker died) after
-    /// `max_attempts` claims is leased without counting another attempt and flagged
-    /// [`Claim::exhausted`], so the worker fails it with a clear error instead of dying on it
-    /// again. Pending runs (new, or released at a graceful shutdown) are always crawled.
+    /// [`Store::claim_with`] with a limit on attempts and no instance limit of concurrent runs.
     pub async fn claim_run(
         &self,
         worker_id: &str,
         lease: Duration,
         max_attempts: i32,
     ) -> Result<Option<Claim>> {
+        self.claim_with(worker_id, lease, ClaimLimits::attempts(max_attempts))
+            .await
+    }
+
+    /// Claims a run and leases it to `worker_id` for `lease`; `None` when nothing can be
+    /// claimed. Two workers never get the same run.
+    ///
+    /// Organizations take turns: the claim serves the organization served least recently among
+    /// those with a claimable run and a free concurrent-run slot (fewer leased runs than
+    /// `organization.max_concurrent_runs`, or `limits.max_concurrent_runs` when it has none),
+    /// and takes that organization's oldest run. A claimable run is pending, or running with an
+    /// expired lease (a dead worker's: its `attempts` grows by one). Such a run already claimed
+    /// `limits.max_attempts` times is leased without counting another attempt and flagged
+    /// [`Claim::exhausted`], so the worker fails it with a clear error instead of dying on it
+    /// again. Pending runs (new, or released at a graceful shutdown) are always crawled.
+    pub async fn claim_with(
+        &self,
+        worker_id: &str,
+        lease: Duration,
+        limits: ClaimLimits,
+    ) -> Result<Option<Claim>> {
         let claimed: Option<Claim> = dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             let at = lease_clock!(&mut *tx, dialect);
-            let picked: Option<(Uuid, RunStatus, i32)> =
-                sqlx::query_as(dialect.pick(SQL_PICK_SQLITE, SQL_PICK_POSTGRES))
-                    .bind(at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let orgs: Vec<Uuid> = sqlx::query_scalar(SQL_CLAIM_ORGS)
+                .bind(at)
+                .bind(limits.concurrent_runs())
+                .bind(CANDIDATE_ORGS)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut picked: Option<(Uuid, Picked)> = None;
+            if dialect == Dialect::Sqlite {
+                // The write transaction already serializes claimers: the first organization
+                // whose turn it is has a claimable run within its limit.
+                for org in &orgs {
+                    let run: Option<Picked> = sqlx::query_as(SQL_PICK_SQLITE)
+                        .bind(at)
+                        .bind(org)
+                        .bind(limits.concurrent_runs())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(run) = run {
+                        picked = Some((*org, run));
+                        break;
+                    }
+                }
+            } else {
+                // An organization another claimer is serving is passed over for the next one;
+                // only when every candidate is taken does the claim wait for the first of them.
+                let mut held = Vec::new();
+                for org in &orgs {
+                    let turn: Option<Uuid> = sqlx::query_scalar(SQL_TAKE_TURN_POSTGRES)
+                        .bind(org)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if turn.is_none() {
+                        held.push(*org);
+                        continue;
+                    }
+                    let run: Option<Picked> = sqlx::query_as(SQL_PICK_POSTGRES)
+                        .bind(at)
+                        .bind(org)
+                        .bind(limits.concurrent_runs())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(run) = run {
+                        picked = Some((*org, run));
+                        break;
+                    }
+                }
+                // Waiting is safe only while this transaction holds no organization: two
+                // claimers each holding one and waiting for the other's would deadlock.
+                if picked.is_none()
+                    && held.len() == orgs.len()
+                    && let Some(org) = held.first()
+                {
+                    sqlx::query_scalar::<_, Uuid>(SQL_WAIT_TURN_POSTGRES)
+                        .bind(org)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let run: Option<Picked> = sqlx::query_as(SQL_PICK_POSTGRES)
+                        .bind(at)
+                        .bind(org)
+                        .bind(limits.concurrent_runs())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    picked = run.map(|run| (*org, run));
+                }
+            }
             let claim = match picked {
                 None => None,
-                Some((result_id, status, attempts)) => {
-                    let exhausted = status == RunStatus::Running && attempts >= max_attempts;
+                Some((org_id, (result_id, status, attempts))) => {
+                    let exhausted = status == RunStatus::Running && attempts >= limits.max_attempts;
                     let run: ResultRow = sqlx::query_as(SQL_LEASE)
                         .bind(worker_id)
                         .bind(after(at, lease))
@@ -144,6 +309,11 @@ impl Store {
                         .bind(if exhausted { 0_i32 } else { 1_i32 })
                         .bind(result_id)
                         .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query(SQL_SERVED)
+                        .bind(at)
+                        .bind(org_id)
+                        .execute(&mut *tx)
                         .await?;
                     Some(Claim { run, exhausted })
                 }

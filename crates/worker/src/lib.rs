@@ -1,7 +1,7 @@
 //! GrandmaScraper's run workers.
 //!
-//! [`run_workers`] starts `concurrency` slots. Each slot claims the oldest queued run from the
-//! store ([`Store::claim_run`], a lease), crawls it with the engine and writes each page's
+//! [`run_workers`] starts `concurrency` slots. Each slot claims a queued run from the store
+//! ([`Store::claim_with`], a lease; organizations take turns), crawls it with the engine and writes each page's
 //! items, counters and checkpoint in one transaction ([`Store::save_page`]), heartbeating the
 //! lease on the side. A run whose worker died is claimed again once its lease expires and
 //! resumes from its checkpoint. On shutdown the running crawls stop and their runs go back to
@@ -27,7 +27,7 @@ use grandma_engine::fetch::BrowserOptions;
 use grandma_engine::fetch::browser::{BrowserPool, ChromiumMissing};
 use grandma_engine::guard::NetworkGuard;
 use grandma_shared::Settings;
-use grandma_store::{PubSub, Store};
+use grandma_store::{ClaimLimits, PubSub, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +35,10 @@ use tracing::Instrument;
 
 /// How often the worker row is refreshed so `/health` can count live workers.
 pub const WORKER_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Runs of one organization crawled at once when neither the organization nor the settings
+/// say otherwise.
+pub const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 10;
 
 /// Settings of one worker process.
 #[derive(Debug, Clone)]
@@ -55,6 +59,10 @@ pub struct WorkerConfig {
     /// A run whose workers died this many times (lease expired) is failed instead of being
     /// crawled again (default 3).
     pub max_attempts: i32,
+    /// Runs of one organization crawled at once across every worker, for organizations
+    /// without a limit of their own (settings `[quotas] max_concurrent_runs`, default 10): a
+    /// slot does not claim a run of an organization that already has this many running.
+    pub max_concurrent_runs: u32,
     /// Where each run's progress (per stored page) and completion are published; `None`
     /// publishes nothing.
     pub events: Option<PubSub>,
@@ -93,6 +101,7 @@ impl WorkerConfig {
             poll_interval: Duration::from_secs(1),
             guard,
             max_attempts: 3,
+            max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             events: None,
             default_time_limit: None,
             browser: BrowserPool::new(BrowserOptions::default()),
@@ -112,6 +121,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(worker.lease_seconds.max(1)),
             poll_interval: Duration::from_millis(worker.poll_interval_ms.max(1)),
             max_attempts: i32::try_from(worker.max_attempts).unwrap_or(i32::MAX),
+            max_concurrent_runs: settings.quotas.max_concurrent_runs.max(1),
             default_time_limit: worker.run_time_limit_seconds.map(Duration::from_secs),
             browser: BrowserPool::new(settings.browser.options()),
             redis_url: worker.redis_url.clone(),
@@ -135,6 +145,11 @@ impl WorkerConfig {
         }
         if self.max_attempts < 1 {
             return Err(WorkerError::Config("max_attempts must be at least 1"));
+        }
+        if self.max_concurrent_runs == 0 {
+            return Err(WorkerError::Config(
+                "max_concurrent_runs must be at least 1: with 0 no run would ever be crawled",
+            ));
         }
         if self.poll_interval.is_zero() {
             return Err(WorkerError::Config("poll_interval must not be zero"));
@@ -259,10 +274,13 @@ async fn slot_loop(ctx: Arc<WorkerContext>, slot: usize) {
         }
         let claimed = ctx
             .store
-            .claim_run(
+            .claim_with(
                 &ctx.config.worker_id,
                 ctx.config.lease,
-                ctx.config.max_attempts,
+                ClaimLimits {
+                    max_attempts: ctx.config.max_attempts,
+                    max_concurrent_runs: ctx.config.max_concurrent_runs,
+                },
             )
             .await;
         match claimed {

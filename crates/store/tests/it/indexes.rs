@@ -66,6 +66,16 @@ pub const NAMED_INDEXES: &[(&str, &str, &[&str])] = &[
         &["owner_id", "created_at"],
     ),
     ("idx_snapshot_expires", "page_snapshot", &["expires_at"]),
+    (
+        "idx_result_queue",
+        "result",
+        &["org_id", "created_at", "result_id"],
+    ),
+    (
+        "idx_result_leased",
+        "result",
+        &["org_id", "lease_expires_at"],
+    ),
 ];
 
 async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {
@@ -174,7 +184,7 @@ async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {
     let store = db.another_store().await;
     let plans = store.explain_indexed_queries().await.unwrap();
     store.close().await;
-    assert_eq!(plans.len(), 7);
+    assert_eq!(plans.len(), 10);
     for plan in &plans {
         assert!(
             plan.uses_expected_index(),

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, "shared politeness"),
     (9, "conditional requests"),
     (10, "organizations"),
+    (11, "fair queue"),
 ];
 
 /// Tables created by migrations after the fourth, with the migration that creates them: each
@@ -97,6 +98,20 @@ async fn migration_round_trip(backend: Backend) {
     for (_, table) in LATER_TABLES {
         assert!(head.tables.contains_key(*table), "{table} at head");
     }
+    // Reverting the fair queue takes its column and indexes away, and nothing else.
+    assert_eq!(
+        store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
+        vec![11]
+    );
+    let down = read_schema(backend, db.url()).await;
+    assert!(has_column(&head, "organization", "last_claimed_at"));
+    assert!(!has_column(&down, "organization", "last_claimed_at"));
+    for index in ["idx_result_queue", "idx_result_leased"] {
+        assert!(head.indexes.contains_key(index) && !down.indexes.contains_key(index));
+    }
+    assert_eq!(down.tables.len(), head.tables.len());
+    assert_eq!(store.upgrade(UpgradeTarget::Head).await.unwrap(), vec![11]);
+    assert_eq!(read_schema(backend, db.url()).await, head);
     for version in down_to(5) {
         assert_eq!(
             store.downgrade(DowngradeTarget::Steps(1)).await.unwrap(),
