@@ -14,10 +14,12 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use grandma_store::{User, WebSession};
+use grandma_store::{OrgRole, User, WebSession};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-use crate::auth::{csrf, session};
+use crate::auth::authorize::{Action, Target, authorize};
+use crate::auth::{Caller, csrf, session};
 use crate::extract::control_character;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -31,24 +33,48 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct WebUser {
     pub user: User,
     pub session: WebSession,
+    /// The organizations the user belongs to and their role in each, read with the session
+    /// so a removal or a new role shows on the next page.
+    pub memberships: Vec<(Uuid, OrgRole)>,
 }
 
 impl WebUser {
     /// The layout of a page of this user, with `nav` as the current navigation entry.
     pub fn layout(&self, nav: Nav) -> Layout {
-        Layout {
-            viewer: Some(Viewer::of(&self.user)),
-            csrf: self.session.csrf_token.clone(),
+        Layout::signed_in(
+            Viewer::of(&self.user),
+            self.session.csrf_token.clone(),
             nav,
+        )
+    }
+
+    /// The user as the API's authorization sees a web session: every scope, no token.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            user: self.user.clone(),
+            memberships: self.memberships.clone(),
+            token: None,
         }
     }
 
-    /// The same scoping as the API: admins see every row, others their own.
+    /// The same scoping as the API: admins see every row, others their organizations'.
     pub fn scope(&self) -> grandma_store::Scope {
-        crate::auth::CurrentUser {
-            user: self.user.clone(),
-        }
-        .scope()
+        self.caller().scope()
+    }
+
+    /// Whether the user may do `action` on `target`, decided by the same function as every
+    /// API request: a page shows a control only when this allows its action.
+    pub fn may(&self, target: Target, action: Action) -> Result<(), WebError> {
+        authorize(&self.caller(), target, action).map_err(WebError::from)
+    }
+
+    /// The organizations the user may create jobs in, as (id, role).
+    pub fn writable_orgs(&self) -> Vec<(Uuid, OrgRole)> {
+        self.memberships
+            .iter()
+            .filter(|(org, _)| self.may(Target::Org(*org), Action::ChangeJobs).is_ok())
+            .copied()
+            .collect()
     }
 
     pub fn can_write(&self) -> bool {
@@ -78,12 +104,15 @@ impl WebUser {
 }
 
 async fn signed_in(parts: &Parts, state: &AppState) -> Result<Option<WebUser>, WebError> {
-    Ok(session::of_headers(state, &parts.headers)
-        .await?
-        .map(|s| WebUser {
-            user: s.user,
-            session: s.session,
-        }))
+    let Some(signed_in) = session::of_headers(state, &parts.headers).await? else {
+        return Ok(None);
+    };
+    let memberships = state.store.memberships(signed_in.user.user_id).await?;
+    Ok(Some(WebUser {
+        user: signed_in.user,
+        session: signed_in.session,
+        memberships,
+    }))
 }
 
 /// Whether the server still waits for its first account: then every page leads to `/setup`.

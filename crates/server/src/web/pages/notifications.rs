@@ -10,6 +10,7 @@ use axum::routing::get;
 use grandma_store::{DeliveryStatus, Paging, WebhookEvent};
 use uuid::Uuid;
 
+use crate::auth::authorize::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -70,6 +71,10 @@ async fn notifications_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.may(Target::Org(job.org_id), Action::ReadWebhooks)?;
+    let writes = user
+        .may(Target::Org(job.org_id), Action::ChangeWebhooks)
+        .is_ok();
     let all = state
         .store
         .list_webhooks(scope, None, Paging::new(MAX_WEBHOOKS, 0))
@@ -145,7 +150,7 @@ async fn notifications_page(
         });
     }
     Ok(render(&NotificationsPage {
-        layout: user.layout(Nav::None),
+        layout: user.layout(Nav::None).writes_if(writes),
         job_id,
         job_name: job.name,
         webhooks,

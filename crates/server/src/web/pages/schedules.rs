@@ -13,6 +13,7 @@ use grandma_store::Paging;
 use uuid::Uuid;
 
 use crate::routes::schedules::UPCOMING;
+use crate::auth::authorize::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -53,6 +54,10 @@ async fn schedules_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.may(Target::Org(job.org_id), Action::ReadSchedules)?;
+    let writes = user
+        .may(Target::Org(job.org_id), Action::ChangeSchedules)
+        .is_ok();
     let schedules = state
         .store
         .list_schedules(scope, Some(job_id), Paging::new(MAX_SCHEDULES, 0))
@@ -78,7 +83,7 @@ async fn schedules_page(
         })
         .collect();
     Ok(render(&SchedulesPage {
-        layout: user.layout(Nav::None),
+        layout: user.layout(Nav::None).writes_if(writes),
         job_id,
         job_name: job.name,
         schedules,
