@@ -44,8 +44,8 @@ struct HomePage {
 }
 
 impl HomePage {
-    fn is_picked(&self, team: &Uuid) -> bool {
-        self.picked == Some(*team)
+    fn is_picked(&self, team: Uuid) -> bool {
+        self.picked == Some(team)
     }
 }
 
@@ -59,7 +59,8 @@ async fn home(
     user: WebUser,
     Query(query): Query<HomeQuery>,
 ) -> Result<Response, WebError> {
-    // A team that is not one (an old link, a typo) shows every scrape rather than an error.
+    // Something that is not an id (a typo) shows every scrape; a team the user is not in is
+    // not found, as in the API.
     let picked = query
         .org
         .as_deref()
