@@ -129,7 +129,7 @@ async fn an_invited_member_sees_the_team_scrape(backend: Backend) {
     let job = app
         .store
         .list_jobs(
-            grandma_store::Scope::org(team_id),
+            grandma_store::Scope::all().in_org(team_id),
             &grandma_store::JobFilter::default(),
             grandma_store::Paging::new(10, 0),
         )
@@ -257,15 +257,21 @@ async fn viewers_see_no_write_controls(backend: Backend) {
 }
 
 /// An invitation stored directly, for states the API cannot make (expired); returns its secret.
-async fn stored_invitation(app: &WebApp, org: Uuid, email: &str, expires_in: chrono::Duration) -> String {
+async fn stored_invitation(
+    app: &WebApp,
+    org: Uuid,
+    by: Uuid,
+    email: &str,
+    expires_in: chrono::Duration,
+) -> String {
     let secret = format!("test{}", Uuid::new_v4().simple());
     let hash = hex::encode(Sha256::digest(secret.as_bytes()));
     let invitation = NewInvitation {
         org_id: org,
-        email: email.to_owned(),
+        email: grandma_store::Email::parse(email).unwrap(),
         role: OrgRole::Editor,
         token_hash: hash,
-        invited_by: None,
+        invited_by: by,
         expires_at: Utc::now() + expires_in,
     };
     app.store.create_invitation(&invitation).await.unwrap();
@@ -278,8 +284,8 @@ async fn invitations_that_cannot_be_used_say_why(backend: Backend) {
     app.account("dave@example.com", Role::User).await;
     let alice = user_id(&app, "alice@example.com").await;
     let org = app.store.create_org("Chess club", alice).await.unwrap().org_id;
-    let expired = stored_invitation(&app, org, "dave@example.com", chrono::Duration::hours(-1)).await;
-    let for_erin = stored_invitation(&app, org, "erin@example.com", chrono::Duration::hours(5)).await;
+    let expired = stored_invitation(&app, org, alice, "dave@example.com", chrono::Duration::hours(-1)).await;
+    let for_erin = stored_invitation(&app, org, alice, "erin@example.com", chrono::Duration::hours(5)).await;
     ui_test(&format!("invitation_problems_{backend:?}"), &app.url(""), Viewport::Desktop, |ui| async move {
         sign_in(&ui, "dave@example.com").await;
         ui.goto(&format!("/invitations/{expired}")).await;

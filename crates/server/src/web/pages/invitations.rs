@@ -92,7 +92,7 @@ async fn invitation_page(
     if token.len() > 200 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Ok(not_valid());
     }
-    let invitation = match state.store.get_invitation_by_token(&token_hash(&token)).await {
+    let invitation = match state.store.get_invitation_by_hash(&token_hash(&token)).await {
         Ok(invitation) => invitation,
         Err(grandma_store::StoreError::NotFound) => return Ok(not_valid()),
         Err(error) => return Err(error.into()),
@@ -106,13 +106,13 @@ async fn invitation_page(
     let team = org.name.clone();
     let next: String =
         url::form_urlencoded::byte_serialize(format!("/invitations/{token}").as_bytes()).collect();
-    let member = match &user {
-        Some(user) => user
-            .memberships
+    // A member whose role already includes the invited one has nothing to accept; one with
+    // a lesser role may accept to get the invited role.
+    let member = user.as_ref().is_some_and(|user| {
+        user.memberships
             .iter()
-            .any(|(id, _)| *id == invitation.org_id),
-        None => false,
-    };
+            .any(|(id, role)| *id == invitation.org_id && role.includes(invitation.role))
+    });
     if member {
         return Ok(page(
             StatusCode::OK,

@@ -100,13 +100,13 @@ pub async fn team_choices(state: &AppState, user: &WebUser) -> Result<Vec<TeamCh
         .list_orgs_of(me)
         .await?
         .into_iter()
-        .map(|(org, role)| {
+        .map(|m| {
             (
-                org.personal_of != Some(me),
+                m.org.personal_of != Some(me),
                 TeamChoice {
-                    id: org.org_id,
-                    name: team_name(&org, me),
-                    role: RoleView(role),
+                    id: m.org.org_id,
+                    name: team_name(&m.org, me),
+                    role: RoleView(m.role),
                 },
             )
         })
