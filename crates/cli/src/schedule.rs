@@ -48,7 +48,7 @@ async fn list(store: &Store) -> Result<(), Failure> {
     let mut rows = Vec::new();
     loop {
         let page = store
-            .list_schedules(Scope::All, None, Paging::new(Paging::MAX_LIMIT, offset))
+            .list_schedules(Scope::all(), None, Paging::new(Paging::MAX_LIMIT, offset))
             .await
             .map_err(failed)?;
         let n = page.items.len() as i64;
@@ -63,7 +63,7 @@ async fn list(store: &Store) -> Result<(), Failure> {
         "ID", "JOB", "CRON", "TIMEZONE", "ENABLED", "NEXT RUN", "LAST RUN"
     );
     for s in &rows {
-        let job = match store.get_job(Scope::All, s.job_id).await {
+        let job = match store.get_job(Scope::all(), s.job_id).await {
             Ok(job) => job.name,
             Err(_) => s.job_id.to_string(),
         };

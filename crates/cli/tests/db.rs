@@ -339,7 +339,7 @@ fn schedule_list_shows_each_schedule_in_words() {
             .unwrap();
         store
             .create_schedule(
-                grandma_store::Scope::All,
+                grandma_store::Scope::all(),
                 job.job_id,
                 &grandma_store::ScheduleIn {
                     cron_expression: "30 7 * * 1-5".into(),

@@ -158,7 +158,7 @@ async fn seed(store: &Store, plan: &Plan) -> Uuid {
         .await
         .unwrap();
     store
-        .enqueue_run(Scope::All, job.job_id, &NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &NewRun::default())
         .await
         .unwrap();
     let previous = store_pages(store, (0..plan.count).map(|k| item(k, 0))).await;
@@ -167,7 +167,7 @@ async fn seed(store: &Store, plan: &Plan) -> Uuid {
         .await
         .unwrap();
     store
-        .enqueue_run(Scope::All, job.job_id, &NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &NewRun::default())
         .await
         .unwrap();
     let current = store_pages(store, plan.current()).await;
@@ -187,7 +187,7 @@ fn worker(url: &str, dir: &Path) -> Proc {
 
 /// The run as the database has it now.
 async fn run_row(store: &Store, id: Uuid) -> ResultRow {
-    store.get_run(Scope::All, id).await.unwrap()
+    store.get_run(Scope::all(), id).await.unwrap()
 }
 
 /// After the kill: still running, compared by nobody.
@@ -196,7 +196,7 @@ async fn assert_left_uncompleted(store: &Store, id: Uuid) {
     assert_eq!(run.status, RunStatus::Running, "{run:?}");
     assert_eq!(run.new_items, None, "{run:?}");
     let changes = store
-        .list_changes(Scope::All, id, None, Paging::new(10, 0))
+        .list_changes(Scope::all(), id, None, Paging::new(10, 0))
         .await
         .unwrap();
     assert_eq!(changes.total, 0, "no change row survives the kill");
@@ -239,7 +239,7 @@ async fn completes_once(url: &str, dir: &Path, store: &Store, id: Uuid, plan: &P
     let mut offset = 0;
     loop {
         let page = store
-            .list_changes(Scope::All, id, None, Paging::new(1000, offset))
+            .list_changes(Scope::all(), id, None, Paging::new(1000, offset))
             .await
             .unwrap();
         if page.items.is_empty() {

@@ -69,7 +69,7 @@ async fn a_run_survives_a_postgres_restart() {
         Instant::now() + Duration::from_secs(60),
         Duration::from_millis(50),
         async || {
-            let run = store.get_run(Scope::All, result_id).await.unwrap();
+            let run = store.get_run(Scope::all(), result_id).await.unwrap();
             if run.pages_scraped >= 3 {
                 assert_eq!(run.status, RunStatus::Running);
                 return Ok(());
@@ -87,7 +87,7 @@ async fn a_run_survives_a_postgres_restart() {
     let run = poll(
         Instant::now() + Duration::from_secs(120),
         Duration::from_millis(200),
-        async || match store.get_run(Scope::All, result_id).await {
+        async || match store.get_run(Scope::all(), result_id).await {
             Ok(run)
                 if matches!(
                     run.status,

@@ -138,7 +138,7 @@ async fn wait_completed(store: &Store, run: Uuid) {
         Instant::now() + Duration::from_secs(90),
         Duration::from_millis(100),
         async || {
-            let row = store.get_run(Scope::All, run).await.unwrap();
+            let row = store.get_run(Scope::all(), run).await.unwrap();
             if row.status.is_terminal() {
                 Ok(row)
             } else {
@@ -157,7 +157,7 @@ async fn assert_runs_overlapped(store: &Store, runs: &[Uuid]) {
     let mut starts = Vec::new();
     let mut ends = Vec::new();
     for &run in runs {
-        let row = store.get_run(Scope::All, run).await.unwrap();
+        let row = store.get_run(Scope::all(), run).await.unwrap();
         starts.push(row.started_at.expect("started"));
         ends.push(row.completed_at.expect("completed"));
     }

@@ -74,7 +74,7 @@ async fn killed_workers_lose_and_duplicate_nothing() {
         // The victim: a worker holding a live lease, i.e. crawling a run right now.
         let running = store
             .list_runs(
-                Scope::All,
+                Scope::all(),
                 &RunFilter {
                     job_id: None,
                     status: Some(RunStatus::Running),
@@ -103,7 +103,7 @@ async fn killed_workers_lose_and_duplicate_nothing() {
     let (mut lost, mut duplicated, mut resumed, mut attempts_total) = (0, 0, 0, 0);
     for (tag, id) in &runs {
         let run = poll(deadline, Duration::from_millis(200), async || {
-            let run = store.get_run(Scope::All, *id).await.unwrap();
+            let run = store.get_run(Scope::all(), *id).await.unwrap();
             if run.status.is_terminal() {
                 Ok(run)
             } else {
@@ -476,7 +476,7 @@ async fn websocket_clients_follow_runs_of_another_process() {
         assert_eq!(status, 202);
         let id: Uuid = queued["result_id"].as_str().unwrap().parse().unwrap();
         loop {
-            let run = store.get_run(Scope::All, id).await.unwrap();
+            let run = store.get_run(Scope::all(), id).await.unwrap();
             if run.status != RunStatus::Pending {
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                 break;

@@ -48,7 +48,7 @@ async fn two_servers_queue_one_run_per_tick() {
         + chrono::Duration::minutes(1);
     store
         .create_schedule(
-            Scope::All,
+            Scope::all(),
             job.job_id,
             &ScheduleIn {
                 cron_expression: "* * * * *".into(),
@@ -86,7 +86,7 @@ async fn two_servers_queue_one_run_per_tick() {
 
     let runs = store
         .list_runs(
-            Scope::All,
+            Scope::all(),
             &RunFilter {
                 job_id: Some(job.job_id),
                 status: None,

@@ -223,6 +223,7 @@ impl From<StoreError> for ApiError {
                 }
                 .to_owned(),
             ),
+            StoreError::Refused(why) => ApiError::Conflict(why.to_owned()),
             StoreError::MissingReference { .. } => {
                 ApiError::invalid("body", "a referenced resource does not exist")
             }

@@ -40,7 +40,7 @@ async fn store_run(
     items: impl Iterator<Item = Item>,
 ) -> Result<Uuid, Box<dyn std::error::Error>> {
     store
-        .enqueue_run(Scope::All, job, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job, &grandma_store::NewRun::default())
         .await?;
     let run = store
         .claim_next(WORKER, Duration::from_secs(3600))

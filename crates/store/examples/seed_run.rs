@@ -19,14 +19,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let job_id: Uuid = job_id.parse()?;
     let count: usize = count.parse()?;
     let store = Store::connect(url).await?;
-    let job = store.get_job(Scope::All, job_id).await?;
+    let job = store.get_job(Scope::all(), job_id).await?;
     let columns = job
         .config
         .get("fields")
         .and_then(|f| f.as_array())
         .map_or(1, Vec::len);
     let run = store
-        .enqueue_run(Scope::All, job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job_id, &grandma_store::NewRun::default())
         .await?;
     let worker = "bench-seed";
     let claimed = store

@@ -92,13 +92,14 @@ pub struct AttemptOutcome {
     pub duration_ms: i64,
 }
 
-/// Enabled webhooks of an owner that subscribe to an event (`$3`) and match the job (`$2`).
+/// Enabled webhooks of an organization (`$1`) that subscribe to an event (`$3`) and match
+/// the job (`$2`).
 pub(crate) const SQL_MATCHING_WEBHOOKS_SQLITE: &str = "select webhook_id from webhook \
-     where owner_id = $1 and enabled = 1 and (job_id is null or job_id = $2) \
+     where org_id = $1 and enabled = 1 and (job_id is null or job_id = $2) \
      and exists (select 1 from json_each(webhook.events) as e where e.value = $3) \
      order by webhook_id";
 pub(crate) const SQL_MATCHING_WEBHOOKS_POSTGRES: &str = "select webhook_id from webhook \
-     where owner_id = $1 and enabled and (job_id is null or job_id = $2) and events ? $3 \
+     where org_id = $1 and enabled and (job_id is null or job_id = $2) and events ? $3 \
      order by webhook_id";
 
 /// The run's request ID is copied here, so a delivery keeps it after the run is deleted.
@@ -119,13 +120,13 @@ pub(crate) const SQL_DELIVERIES_BY_STATUS: &str = "select * from webhook_deliver
 /// evaluates to the number inserted. A macro rather than a function so that it expands inside
 /// each [`dispatch!`] arm with the concrete connection type.
 macro_rules! insert_event_deliveries {
-    ($conn:expr, $dialect:expr, owner = $owner:expr, job = $job:expr, result = $result:expr,
+    ($conn:expr, $dialect:expr, org = $org:expr, job = $job:expr, result = $result:expr,
      event = $event:expr, payload = $payload:expr, at = $at:expr) => {{
         let webhooks: Vec<uuid::Uuid> = sqlx::query_scalar($dialect.pick(
             $crate::deliveries::SQL_MATCHING_WEBHOOKS_SQLITE,
             $crate::deliveries::SQL_MATCHING_WEBHOOKS_POSTGRES,
         ))
-        .bind($owner)
+        .bind($org)
         .bind($job)
         .bind($event)
         .fetch_all(&mut *$conn)
@@ -174,12 +175,12 @@ impl Store {
         }))
     }
 
-    /// Queues `event` for every enabled webhook of `owner_id` that subscribes to it and matches
+    /// Queues `event` for every enabled webhook of organization `org_id` that subscribes to it and matches
     /// `job_id` (used for `job.started`; final events are queued by [`Store::finish_run`]).
     /// Returns how many deliveries were queued.
     pub async fn enqueue_event_deliveries(
         &self,
-        owner_id: Uuid,
+        org_id: Uuid,
         job_id: Uuid,
         result_id: Option<Uuid>,
         event: WebhookEvent,
@@ -191,7 +192,7 @@ impl Store {
             let n = insert_event_deliveries!(
                 tx,
                 dialect,
-                owner = owner_id,
+                org = org_id,
                 job = job_id,
                 result = result_id,
                 event = event,
@@ -206,12 +207,14 @@ impl Store {
     /// A delivery whose webhook `scope` may see.
     pub async fn get_delivery(&self, scope: Scope, delivery_id: Uuid) -> Result<Delivery> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "select d.* from webhook_delivery d join webhook w on w.webhook_id = d.webhook_id \
-                 where d.delivery_id = $1 and ($2 is null or w.owner_id = $2)",
-            )
+                     where d.delivery_id = $1 and ",
+                in_scope!("w.", "$2", "$3")
+            ))
             .bind(delivery_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))

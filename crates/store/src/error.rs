@@ -38,6 +38,11 @@ pub enum StoreError {
     #[error("invalid request: {0}")]
     Invalid(&'static str),
 
+    /// The change would break a rule of the data (an organization without an owner, a
+    /// personal organization deleted on its own); the message says which, in words.
+    #[error("{0}")]
+    Refused(&'static str),
+
     /// The database URL names no supported backend.
     #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
     UnsupportedUrl(String),

@@ -45,8 +45,11 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
     let at = Utc::now();
     let mut probes = Vec::new();
 
+    // One organization's jobs, as its page and its API tokens list them. A listing across all
+    // of a member's organizations filters by the list of them instead: SQLite then walks jobs
+    // newest first, PostgreSQL looks each organization up in this index.
     let mut jobs = job_filter(
-        Scope::Owner(id),
+        Scope::member(id).in_org(id),
         &JobFilter {
             enabled: Some(true),
             name_contains: None,
@@ -55,14 +58,14 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
     );
     let sql = jobs.page_sql("job", job_order(JobOrder::CreatedDesc, dialect), 50, 0);
     probes.push(Probe {
-        query: "jobs of an owner, enabled",
-        expected_index: "idx_job_owner_enabled",
+        query: "jobs of one organization, enabled",
+        expected_index: "idx_job_org_enabled",
         sql,
         args: jobs.args,
     });
 
     let mut runs = run_filter(
-        Scope::All,
+        Scope::all(),
         &RunFilter {
             job_id: Some(id),
             status: Some(RunStatus::Completed),
@@ -81,7 +84,7 @@ fn probes(dialect: Dialect) -> Vec<Probe> {
         expected_index: "idx_result_run_id",
         sql: SQL_RUN_BY_RUN_ID.to_owned(),
         // An admin's lookup: with an owner too, either index may be chosen on tiny tables.
-        args: vec![Arg::Uuid(id), Arg::OptUuid(None)],
+        args: vec![Arg::Uuid(id), Arg::OptUuid(None), Arg::OptUuid(None)],
     });
     probes.push(Probe {
         query: "due schedules",

@@ -71,6 +71,21 @@ impl Filter {
         self
     }
 
+    /// Keeps the rows `scope` may see: those of the member's organizations, of the one
+    /// organization it is narrowed to, or all.
+    pub(crate) fn and_scope(&mut self, scope: crate::types::Scope) -> &mut Self {
+        if let Some(user_id) = scope.member_of() {
+            let placeholder = self.placeholder(Arg::Uuid(user_id));
+            self.push_condition(&format!(
+                "org_id in (select org_id from org_member where user_id = {placeholder})"
+            ));
+        }
+        if let Some(org_id) = scope.only_org() {
+            self.and("org_id =", Arg::Uuid(org_id));
+        }
+        self
+    }
+
     fn push_condition(&mut self, condition: &str) {
         self.clause.push_str(if self.clause.is_empty() {
             " where "

@@ -1,4 +1,4 @@
-//! `job`: saved job documents, owned by a user.
+//! `job`: saved job documents, owned by an organization.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use crate::users::found;
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Job {
     pub job_id: Uuid,
+    /// Who created the job.
     pub owner_id: Uuid,
     pub name: String,
     pub description: Option<String>,
@@ -22,6 +23,8 @@ pub struct Job {
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The organization that owns the job.
+    pub org_id: Uuid,
 }
 
 /// The writable part of a job (create and full update).
@@ -55,7 +58,7 @@ pub struct JobFilter {
 /// `where` clause of a job listing; shared with the plan checks in [`crate::explain`].
 pub(crate) fn job_filter(scope: Scope, filter: &JobFilter) -> Filter {
     let mut f = Filter::new();
-    f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+    f.and_scope(scope)
         .and_opt("enabled =", filter.enabled, Arg::Bool)
         .and_like(
             "lower(name)",
@@ -77,12 +80,20 @@ pub(crate) fn job_order(order: JobOrder, dialect: Dialect) -> &'static str {
 }
 
 impl Store {
+    /// Creates a job in `owner_id`'s personal organization.
     pub async fn create_job(&self, owner_id: Uuid, job: &JobIn) -> Result<Job> {
+        self.create_job_in(owner_id, owner_id, job).await
+    }
+
+    /// Creates a job in organization `org_id`, made by `owner_id`. The caller has checked that
+    /// the creator may.
+    pub async fn create_job_in(&self, org_id: Uuid, owner_id: Uuid, job: &JobIn) -> Result<Job> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
                 "insert into job (job_id, owner_id, name, description, config, enabled, \
-                 created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7) returning *",
+                 created_at, updated_at, org_id) values ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+                 returning *",
             )
             .bind(Uuid::now_v7())
             .bind(owner_id)
@@ -91,6 +102,7 @@ impl Store {
             .bind(sqlx::types::Json(&job.config))
             .bind(job.enabled)
             .bind(at)
+            .bind(org_id)
             .fetch_one(pool)
             .await?
         }))
@@ -99,11 +111,15 @@ impl Store {
     /// The job if `scope` may see it; other owners' jobs are `NotFound`.
     pub async fn get_job(&self, scope: Scope, job_id: Uuid) -> Result<Job> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as("select * from job where job_id = $1 and ($2 is null or owner_id = $2)")
-                .bind(job_id)
-                .bind(scope.owner())
-                .fetch_one(pool)
-                .await?
+            sqlx::query_as(concat!(
+                "select * from job where job_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
+            .bind(job_id)
+            .bind(scope.member_of())
+            .bind(scope.only_org())
+            .fetch_one(pool)
+            .await?
         }))
     }
 
@@ -138,19 +154,21 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<Option<Job>> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "update job set name = $3, description = $4, config = $5, enabled = $6, \
-                 updated_at = $7 where job_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($8 is null or updated_at = $8) returning *",
-            )
+                 updated_at = $7 where job_id = $1 and ($8 is null or updated_at = $8) and ",
+                in_scope!("$2", "$9"),
+                " returning *"
+            ))
             .bind(job_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(&job.name)
             .bind(job.description.as_deref())
             .bind(sqlx::types::Json(&job.config))
             .bind(job.enabled)
             .bind(now())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .fetch_optional(pool)
             .await?
         }))
@@ -170,13 +188,14 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<u64> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query(
-                "delete from job where job_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($3 is null or updated_at = $3)",
-            )
+            sqlx::query(concat!(
+                "delete from job where job_id = $1 and ($3 is null or updated_at = $3) and ",
+                in_scope!("$2", "$4")
+            ))
             .bind(job_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .execute(pool)
             .await?
             .rows_affected()

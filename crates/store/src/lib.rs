@@ -15,6 +15,8 @@
 //! [`StoreError::NotFound`].
 
 #[macro_use]
+mod types;
+#[macro_use]
 mod db;
 #[macro_use]
 mod deliveries;
@@ -32,6 +34,7 @@ mod items;
 mod jobs;
 mod leadership;
 mod migrate;
+mod orgs;
 mod pages;
 mod pubsub;
 mod quality;
@@ -42,7 +45,6 @@ mod sessions;
 mod snapshots;
 mod text;
 mod tokens;
-mod types;
 mod users;
 mod webhooks;
 mod workers;
@@ -60,6 +62,10 @@ pub use items::ItemRow;
 pub use jobs::{Job, JobFilter, JobIn, JobOrder};
 pub use leadership::Leadership;
 pub use migrate::{DowngradeTarget, Revision, RevisionStatus, UpgradeTarget, new_revision};
+pub use orgs::{
+    Acceptance, Invitation, MAX_ORG_NAME_CHARS, NewInvitation, Org, OrgMember, OrgOfMember,
+    OrgQuotas,
+};
 pub use pages::{CopiedItems, ReusablePages, RunPage};
 pub use pubsub::{PubSub, RunCompletion, RunEvent, RunProgress};
 pub use quality::{FieldFill, PageCount, RunQuality};
@@ -71,8 +77,8 @@ pub use snapshots::{NewSnapshot, Snapshot, SnapshotBounds, SnapshotUsage};
 pub use text::{NUL_REPLACEMENT, nul_free};
 pub use tokens::{ApiToken, NewApiToken};
 pub use types::{
-    ChangeKind, DeliveryStatus, OverlapPolicy, Page, Paging, Role, RunStatus, Scope, Secret,
-    UnknownVariant, WebhookEvent,
+    ChangeKind, DeliveryStatus, OrgRole, OverlapPolicy, Page, Paging, Role, RunStatus, Scope,
+    Secret, UnknownVariant, WebhookEvent,
 };
 pub use users::{NewUser, User, UserPatch};
 pub use webhooks::{Webhook, WebhookIn, WebhookVersion};

@@ -44,6 +44,8 @@ const MAX_TEXT_BYTES: usize = 2_000;
 pub struct RunProgress {
     pub result_id: Uuid,
     pub owner_id: Uuid,
+    /// The run's organization: who may receive the event.
+    pub org_id: Uuid,
     pub status: RunStatus,
     pub timestamp: DateTime<Utc>,
     pub items_scraped: i64,
@@ -57,6 +59,8 @@ pub struct RunProgress {
 pub struct RunCompletion {
     pub result_id: Uuid,
     pub owner_id: Uuid,
+    /// The run's organization: who may receive the event.
+    pub org_id: Uuid,
     pub status: RunStatus,
     pub timestamp: DateTime<Utc>,
     pub total_items: i64,
@@ -81,6 +85,7 @@ impl RunEvent {
             RunEvent::Completion(RunCompletion {
                 result_id: row.result_id,
                 owner_id: row.owner_id,
+                org_id: row.org_id,
                 status: row.status,
                 timestamp: row.completed_at.unwrap_or_else(Utc::now),
                 total_items: row.total_items,
@@ -92,6 +97,7 @@ impl RunEvent {
             RunEvent::Progress(RunProgress {
                 result_id: row.result_id,
                 owner_id: row.owner_id,
+                org_id: row.org_id,
                 status: row.status,
                 timestamp: Utc::now(),
                 items_scraped: row.total_items,
@@ -113,6 +119,13 @@ impl RunEvent {
         match self {
             RunEvent::Progress(p) => p.owner_id,
             RunEvent::Completion(c) => c.owner_id,
+        }
+    }
+
+    pub fn org_id(&self) -> Uuid {
+        match self {
+            RunEvent::Progress(p) => p.org_id,
+            RunEvent::Completion(c) => c.org_id,
         }
     }
 
@@ -352,6 +365,7 @@ mod tests {
         let event = RunEvent::Progress(RunProgress {
             result_id: Uuid::nil(),
             owner_id: Uuid::nil(),
+            org_id: Uuid::nil(),
             status: RunStatus::Running,
             timestamp: Utc::now(),
             items_scraped: 1,

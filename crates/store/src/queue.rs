@@ -440,7 +440,7 @@ impl Store {
                 insert_event_deliveries!(
                     tx,
                     dialect,
-                    owner = row.owner_id,
+                    org = row.org_id,
                     job = row.job_id,
                     result = Some(row.result_id),
                     event = event,
@@ -480,7 +480,7 @@ impl Store {
                     insert_event_deliveries!(
                         tx,
                         dialect,
-                        owner = row.owner_id,
+                        org = row.org_id,
                         job = row.job_id,
                         result = Some(row.result_id),
                         event = WebhookEvent::JobItemsChanged,

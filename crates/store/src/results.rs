@@ -17,7 +17,10 @@ pub struct ResultRow {
     /// The engine's and the logs' identifier of the run.
     pub run_id: Uuid,
     pub job_id: Uuid,
+    /// Who created the job.
     pub owner_id: Uuid,
+    /// The job's organization.
+    pub org_id: Uuid,
     pub status: RunStatus,
     /// The job's field names when the run was queued; item values align with them.
     #[sqlx(json)]
@@ -96,7 +99,7 @@ pub enum CancelOutcome {
 /// Builds the `where` clause of a run listing; shared with [`crate::explain`].
 pub(crate) fn run_filter(scope: Scope, filter: &RunFilter) -> Filter {
     let mut f = Filter::new();
-    f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
+    f.and_scope(scope)
         .and_opt("job_id =", filter.job_id, Arg::Uuid)
         .and_opt("status =", filter.status, |s| {
             Arg::Text(s.as_str().to_owned())
@@ -106,22 +109,33 @@ pub(crate) fn run_filter(scope: Scope, filter: &RunFilter) -> Filter {
 
 /// Queues a run of a job: the columns are the job's `fields[].name` in order, read in SQL so
 /// the snapshot and the insert are one statement. `$1` run row id, `$2` run id, `$3` now,
-/// `$4` time limit, `$5` job id, `$6` owner scope (null for all), `$7` request id.
-pub(crate) const SQL_ENQUEUE_SQLITE: &str = "insert into result (result_id, run_id, job_id, \
-     owner_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
-     select $1, $2, job_id, owner_id, 'pending', \
+/// `$4` time limit, `$5` job id, `$6` and `$8` the scope, `$7` request id. The run belongs to
+/// the job's organization.
+pub(crate) const SQL_ENQUEUE_SQLITE: &str = concat!(
+    "insert into result (result_id, run_id, job_id, \
+     owner_id, org_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
+     select $1, $2, job_id, owner_id, org_id, 'pending', \
      (select json_group_array(json_extract(f.value, '$.name') order by f.key) \
       from json_each(job.config, '$.fields') as f), \
-     '[]', $3, $4, $7 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
-pub(crate) const SQL_ENQUEUE_POSTGRES: &str = "insert into result (result_id, run_id, job_id, \
-     owner_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
-     select $1, $2, job_id, owner_id, 'pending', \
+     '[]', $3, $4, $7 from job where job_id = $5 and ",
+    in_scope!("$6", "$8"),
+    " returning *"
+);
+pub(crate) const SQL_ENQUEUE_POSTGRES: &str = concat!(
+    "insert into result (result_id, run_id, job_id, \
+     owner_id, org_id, status, columns, warnings, created_at, time_limit_seconds, request_id) \
+     select $1, $2, job_id, owner_id, org_id, 'pending', \
      jsonb_path_query_array(config, '$.fields[*].name'), \
-     '[]', $3, $4, $7 from job where job_id = $5 and ($6 is null or owner_id = $6) returning *";
+     '[]', $3, $4, $7 from job where job_id = $5 and ",
+    in_scope!("$6", "$8"),
+    " returning *"
+);
 
 /// Lookup by run id; `idx_result_run_id` serves it.
-pub(crate) const SQL_RUN_BY_RUN_ID: &str =
-    "select * from result where run_id = $1 and ($2 is null or owner_id = $2)";
+pub(crate) const SQL_RUN_BY_RUN_ID: &str = concat!(
+    "select * from result where run_id = $1 and ",
+    in_scope!("$2", "$3")
+);
 
 impl Store {
     /// Queues a run of a job `scope` may see (`POST /jobs/{id}/run`).
@@ -133,8 +147,9 @@ impl Store {
                 .bind(now())
                 .bind(run.time_limit_seconds)
                 .bind(job_id)
-                .bind(scope.owner())
+                .bind(scope.member_of())
                 .bind(run.request_id.as_deref())
+                .bind(scope.only_org())
                 .fetch_one(pool)
                 .await?
         }))
@@ -142,11 +157,13 @@ impl Store {
 
     pub async fn get_run(&self, scope: Scope, result_id: Uuid) -> Result<ResultRow> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "select * from result where result_id = $1 and ($2 is null or owner_id = $2)",
-            )
+            sqlx::query_as(concat!(
+                "select * from result where result_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
             .bind(result_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))
@@ -156,7 +173,8 @@ impl Store {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(SQL_RUN_BY_RUN_ID)
                 .bind(run_id)
-                .bind(scope.owner())
+                .bind(scope.member_of())
+                .bind(scope.only_org())
                 .fetch_one(pool)
                 .await?
         }))
@@ -177,12 +195,16 @@ impl Store {
     /// Deletes a run and its items. A worker still running it loses its lease.
     pub async fn delete_run(&self, scope: Scope, result_id: Uuid) -> Result<()> {
         let deleted = dispatch!(self, |pool, dialect| {
-            sqlx::query("delete from result where result_id = $1 and ($2 is null or owner_id = $2)")
-                .bind(result_id)
-                .bind(scope.owner())
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(concat!(
+                "delete from result where result_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
+            .bind(result_id)
+            .bind(scope.member_of())
+            .bind(scope.only_org())
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         found(deleted)
     }
@@ -195,19 +217,21 @@ impl Store {
         // the queue by a worker shutting down) is still cancelled or flagged, never missed.
         // SET expressions read the row as it was before the update.
         let changed: Option<ResultRow> = dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "update result set \
                  status = case when status = 'pending' then 'cancelled' else status end, \
                  completed_at = case when status = 'pending' then $3 else completed_at end, \
                  cancel_requested = case when status = 'running' then $4 \
                  else cancel_requested end \
-                 where result_id = $1 and ($2 is null or owner_id = $2) \
-                 and status in ('pending', 'running') returning *",
-            )
+                 where result_id = $1 and status in ('pending', 'running') and ",
+                in_scope!("$2", "$5"),
+                " returning *"
+            ))
             .bind(result_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(now())
             .bind(true)
+            .bind(scope.only_org())
             .fetch_optional(pool)
             .await?
         });

@@ -17,7 +17,10 @@ use crate::users::found;
 pub struct Schedule {
     pub schedule_id: Uuid,
     pub job_id: Uuid,
+    /// Who created the job.
     pub owner_id: Uuid,
+    /// The job's organization.
+    pub org_id: Uuid,
     /// Five-field cron expression.
     pub cron_expression: String,
     /// IANA time zone the expression is read in.
@@ -67,12 +70,14 @@ impl Store {
     ) -> Result<Schedule> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "insert into schedule (schedule_id, job_id, owner_id, cron_expression, timezone, \
-                 enabled, next_run, overlap_policy, created_at, updated_at) \
-                 select $1, job_id, owner_id, $2, $3, $4, $5, $6, $7, $7 from job \
-                 where job_id = $8 and ($9 is null or owner_id = $9) returning *",
-            )
+            sqlx::query_as(concat!(
+                "insert into schedule (schedule_id, job_id, owner_id, org_id, cron_expression, \
+                 timezone, enabled, next_run, overlap_policy, created_at, updated_at) \
+                 select $1, job_id, owner_id, org_id, $2, $3, $4, $5, $6, $7, $7 from job \
+                 where job_id = $8 and ",
+                in_scope!("$9", "$10"),
+                " returning *"
+            ))
             .bind(Uuid::now_v7())
             .bind(&schedule.cron_expression)
             .bind(&schedule.timezone)
@@ -81,7 +86,8 @@ impl Store {
             .bind(schedule.overlap_policy)
             .bind(at)
             .bind(job_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))
@@ -89,11 +95,13 @@ impl Store {
 
     pub async fn get_schedule(&self, scope: Scope, schedule_id: Uuid) -> Result<Schedule> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "select * from schedule where schedule_id = $1 and ($2 is null or owner_id = $2)",
-            )
+            sqlx::query_as(concat!(
+                "select * from schedule where schedule_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))
@@ -107,8 +115,7 @@ impl Store {
         paging: Paging,
     ) -> Result<Page<Schedule>> {
         let mut f = Filter::new();
-        f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
-            .and_opt("job_id =", job_id, Arg::Uuid);
+        f.and_scope(scope).and_opt("job_id =", job_id, Arg::Uuid);
         self.fetch_page("schedule", "created_at, schedule_id", f, paging)
             .await
     }
@@ -136,14 +143,15 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<Option<Schedule>> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "update schedule set cron_expression = $3, timezone = $4, enabled = $5, \
                  next_run = $6, overlap_policy = $7, updated_at = $8 \
-                 where schedule_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($9 is null or updated_at = $9) returning *",
-            )
+                 where schedule_id = $1 and ($9 is null or updated_at = $9) and ",
+                in_scope!("$2", "$10"),
+                " returning *"
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(&schedule.cron_expression)
             .bind(&schedule.timezone)
             .bind(schedule.enabled)
@@ -151,6 +159,7 @@ impl Store {
             .bind(schedule.overlap_policy)
             .bind(now())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .fetch_optional(pool)
             .await?
         }))
@@ -169,13 +178,15 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<u64> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query(
-                "delete from schedule where schedule_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($3 is null or updated_at = $3)",
-            )
+            sqlx::query(concat!(
+                "delete from schedule where schedule_id = $1 and ($3 is null or updated_at = $3) \
+                 and ",
+                in_scope!("$2", "$4")
+            ))
             .bind(schedule_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(unchanged_since)
+            .bind(scope.only_org())
             .execute(pool)
             .await?
             .rows_affected()
@@ -244,6 +255,7 @@ impl Store {
                     .bind(schedule.job_id)
                     .bind(None::<Uuid>)
                     .bind(None::<String>)
+                    .bind(None::<Uuid>)
                     .fetch_one(&mut *tx)
                     .await?;
                 FireOutcome::Enqueued(Box::new(run))

@@ -21,6 +21,13 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The one organization the token acts in.
+    pub org_id: Uuid,
+    /// The names of the scopes it grants (`jobs:read`, ...); the server knows what they mean.
+    #[sqlx(json)]
+    pub scopes: Vec<String>,
+    /// Refused from this time on; `None` never expires.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A token to store.
@@ -30,14 +37,18 @@ pub struct NewApiToken {
     pub name: String,
     pub token_hash: String,
     pub prefix: String,
+    pub org_id: Uuid,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
     pub async fn create_api_token(&self, token: &NewApiToken) -> Result<ApiToken> {
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
-                "insert into api_token (token_id, user_id, name, token_hash, prefix, created_at) \
-                 values ($1, $2, $3, $4, $5, $6) returning *",
+                "insert into api_token (token_id, user_id, name, token_hash, prefix, created_at, \
+                 org_id, scopes, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 returning *",
             )
             .bind(Uuid::now_v7())
             .bind(token.user_id)
@@ -45,6 +56,9 @@ impl Store {
             .bind(&token.token_hash)
             .bind(&token.prefix)
             .bind(now())
+            .bind(token.org_id)
+            .bind(sqlx::types::Json(&token.scopes))
+            .bind(token.expires_at)
             .fetch_one(pool)
             .await?
         }))
@@ -61,7 +75,8 @@ impl Store {
     }
 
     /// Authenticates: the unrevoked token with this hash, stamping `last_used_at`. The caller
-    /// still checks that the owner is active.
+    /// still checks that the owner is active, that it has not expired (so that it can say so)
+    /// and that its owner is still a member of its organization.
     pub async fn use_api_token(&self, token_hash: &str) -> Result<ApiToken> {
         // `last_used_at` is kept to the minute: writing it on every request would put every
         // script's GET behind SQLite's single write lock, next to the workers' page saves.

@@ -6,22 +6,75 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Who is asking: scoped reads answer [`crate::StoreError::NotFound`] for other owners' rows.
+/// The SQL condition keeping the rows a [`Scope`] may see, bound as `.bind(scope.member_of())`
+/// and `.bind(scope.only_org())` to the two placeholders given. An optional first argument
+/// names the table alias whose `org_id` is meant.
+macro_rules! in_scope {
+    ($member:literal, $org:literal) => {
+        in_scope!("", $member, $org)
+    };
+    ($alias:literal, $member:literal, $org:literal) => {
+        concat!(
+            "(",
+            $member,
+            " is null or ",
+            $alias,
+            "org_id in (select org_id from org_member where user_id = ",
+            $member,
+            ")) and (",
+            $org,
+            " is null or ",
+            $alias,
+            "org_id = ",
+            $org,
+            ")"
+        )
+    };
+}
+
+/// Who is asking: scoped reads answer [`crate::StoreError::NotFound`] for rows of other
+/// organizations. Rows belong to an organization (`org_id`); a scope is the organizations a
+/// member belongs to, narrowed to one organization or not, or every row for instance admins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// A regular or read-only user: only rows whose `owner_id` is this user.
-    Owner(Uuid),
-    /// An admin: every row.
-    All,
+pub struct Scope {
+    member: Option<Uuid>,
+    org: Option<Uuid>,
 }
 
 impl Scope {
-    /// The owner to filter on, `None` for admins.
-    pub fn owner(self) -> Option<Uuid> {
-        match self {
-            Scope::Owner(id) => Some(id),
-            Scope::All => None,
+    /// Every row: instance administrators.
+    pub const fn all() -> Self {
+        Scope {
+            member: None,
+            org: None,
         }
+    }
+
+    /// Rows of every organization `user_id` is a member of.
+    pub const fn member(user_id: Uuid) -> Self {
+        Scope {
+            member: Some(user_id),
+            org: None,
+        }
+    }
+
+    /// Only rows of `org_id` within this scope: a member's rows of one of their organizations,
+    /// or an administrator's rows of any one organization.
+    pub const fn in_org(self, org_id: Uuid) -> Self {
+        Scope {
+            member: self.member,
+            org: Some(org_id),
+        }
+    }
+
+    /// The member whose organizations bound the rows, `None` for administrators.
+    pub const fn member_of(self) -> Option<Uuid> {
+        self.member
+    }
+
+    /// The one organization the rows are narrowed to, if any.
+    pub const fn only_org(self) -> Option<Uuid> {
+        self.org
     }
 }
 
@@ -205,6 +258,27 @@ macro_rules! text_enum {
 text_enum! {
     /// A user's role: admins manage everything, users their own rows, readonly users only read.
     Role ("role") { Admin = "admin", User = "user", Readonly = "readonly" }
+}
+
+text_enum! {
+    /// A member's role in an organization: viewers read and download; editors also change
+    /// jobs, runs, schedules and webhooks; owners also manage members and the organization.
+    OrgRole ("organization role") { Owner = "owner", Editor = "editor", Viewer = "viewer" }
+}
+
+impl OrgRole {
+    /// Whether this role includes everything `needed` may do.
+    pub fn includes(self, needed: OrgRole) -> bool {
+        self.rank() >= needed.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            OrgRole::Viewer => 0,
+            OrgRole::Editor => 1,
+            OrgRole::Owner => 2,
+        }
+    }
 }
 
 text_enum! {

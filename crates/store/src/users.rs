@@ -52,24 +52,46 @@ fn normalise_email(email: &str) -> String {
 }
 
 impl Store {
-    /// Creates an account; a taken e-mail address is a `Conflict` on
+    /// Creates an account with its personal organization (whose id is the account's, and
+    /// whose owner it is), in one transaction; a taken e-mail address is a `Conflict` on
     /// [`crate::Constraint::UserEmail`].
     pub async fn create_user(&self, user: &NewUser) -> Result<User> {
         let at = now();
+        let user_id = Uuid::now_v7();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let created: User = sqlx::query_as(
                 "insert into app_user (user_id, email, password_hash, role, is_active, \
                  token_version, created_at, updated_at) \
                  values ($1, $2, $3, $4, $5, 0, $6, $6) returning *",
             )
-            .bind(Uuid::now_v7())
+            .bind(user_id)
             .bind(user.email.as_str())
             .bind(&user.password_hash)
             .bind(user.role)
             .bind(user.is_active)
             .bind(at)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "insert into organization (org_id, name, personal_of, created_at, updated_at) \
+                 values ($1, $2, $1, $3, $3)",
+            )
+            .bind(user_id)
+            .bind(crate::orgs::personal_name(user.email.as_str()))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "insert into org_member (org_id, user_id, role, created_at) \
+                 values ($1, $1, 'owner', $2)",
+            )
+            .bind(user_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            created
         }))
     }
 
@@ -188,7 +210,10 @@ impl Store {
         }))
     }
 
-    /// Deletes the account and, by cascade, everything it owns.
+    /// Deletes the account with its personal organization and everything in it. What it
+    /// created in shared organizations stays there, handed to another owner; a shared
+    /// organization it was the only member of goes with it. `Refused` while it is the last
+    /// owner of an organization with other members.
     pub async fn delete_user(&self, user_id: Uuid) -> Result<()> {
         found(self.delete_user_if(user_id, None).await?)
     }
@@ -201,14 +226,48 @@ impl Store {
         unchanged_since: Option<DateTime<Utc>>,
     ) -> Result<u64> {
         Ok(dispatch!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            let orphaned: i64 = sqlx::query_scalar(SQL_ORGS_LEFT_WITHOUT_OWNER)
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if orphaned > 0 {
+                return Err(crate::error::StoreError::Refused(
+                    "this account is the last owner of an organization with other members: \
+                     make another member an owner first",
+                ));
+            }
             sqlx::query(
+                "delete from organization where personal_of is null and org_id in \
+                 (select org_id from org_member where user_id = $1) and not exists \
+                 (select 1 from org_member m where m.org_id = organization.org_id \
+                 and m.user_id <> $1)",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            for table in ["job", "result", "schedule", "webhook"] {
+                // The table names come from the list above, never from input.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "update {table} set owner_id = (select m.user_id from org_member m \
+                     where m.org_id = {table}.org_id and m.role = 'owner' and m.user_id <> $1 \
+                     order by m.created_at, m.user_id limit 1) \
+                     where owner_id = $1 and org_id <> $1"
+                )))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let deleted = sqlx::query(
                 "delete from app_user where user_id = $1 and ($2 is null or updated_at = $2)",
             )
             .bind(user_id)
             .bind(unchanged_since)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            tx.commit().await?;
+            deleted
         }))
     }
 
@@ -223,6 +282,13 @@ impl Store {
         }))
     }
 }
+
+/// How many organizations `$1` is the only owner of while others are members.
+const SQL_ORGS_LEFT_WITHOUT_OWNER: &str = "select count(*) from org_member mine \
+     where mine.user_id = $1 and mine.role = 'owner' \
+     and not exists (select 1 from org_member o where o.org_id = mine.org_id \
+     and o.role = 'owner' and o.user_id <> $1) \
+     and exists (select 1 from org_member o where o.org_id = mine.org_id and o.user_id <> $1)";
 
 /// Login lookup; `idx_user_email_active` serves it.
 pub(crate) const SQL_ACTIVE_USER_BY_EMAIL: &str =

@@ -15,7 +15,10 @@ use crate::users::found;
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Webhook {
     pub webhook_id: Uuid,
+    /// Who created the webhook.
     pub owner_id: Uuid,
+    /// The organization whose runs it announces.
+    pub org_id: Uuid,
     pub name: String,
     pub url: String,
     pub enabled: bool,
@@ -69,14 +72,27 @@ impl From<&Webhook> for WebhookVersion {
 }
 
 impl Store {
+    /// Creates a webhook in `owner_id`'s personal organization.
     pub async fn create_webhook(&self, owner_id: Uuid, webhook: &WebhookIn) -> Result<Webhook> {
+        self.create_webhook_in(owner_id, owner_id, webhook).await
+    }
+
+    /// Creates a webhook of organization `org_id`, made by `owner_id`. The caller has checked
+    /// that the creator may, and that `webhook.job_id` is a job of the same organization.
+    pub async fn create_webhook_in(
+        &self,
+        org_id: Uuid,
+        owner_id: Uuid,
+        webhook: &WebhookIn,
+    ) -> Result<Webhook> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
             sqlx::query_as(
                 "insert into webhook (webhook_id, owner_id, name, url, enabled, events, job_id, \
                  secret, headers, retry_on_failure, max_retries, consecutive_failures, \
-                 created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) returning *",
+                 created_at, updated_at, org_id) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, $13) \
+                 returning *",
             )
             .bind(Uuid::now_v7())
             .bind(owner_id)
@@ -90,6 +106,7 @@ impl Store {
             .bind(webhook.retry_on_failure)
             .bind(webhook.max_retries)
             .bind(at)
+            .bind(org_id)
             .fetch_one(pool)
             .await?
         }))
@@ -97,11 +114,13 @@ impl Store {
 
     pub async fn get_webhook(&self, scope: Scope, webhook_id: Uuid) -> Result<Webhook> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
-                "select * from webhook where webhook_id = $1 and ($2 is null or owner_id = $2)",
-            )
+            sqlx::query_as(concat!(
+                "select * from webhook where webhook_id = $1 and ",
+                in_scope!("$2", "$3")
+            ))
             .bind(webhook_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
+            .bind(scope.only_org())
             .fetch_one(pool)
             .await?
         }))
@@ -115,8 +134,7 @@ impl Store {
         paging: Paging,
     ) -> Result<Page<Webhook>> {
         let mut f = Filter::new();
-        f.and_opt("owner_id =", scope.owner(), Arg::Uuid)
-            .and_opt("enabled =", enabled, Arg::Bool);
+        f.and_scope(scope).and_opt("enabled =", enabled, Arg::Bool);
         self.fetch_page("webhook", "created_at, webhook_id", f, paging)
             .await
     }
@@ -145,18 +163,19 @@ impl Store {
         unchanged: Option<WebhookVersion>,
     ) -> Result<Option<Webhook>> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "update webhook set name = $3, url = $4, enabled = $5, events = $6, job_id = $7, \
                  secret = $8, headers = $9, retry_on_failure = $10, max_retries = $11, \
                  disabled_reason = case when $5 then null else disabled_reason end, \
                  consecutive_failures = case when $5 then 0 else consecutive_failures end, \
                  updated_at = $12 \
-                 where webhook_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($13 is null or (updated_at = $13 and consecutive_failures = $14)) \
-                 returning *",
-            )
+                 where webhook_id = $1 \
+                 and ($13 is null or (updated_at = $13 and consecutive_failures = $14)) and ",
+                in_scope!("$2", "$15"),
+                " returning *"
+            ))
             .bind(webhook_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(&webhook.name)
             .bind(&webhook.url)
             .bind(webhook.enabled)
@@ -169,6 +188,7 @@ impl Store {
             .bind(now())
             .bind(unchanged.map(|v| v.updated_at))
             .bind(unchanged.map_or(0, |v| v.consecutive_failures))
+            .bind(scope.only_org())
             .fetch_optional(pool)
             .await?
         }))
@@ -204,14 +224,16 @@ impl Store {
         unchanged: Option<WebhookVersion>,
     ) -> Result<u64> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query(
-                "delete from webhook where webhook_id = $1 and ($2 is null or owner_id = $2) \
-                 and ($3 is null or (updated_at = $3 and consecutive_failures = $4))",
-            )
+            sqlx::query(concat!(
+                "delete from webhook where webhook_id = $1 \
+                 and ($3 is null or (updated_at = $3 and consecutive_failures = $4)) and ",
+                in_scope!("$2", "$5")
+            ))
             .bind(webhook_id)
-            .bind(scope.owner())
+            .bind(scope.member_of())
             .bind(unchanged.map(|v| v.updated_at))
             .bind(unchanged.map_or(0, |v| v.consecutive_failures))
+            .bind(scope.only_org())
             .execute(pool)
             .await?
             .rows_affected()

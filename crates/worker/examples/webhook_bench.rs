@@ -150,7 +150,7 @@ async fn main() {
         let mut samples = Vec::with_capacity(m);
         for i in 0..m {
             let queued = store
-                .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+                .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
                 .await
                 .unwrap();
             let run = store

@@ -153,7 +153,7 @@ impl Dispatcher {
     async fn deliver(&self, delivery: Delivery) -> Result<Delivery, StoreError> {
         let webhook = match self
             .store
-            .get_webhook(Scope::All, delivery.webhook_id)
+            .get_webhook(Scope::all(), delivery.webhook_id)
             .await
         {
             Ok(w) => w,
@@ -231,7 +231,7 @@ impl Dispatcher {
     }
 
     async fn maybe_disable(&self, webhook_id: grandma_store::Uuid) -> Result<(), StoreError> {
-        let webhook = self.store.get_webhook(Scope::All, webhook_id).await?;
+        let webhook = self.store.get_webhook(Scope::all(), webhook_id).await?;
         if webhook.enabled && webhook.consecutive_failures >= self.config.disable_after {
             let reason = format!(
                 "disabled automatically after {} deliveries in a row failed",

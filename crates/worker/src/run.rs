@@ -136,7 +136,7 @@ impl RunTask<'_> {
             .ctx
             .store
             .enqueue_event_deliveries(
-                self.run.owner_id,
+                self.run.org_id,
                 self.run.job_id,
                 Some(self.run.result_id),
                 WebhookEvent::JobStarted,
@@ -156,7 +156,7 @@ impl RunTask<'_> {
             self.run.attempts
         );
         tracing::warn!(attempts = self.run.attempts, "giving up on the run");
-        let job_name = match self.ctx.store.get_job(Scope::All, self.run.job_id).await {
+        let job_name = match self.ctx.store.get_job(Scope::all(), self.run.job_id).await {
             Ok(job) => Some(job.name),
             Err(_) => None,
         };
@@ -178,6 +178,7 @@ impl RunTask<'_> {
             events.publish(RunEvent::Progress(RunProgress {
                 result_id: self.run.result_id,
                 owner_id: self.run.owner_id,
+                org_id: self.run.org_id,
                 status: RunStatus::Running,
                 timestamp: Utc::now(),
                 items_scraped: self.run.total_items,
@@ -197,7 +198,7 @@ impl RunTask<'_> {
 
     /// Loads and validates the job, builds the fetcher and reads the checkpoint.
     async fn prepare(&self) -> Result<Prepared, NotStarted> {
-        let job = match self.ctx.store.get_job(Scope::All, self.run.job_id).await {
+        let job = match self.ctx.store.get_job(Scope::all(), self.run.job_id).await {
             Ok(job) => job,
             Err(StoreError::NotFound) => {
                 return Err(NotStarted::Fail {
@@ -357,6 +358,7 @@ impl RunTask<'_> {
             worker_id: &self.ctx.config.worker_id,
             result_id: self.run.result_id,
             owner_id: self.run.owner_id,
+            org_id: self.run.org_id,
             identity,
             reused_from,
             stop: Arc::clone(&stop),

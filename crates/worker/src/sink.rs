@@ -46,6 +46,7 @@ pub(crate) struct StoreSink<'a> {
     pub(crate) worker_id: &'a str,
     pub(crate) result_id: Uuid,
     pub(crate) owner_id: Uuid,
+    pub(crate) org_id: Uuid,
     /// Which fields make an item's key: each item is stored with its key and content hashes.
     pub(crate) identity: ItemIdentity,
     /// The earlier run whose stored items stand for the pages answered 304.
@@ -102,6 +103,7 @@ impl PageSink for StoreSink<'_> {
                         events.publish(RunEvent::Progress(RunProgress {
                             result_id: self.result_id,
                             owner_id: self.owner_id,
+                            org_id: self.org_id,
                             status: RunStatus::Running,
                             timestamp: Utc::now(),
                             items_scraped: saved.total_items,

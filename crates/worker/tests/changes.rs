@@ -147,7 +147,7 @@ async fn create_job(store: &Store, user: &User, config: serde_json::Value) -> Uu
 async fn run_once(store: &Store, pool: &Pool, user: &User, job: Uuid) -> ResultRow {
     let run = store
         .enqueue_run(
-            Scope::Owner(user.user_id),
+            Scope::member(user.user_id),
             job,
             &grandma_store::NewRun::default(),
         )
@@ -283,7 +283,7 @@ async fn a_changed_catalogue_gives_exact_counts_fields_and_a_signed_webhook(db: 
     );
     let changed = store
         .list_changes(
-            Scope::Owner(user.user_id),
+            Scope::member(user.user_id),
             second.result_id,
             Some(ChangeKind::Changed),
             Paging::default(),

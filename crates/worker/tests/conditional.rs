@@ -201,7 +201,7 @@ async fn create_job(store: &Store, user: &User, config: serde_json::Value) -> Uu
 async fn set_config(store: &Store, job: Uuid, config: serde_json::Value) {
     store
         .update_job(
-            Scope::All,
+            Scope::all(),
             job,
             &JobIn {
                 name: "catalogue".into(),
@@ -229,7 +229,7 @@ async fn run_once(
     let pool = Pool::start(store.clone(), config);
     let run = store
         .enqueue_run(
-            Scope::Owner(user.user_id),
+            Scope::member(user.user_id),
             job,
             &grandma_store::NewRun::default(),
         )
@@ -248,7 +248,7 @@ async fn run_once(
 /// A run's items as (seq, page, values).
 async fn items(store: &Store, run: Uuid) -> Vec<(i64, i32, serde_json::Value)> {
     let page = store
-        .list_items(Scope::All, run, Paging::new(1000, 0))
+        .list_items(Scope::all(), run, Paging::new(1000, 0))
         .await
         .unwrap();
     page.items
@@ -372,7 +372,7 @@ async fn a_changed_job_or_pruned_items_are_never_reused(db: &TestDb) {
     let asked = site.take();
     assert_eq!((asked.full, asked.conditional), (4, 0));
     assert_eq!(second.pages_not_modified, 0);
-    let first = store.get_run(Scope::All, first.result_id).await.unwrap();
+    let first = store.get_run(Scope::all(), first.result_id).await.unwrap();
     assert!(first.items_pruned, "keep_runs = 1 pruned the first run");
     assert!(store.run_pages(first.result_id).await.unwrap().is_empty());
 

@@ -127,7 +127,7 @@ async fn cancelling_a_running_run_keeps_its_items(db: &TestDb) {
     .await;
     let cancel = db
         .store
-        .request_cancel(Scope::All, run.result_id)
+        .request_cancel(Scope::all(), run.result_id)
         .await
         .unwrap();
     assert!(matches!(cancel, CancelOutcome::Requested(_)), "{cancel:?}");
@@ -249,7 +249,7 @@ async fn shutdown_releases_a_running_run(db: &TestDb) {
         started.elapsed() < Duration::from_secs(5),
         "shutdown does not wait for the slow page"
     );
-    let released = db.store.get_run(Scope::All, run.result_id).await.unwrap();
+    let released = db.store.get_run(Scope::all(), run.result_id).await.unwrap();
     assert_eq!(released.status, RunStatus::Pending, "{released:#?}");
     assert_eq!(released.lease_owner, None);
     let checkpoint: Checkpoint =

@@ -153,7 +153,7 @@ async fn job_and_schedule(
         .unwrap();
     store
         .create_schedule(
-            Scope::Owner(user.user_id),
+            Scope::member(user.user_id),
             job.job_id,
             &ScheduleIn {
                 cron_expression: expr.into(),
@@ -170,7 +170,7 @@ async fn job_and_schedule(
 async fn runs_of(store: &Store, schedule: &Schedule) -> Vec<grandma_store::ResultRow> {
     store
         .list_runs(
-            Scope::All,
+            Scope::all(),
             &RunFilter {
                 job_id: Some(schedule.job_id),
                 ..Default::default()
@@ -211,7 +211,7 @@ async fn a_due_schedule_fires_once_and_moves_on(db: &TestDb) {
     assert_eq!(total, 1, "one tick, one run");
     let after = db
         .store
-        .get_schedule(Scope::All, schedule.schedule_id)
+        .get_schedule(Scope::all(), schedule.schedule_id)
         .await
         .unwrap();
     assert_eq!(after.next_run, Some(utc("2030-01-01T10:05:00Z")));
@@ -241,7 +241,7 @@ async fn missed_ticks_after_downtime_fire_once(db: &TestDb) {
     assert_eq!(enqueued(&scheduler.tick().await.unwrap()), 0);
     let after = db
         .store
-        .get_schedule(Scope::All, schedule.schedule_id)
+        .get_schedule(Scope::all(), schedule.schedule_id)
         .await
         .unwrap();
     assert_eq!(after.next_run, Some(utc("2030-01-01T16:00:00Z")));
@@ -280,7 +280,7 @@ async fn overlap_skip_and_queue(db: &TestDb) {
     // Skipping still advances the schedule.
     let after = db
         .store
-        .get_schedule(Scope::All, skip.schedule_id)
+        .get_schedule(Scope::all(), skip.schedule_id)
         .await
         .unwrap();
     assert_eq!(after.next_run, Some(utc("2030-01-01T10:02:00Z")));

@@ -247,7 +247,7 @@ async fn delivery(store: &Store, webhook: &Webhook, n: usize) -> Delivery {
 async fn wait_delivery(store: &Store, id: Uuid, status: DeliveryStatus) -> Delivery {
     let started = Instant::now();
     loop {
-        let d = store.get_delivery(Scope::All, id).await.unwrap();
+        let d = store.get_delivery(Scope::all(), id).await.unwrap();
         if d.status == status {
             return d;
         }
@@ -350,7 +350,7 @@ async fn a_finished_run_is_announced_signed_with_custom_headers(db: &TestDb) {
         let page = db
             .store
             .list_deliveries(
-                Scope::All,
+                Scope::all(),
                 hook.webhook_id,
                 Some(DeliveryStatus::Delivered),
                 grandma_store::Paging::new(10, 0),
@@ -408,7 +408,7 @@ async fn failures_are_retried_with_growing_gaps_until_delivered(db: &TestDb) {
 
     let attempts = db
         .store
-        .list_attempts(Scope::All, d.delivery_id)
+        .list_attempts(Scope::all(), d.delivery_id)
         .await
         .unwrap();
     let statuses: Vec<Option<i32>> = attempts.iter().map(|a| a.response_status).collect();
@@ -447,7 +447,7 @@ async fn retry_after_is_honoured_and_the_last_failure_is_final(db: &TestDb) {
     );
     let hook = db
         .store
-        .get_webhook(Scope::All, hook.webhook_id)
+        .get_webhook(Scope::all(), hook.webhook_id)
         .await
         .unwrap();
     assert_eq!(hook.consecutive_failures, 1);
@@ -463,7 +463,7 @@ async fn a_failed_delivery_can_be_redelivered_with_the_same_id(db: &TestDb) {
     let dispatcher = Running::start(db.store.clone(), dispatcher_config("wh-redeliver"));
     wait_delivery(&db.store, d.delivery_id, DeliveryStatus::Failed).await;
     db.store
-        .redeliver(Scope::Owner(user.user_id), d.delivery_id)
+        .redeliver(Scope::member(user.user_id), d.delivery_id)
         .await
         .unwrap();
     let done = wait_delivery(&db.store, d.delivery_id, DeliveryStatus::Delivered).await;
@@ -494,7 +494,7 @@ async fn a_webhook_failing_in_a_row_is_disabled(db: &TestDb) {
     let hook = loop {
         let h = db
             .store
-            .get_webhook(Scope::All, hook.webhook_id)
+            .get_webhook(Scope::all(), hook.webhook_id)
             .await
             .unwrap();
         if !h.enabled || started.elapsed() > Duration::from_secs(5) {
@@ -516,7 +516,7 @@ async fn a_webhook_failing_in_a_row_is_disabled(db: &TestDb) {
     assert_eq!(rx.received("down").len(), 3);
     let attempts = db
         .store
-        .list_attempts(Scope::All, d.delivery_id)
+        .list_attempts(Scope::all(), d.delivery_id)
         .await
         .unwrap();
     assert!(attempts[0].error.as_deref().unwrap().contains("disabled"));
@@ -535,7 +535,7 @@ async fn the_guard_refuses_a_private_target_unless_allowed(db: &TestDb) {
     assert_eq!(refused.attempts, 1, "a refusal is not retried");
     let attempts = db
         .store
-        .list_attempts(Scope::All, d.delivery_id)
+        .list_attempts(Scope::all(), d.delivery_id)
         .await
         .unwrap();
     let error = attempts[0].error.clone().unwrap();
@@ -561,7 +561,10 @@ async fn the_guard_refuses_a_private_target_unless_allowed(db: &TestDb) {
     assert!(sent.refused && sent.status.is_none(), "{sent:?}");
 
     // With 127.0.0.1/32 allowed by the operator it goes through.
-    db.store.redeliver(Scope::All, d.delivery_id).await.unwrap();
+    db.store
+        .redeliver(Scope::all(), d.delivery_id)
+        .await
+        .unwrap();
     let dispatcher = Running::start(db.store.clone(), dispatcher_config("wh-guard-2"));
     wait_delivery(&db.store, d.delivery_id, DeliveryStatus::Delivered).await;
     dispatcher.stop().await;
@@ -679,7 +682,7 @@ async fn run_events_wake_the_dispatcher_and_carry_the_request_id(db: &TestDb) {
     let run = db
         .store
         .enqueue_run(
-            Scope::Owner(user.user_id),
+            Scope::member(user.user_id),
             job.job_id,
             &grandma_store::NewRun {
                 request_id: Some("req-from-the-api".into()),
@@ -725,7 +728,7 @@ async fn job_started_leaves_while_the_run_is_still_crawling(db: &TestDb) {
         body["result_url"],
         format!("/api/v1/results/{}", run.result_id)
     );
-    let now = db.store.get_run(Scope::All, run.result_id).await.unwrap();
+    let now = db.store.get_run(Scope::all(), run.result_id).await.unwrap();
     assert_eq!(
         now.status,
         grandma_store::RunStatus::Running,
@@ -733,7 +736,7 @@ async fn job_started_leaves_while_the_run_is_still_crawling(db: &TestDb) {
     );
 
     db.store
-        .request_cancel(Scope::All, run.result_id)
+        .request_cancel(Scope::all(), run.result_id)
         .await
         .unwrap();
     wait_for(&db.store, run.result_id, Duration::from_secs(30), |r| {

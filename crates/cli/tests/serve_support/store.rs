@@ -40,7 +40,7 @@ pub async fn queue(store: &Store, owner: Uuid, config: Value) -> Uuid {
         .await
         .expect("create job");
     store
-        .enqueue_run(Scope::All, job.job_id, &NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &NewRun::default())
         .await
         .expect("enqueue")
         .result_id
@@ -49,7 +49,7 @@ pub async fn queue(store: &Store, owner: Uuid, config: Value) -> Uuid {
 /// The first field (the title) of every item the run stored, sorted.
 pub async fn stored_titles(store: &Store, result_id: Uuid) -> Vec<String> {
     let page = store
-        .list_items(Scope::All, result_id, Paging::new(1000, 0))
+        .list_items(Scope::all(), result_id, Paging::new(1000, 0))
         .await
         .expect("items");
     let mut titles: Vec<String> = page

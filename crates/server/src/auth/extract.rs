@@ -27,8 +27,8 @@ impl CurrentUser {
     /// Which rows the caller sees: admins all, everyone else their own.
     pub fn scope(&self) -> Scope {
         match self.user.role {
-            Role::Admin => Scope::All,
-            Role::User | Role::Readonly => Scope::Owner(self.user.user_id),
+            Role::Admin => Scope::all(),
+            Role::User | Role::Readonly => Scope::member(self.user.user_id),
         }
     }
 

@@ -206,6 +206,9 @@ pub async fn create_api_token(
             name: name.to_owned(),
             token_hash: tokens::hash(&secret),
             prefix: tokens::display_prefix(&secret),
+            org_id: current.user.user_id,
+            scopes: Vec::new(),
+            expires_at: None,
         })
         .await?;
     Ok((

@@ -338,8 +338,8 @@ async fn snapshot(
     match target {
         Target::Run(id) => {
             let scope = match user.role {
-                Role::Admin => Scope::All,
-                Role::User | Role::Readonly => Scope::Owner(user.user_id),
+                Role::Admin => Scope::all(),
+                Role::User | Role::Readonly => Scope::member(user.user_id),
             };
             Ok(vec![state.store.get_run(scope, id).await?])
         }
@@ -349,7 +349,7 @@ async fn snapshot(
                 let page = state
                     .store
                     .list_runs(
-                        Scope::Owner(user.user_id),
+                        Scope::member(user.user_id),
                         &RunFilter {
                             job_id: None,
                             status: Some(status),

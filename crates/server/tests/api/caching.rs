@@ -495,7 +495,7 @@ async fn schedule_reads_carry_tags_and_writes_honour_if_match(app: &TestApp) {
     let read = tag_of(&get(app, &path, &token, None).await.1);
     let stored = app
         .store
-        .get_schedule(grandma_store::Scope::All, id)
+        .get_schedule(grandma_store::Scope::all(), id)
         .await
         .unwrap();
     let due = stored.next_run.unwrap();

@@ -40,7 +40,7 @@ async fn run_with(app: &TestApp, token: &str, job: Uuid, items: &[Item]) -> Uuid
         .expect("a pending run");
     let stored = app
         .store
-        .get_job(grandma_store::Scope::All, job)
+        .get_job(grandma_store::Scope::all(), job)
         .await
         .unwrap();
     let spec = grandma_engine::JobSpec::from_value(&stored.config).unwrap();

@@ -150,7 +150,7 @@ async fn update_delete_and_run(app: &TestApp) {
     let result_id: grandma_store::Uuid = queued["result_id"].as_str().unwrap().parse().unwrap();
     let run = app
         .store
-        .get_run(grandma_store::Scope::All, result_id)
+        .get_run(grandma_store::Scope::all(), result_id)
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Pending);

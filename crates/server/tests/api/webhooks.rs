@@ -320,7 +320,7 @@ async fn deliveries_and_redelivery(backend: Backend) {
     assert_eq!(again["status"], "pending");
     let d = app
         .store
-        .get_delivery(grandma_store::Scope::All, ids[0])
+        .get_delivery(grandma_store::Scope::all(), ids[0])
         .await
         .unwrap();
     assert_eq!(d.status, DeliveryStatus::Pending);

@@ -94,7 +94,7 @@ async fn run_to_completion(app: &WebApp, bearer: &str, job: &str) -> Uuid {
     let body: Value = response.json().await.unwrap();
     let id: Uuid = body["result_id"].as_str().unwrap().parse().unwrap();
     for _ in 0..300 {
-        let run = app.store.get_run(Scope::All, id).await.unwrap();
+        let run = app.store.get_run(Scope::all(), id).await.unwrap();
         match run.status {
             RunStatus::Completed => return id,
             RunStatus::Failed | RunStatus::Cancelled => {
@@ -156,7 +156,7 @@ async fn the_run_page_shows_what_changed(backend: Backend, viewport: Viewport, s
         }
     }
     let second = run_to_completion(&app, &bearer, &job).await;
-    let run = app.store.get_run(Scope::All, second).await.unwrap();
+    let run = app.store.get_run(Scope::all(), second).await.unwrap();
     assert_eq!(
         (run.new_items, run.changed_items, run.removed_items),
         (Some(3), Some(1), Some(2))

@@ -138,7 +138,7 @@ async fn deleting_a_job_asks_first() {
                 .await;
             assert!(
                 store
-                    .get_job(grandma_store::Scope::All, job.parse().unwrap())
+                    .get_job(grandma_store::Scope::all(), job.parse().unwrap())
                     .await
                     .is_ok()
             );
@@ -148,7 +148,7 @@ async fn deleting_a_job_asks_first() {
             ui.wait_text("main", "Nothing here yet").await;
             assert!(
                 store
-                    .get_job(grandma_store::Scope::All, job.parse().unwrap())
+                    .get_job(grandma_store::Scope::all(), job.parse().unwrap())
                     .await
                     .is_err()
             );

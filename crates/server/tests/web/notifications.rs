@@ -38,7 +38,7 @@ async fn webhooks_are_added_tested_and_removed() {
             ui.click("#webhook-form button[type=submit]").await;
             ui.wait_for("#webhooks li").await;
             let hooks = store
-                .list_webhooks(Scope::All, None, Paging::new(10, 0))
+                .list_webhooks(Scope::all(), None, Paging::new(10, 0))
                 .await
                 .unwrap();
             assert_eq!(hooks.total, 1);
@@ -59,7 +59,7 @@ async fn webhooks_are_added_tested_and_removed() {
                 .await;
             assert_eq!(
                 store
-                    .list_webhooks(Scope::All, None, Paging::new(10, 0))
+                    .list_webhooks(Scope::all(), None, Paging::new(10, 0))
                     .await
                     .unwrap()
                     .total,

@@ -49,7 +49,7 @@ async fn the_schedule_form_shows_the_next_five_runs_before_saving() {
         ui.wait_for("#schedules li").await;
         let zone: String = ui.eval("Intl.DateTimeFormat().resolvedOptions().timeZone").await;
         let saved = store
-            .list_schedules(Scope::All, Some(job.parse().unwrap()), Paging::new(10, 0))
+            .list_schedules(Scope::all(), Some(job.parse().unwrap()), Paging::new(10, 0))
             .await
             .unwrap();
         assert_eq!(saved.total, 1);

@@ -37,7 +37,7 @@ async fn a_cross_site_form_post_with_her_cookie_is_refused() {
         }
         store.web_session(&tokens::hash(&token)).await.expect("still signed in");
         let runs = store
-            .list_runs(grandma_store::Scope::All, &RunFilter::default(), Paging::new(10, 0))
+            .list_runs(grandma_store::Scope::all(), &RunFilter::default(), Paging::new(10, 0))
             .await
             .unwrap();
         assert_eq!(runs.total, 0, "no run was queued");
@@ -101,7 +101,7 @@ async fn api_writes_with_the_cookie_need_the_token_and_bearer_needs_none() {
     assert_eq!(
         app.store
             .list_jobs(
-                grandma_store::Scope::All,
+                grandma_store::Scope::all(),
                 &Default::default(),
                 Paging::new(10, 0)
             )

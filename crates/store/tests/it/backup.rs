@@ -35,6 +35,9 @@ async fn populate(store: &Store) {
             name: "ci".into(),
             token_hash: "ab".repeat(32),
             prefix: "gs_abcd".into(),
+            org_id: alice.user_id,
+            scopes: vec!["jobs:read".into(), "runs:write".into()],
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -64,7 +67,7 @@ async fn populate(store: &Store) {
             .unwrap();
         store
             .create_schedule(
-                Scope::All,
+                Scope::all(),
                 job.job_id,
                 &ScheduleIn {
                     cron_expression: "*/5 * * * *".into(),
@@ -78,7 +81,7 @@ async fn populate(store: &Store) {
             .unwrap();
         let run = store
             .enqueue_run(
-                Scope::All,
+                Scope::all(),
                 job.job_id,
                 &NewRun {
                     time_limit_seconds: Some(600),
@@ -310,7 +313,7 @@ async fn api_view(store: &Store) -> Vec<Read> {
         view.push(Read::Tokens(
             store.list_api_tokens(user.user_id).await.unwrap(),
         ));
-        let scope = Scope::Owner(user.user_id);
+        let scope = Scope::member(user.user_id);
         let jobs = store
             .list_jobs(scope, &Default::default(), Paging::default())
             .await

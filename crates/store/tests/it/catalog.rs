@@ -84,6 +84,22 @@ async fn read_sqlite(url: &str) -> Schema {
     .fetch_all(&mut conn)
     .await
     .unwrap();
+    // SQLite adds a column with a foreign key only as nullable; triggers that abort with its
+    // NOT NULL message make it as required as PostgreSQL's constraint does, so they count.
+    let trigger_sql: Vec<String> =
+        sqlx::query_scalar("select sql from sqlite_master where type = 'trigger'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let required_by_trigger = |table: &str, column: &str| {
+        let message = format!("NOT NULL constraint failed: {table}.{column}");
+        let kinds = ["before insert", "before update of"];
+        kinds.iter().all(|kind| {
+            trigger_sql
+                .iter()
+                .any(|sql| sql.contains(&message) && sql.contains(kind))
+        })
+    };
     let mut schema = Schema::default();
     for (table, sql) in tables {
         let columns: Vec<(String, String, i64, i64)> =
@@ -100,7 +116,7 @@ async fn read_sqlite(url: &str) -> Schema {
             }
             cols.push(Column {
                 family: sqlite_family(&declared, &name, &sql),
-                nullable: notnull == 0,
+                nullable: notnull == 0 && !required_by_trigger(&table, &name),
                 name,
             });
         }

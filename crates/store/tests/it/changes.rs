@@ -57,7 +57,7 @@ fn completed(changes_payload: Option<serde_json::Value>, keep_runs: Option<u32>)
 /// Queues, claims and stores a run of `job` with `pages` (items per page), keyed by `url`.
 async fn stored_run(store: &Store, job: Uuid, worker: &str, pages: &[Vec<Item>]) -> ResultRow {
     store
-        .enqueue_run(Scope::All, job, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job, &grandma_store::NewRun::default())
         .await
         .unwrap();
     let run = store.claim_next(worker, LEASE).await.unwrap().unwrap();
@@ -158,7 +158,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
     assert_eq!(first.new_items, None);
     assert_eq!(first.duplicate_keys, Some(1));
     let none = store
-        .list_changes(Scope::All, first.result_id, None, Paging::default())
+        .list_changes(Scope::all(), first.result_id, None, Paging::default())
         .await
         .unwrap();
     assert_eq!(none.total, 0);
@@ -179,7 +179,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
     assert_eq!(second.unchanged_items, Some(2), "/1 and /5");
     assert_eq!(second.duplicate_keys, Some(1), "/6 twice");
 
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let changed = store
         .list_changes(
             a,
@@ -271,7 +271,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
     assert!(matches!(
         store
             .list_changes(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 second.result_id,
                 None,
                 Paging::default()
@@ -304,7 +304,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
 
     // One job.items_changed delivery, with the counts and the changes.
     let deliveries = store
-        .list_deliveries(Scope::All, hook.webhook_id, None, Paging::default())
+        .list_deliveries(Scope::all(), hook.webhook_id, None, Paging::default())
         .await
         .unwrap();
     assert_eq!(
@@ -344,7 +344,7 @@ async fn a_second_run_is_compared_by_key_and_content(db: &TestDb) {
         (Some(0), Some(0), Some(0), Some(6))
     );
     let deliveries = store
-        .list_deliveries(Scope::All, hook.webhook_id, None, Paging::default())
+        .list_deliveries(Scope::all(), hook.webhook_id, None, Paging::default())
         .await
         .unwrap();
     assert_eq!(deliveries.total, 1, "nothing changed, nothing sent");
@@ -426,7 +426,7 @@ async fn an_interrupted_comparison_is_done_once_by_the_next_owner(db: &TestDb) {
         failed.is_err() && !matches!(failed, Err(StoreError::LeaseLost)),
         "the comparison stopped halfway: {failed:?}"
     );
-    let left = store.get_run(Scope::All, second.result_id).await.unwrap();
+    let left = store.get_run(Scope::all(), second.result_id).await.unwrap();
     assert_eq!(
         left.status,
         RunStatus::Running,
@@ -434,7 +434,7 @@ async fn an_interrupted_comparison_is_done_once_by_the_next_owner(db: &TestDb) {
     );
     assert_eq!(left.new_items, None);
     let rows = store
-        .list_changes(Scope::All, second.result_id, None, Paging::default())
+        .list_changes(Scope::all(), second.result_id, None, Paging::default())
         .await
         .unwrap();
     assert_eq!(
@@ -467,7 +467,7 @@ async fn an_interrupted_comparison_is_done_once_by_the_next_owner(db: &TestDb) {
         (Some(2), Some(2), Some(1), Some(2))
     );
     let rows = other
-        .list_changes(Scope::All, second.result_id, None, Paging::default())
+        .list_changes(Scope::all(), second.result_id, None, Paging::default())
         .await
         .unwrap();
     assert_eq!(rows.total, 5, "each change once");
@@ -521,21 +521,27 @@ async fn retention_prunes_items_and_keeps_counts(db: &TestDb) {
             .unwrap();
         runs.push(done);
     }
-    let first = store.get_run(Scope::All, runs[0].result_id).await.unwrap();
+    let first = store
+        .get_run(Scope::all(), runs[0].result_id)
+        .await
+        .unwrap();
     assert!(first.items_pruned, "older than the 2 newest completed runs");
     assert_eq!(first.total_items, 6, "its counts stay");
     assert_eq!(first.duplicate_keys, Some(1));
     let items = store
-        .list_items(Scope::All, first.result_id, Paging::default())
+        .list_items(Scope::all(), first.result_id, Paging::default())
         .await
         .unwrap();
     assert!(items.items.is_empty());
-    let second = store.get_run(Scope::All, runs[1].result_id).await.unwrap();
+    let second = store
+        .get_run(Scope::all(), runs[1].result_id)
+        .await
+        .unwrap();
     assert!(!second.items_pruned);
     assert_eq!(second.new_items, Some(2));
     let changes = store
         .list_changes(
-            Scope::All,
+            Scope::all(),
             second.result_id,
             Some(ChangeKind::Changed),
             Paging::default(),

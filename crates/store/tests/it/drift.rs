@@ -14,7 +14,7 @@ async fn sqlite_and_postgres_schemas_do_not_drift() {
         read_schema(Backend::Sqlite, sqlite.url()),
         read_schema(Backend::Postgres, postgres.url())
     );
-    assert_eq!(s.tables.len(), 16, "{:?}", s.tables.keys());
+    assert_eq!(s.tables.len(), 19, "{:?}", s.tables.keys());
     assert_eq!(
         s.tables.keys().collect::<Vec<_>>(),
         p.tables.keys().collect::<Vec<_>>(),

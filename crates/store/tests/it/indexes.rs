@@ -16,6 +16,21 @@ pub const NAMED_INDEXES: &[(&str, &str, &[&str])] = &[
     ("idx_job_owner_enabled", "job", &["owner_id", "enabled"]),
     ("idx_job_enabled", "job", &["enabled"]),
     ("idx_job_created", "job", &["created_at"]),
+    ("idx_job_org_enabled", "job", &["org_id", "enabled"]),
+    (
+        "idx_result_org_created",
+        "result",
+        &["org_id", "created_at"],
+    ),
+    ("idx_schedule_org", "schedule", &["org_id"]),
+    ("idx_webhook_org_enabled", "webhook", &["org_id", "enabled"]),
+    ("idx_api_token_org", "api_token", &["org_id"]),
+    ("idx_org_member_user", "org_member", &["user_id", "org_id"]),
+    (
+        "idx_org_invitation_org",
+        "org_invitation",
+        &["org_id", "created_at"],
+    ),
     ("idx_result_job_status", "result", &["job_id", "status"]),
     ("idx_result_run_id", "result", &["run_id"]),
     ("idx_result_created", "result", &["created_at"]),
@@ -90,7 +105,22 @@ async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {
             .unwrap();
         for _ in 0..10 {
             db.store
-                .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+                .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
+                .await
+                .unwrap();
+        }
+    }
+    // Jobs of 30 other accounts, so that one member's jobs are a small part of the table.
+    for other in 0..30 {
+        let other = crate::common::user(
+            &db.store,
+            &format!("other{other}@example.com"),
+            grandma_store::Role::User,
+        )
+        .await;
+        for j in 0..10 {
+            db.store
+                .create_job(other.user_id, &job_in(&format!("other job {j}"), &["a"]))
                 .await
                 .unwrap();
         }
@@ -136,6 +166,8 @@ async fn named_indexes_exist_and_serve_their_queries(backend: Backend) {
          (select delivery_id from webhook_delivery order by delivery_id limit 50)",
     )
     .await;
+    raw.execute("analyze job").await;
+    raw.execute("analyze org_member").await;
     raw.execute("analyze result").await;
     raw.execute("analyze webhook_delivery").await;
     raw.close().await;

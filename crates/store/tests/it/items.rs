@@ -22,7 +22,7 @@ async fn items_page_and_stream_in_order(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "i@example.com", Role::User).await;
     let bob = user(store, "j@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("i", &["title", "tags"]))
         .await
@@ -87,7 +87,7 @@ async fn items_page_and_stream_in_order(db: &TestDb) {
     assert!(past_end.items.is_empty());
     assert!(matches!(
         store
-            .list_items(Scope::Owner(bob.user_id), run.result_id, Paging::default())
+            .list_items(Scope::member(bob.user_id), run.result_id, Paging::default())
             .await,
         Err(StoreError::NotFound)
     ));

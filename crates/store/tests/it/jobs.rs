@@ -8,7 +8,7 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "alice@example.com", Role::User).await;
     let bob = user(store, "bob@example.com", Role::User).await;
-    let (a, b) = (Scope::Owner(alice.user_id), Scope::Owner(bob.user_id));
+    let (a, b) = (Scope::member(alice.user_id), Scope::member(bob.user_id));
 
     let news = store
         .create_job(alice.user_id, &job_in("Daily News", &["title", "link"]))
@@ -29,7 +29,10 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
     // The document round-trips (as JSON: PostgreSQL's jsonb may reorder object keys).
     assert_eq!(news.config, job_in("Daily News", &["title", "link"]).config);
     assert_eq!(store.get_job(a, news.job_id).await.unwrap(), news);
-    assert_eq!(store.get_job(Scope::All, news.job_id).await.unwrap(), news);
+    assert_eq!(
+        store.get_job(Scope::all(), news.job_id).await.unwrap(),
+        news
+    );
     assert!(matches!(
         store.get_job(b, news.job_id).await,
         Err(StoreError::NotFound)
@@ -111,7 +114,7 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
     );
 
     let everyone = store
-        .list_jobs(Scope::All, &JobFilter::default(), Paging::default())
+        .list_jobs(Scope::all(), &JobFilter::default(), Paging::default())
         .await
         .unwrap();
     assert_eq!(everyone.total, 4);
@@ -129,7 +132,7 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
     assert_eq!(updated.created_at, news.created_at);
     assert!(updated.updated_at >= news.updated_at);
     let by_admin = store
-        .update_job(Scope::All, bobs.job_id, &changed)
+        .update_job(Scope::all(), bobs.job_id, &changed)
         .await
         .unwrap();
     assert_eq!(
@@ -143,7 +146,7 @@ async fn jobs_crud_and_scoping(db: &TestDb) {
     ));
     store.delete_job(a, news.job_id).await.unwrap();
     assert!(matches!(
-        store.get_job(Scope::All, news.job_id).await,
+        store.get_job(Scope::all(), news.job_id).await,
         Err(StoreError::NotFound)
     ));
 
@@ -164,7 +167,7 @@ async fn jobs_written_only_if_unchanged(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "alice@example.com", Role::User).await;
     let bob = user(store, "bob@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let read = store
         .create_job(alice.user_id, &job_in("News", &["title"]))
         .await
@@ -203,7 +206,7 @@ async fn jobs_written_only_if_unchanged(db: &TestDb) {
     assert!(
         store
             .update_job_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.job_id,
                 &job_in("Bob", &["x"]),
                 Some(first.updated_at)

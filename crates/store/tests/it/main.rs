@@ -13,6 +13,8 @@ mod items;
 mod jobs;
 mod leadership;
 mod migrations;
+mod org_migration;
+mod orgs;
 mod pages;
 mod pubsub;
 mod queue;

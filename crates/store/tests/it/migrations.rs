@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, "item changes"),
     (8, "shared politeness"),
     (9, "conditional requests"),
+    (10, "organizations"),
 ];
 
 /// Tables created by migrations after the fourth, with the migration that creates them: each
@@ -25,6 +26,9 @@ const LATER_TABLES: &[(i64, &str)] = &[
     (8, "host_slot"),
     (8, "robots_cache"),
     (9, "run_page"),
+    (10, "organization"),
+    (10, "org_member"),
+    (10, "org_invitation"),
 ];
 
 /// The versions from `from` on, oldest first.

@@ -52,7 +52,7 @@ fn record(page: u32, etag: &str, reused: Option<Reused>) -> PageRecord {
 
 async fn claim(store: &Store, job: Uuid, spec: &str) -> ResultRow {
     store
-        .enqueue_run(Scope::All, job, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job, &grandma_store::NewRun::default())
         .await
         .unwrap();
     let run = store.claim_next("w", LEASE).await.unwrap().unwrap();
@@ -111,7 +111,7 @@ async fn complete_keeping(store: &Store, run: Uuid, keep_runs: Option<u32>) -> R
 
 async fn rows(store: &Store, run: Uuid) -> Vec<(i64, i32, Item)> {
     store
-        .list_items(Scope::All, run, Paging::new(100, 0))
+        .list_items(Scope::all(), run, Paging::new(100, 0))
         .await
         .unwrap()
         .items
@@ -280,7 +280,7 @@ async fn a_page_answered_304_is_a_copy_of_the_earlier_items(db: &TestDb) {
         matches!(refused, Err(StoreError::Invalid(_))),
         "{refused:?}"
     );
-    let third = store.get_run(Scope::All, third.result_id).await.unwrap();
+    let third = store.get_run(Scope::all(), third.result_id).await.unwrap();
     assert_eq!(
         (
             third.total_items,
@@ -334,7 +334,7 @@ async fn retention_keeps_the_items_a_running_run_replays(db: &TestDb) {
     .await
     .unwrap();
     complete_keeping(store, short.result_id, Some(1)).await;
-    let kept = store.get_run(Scope::All, base.result_id).await.unwrap();
+    let kept = store.get_run(Scope::all(), base.result_id).await.unwrap();
     assert!(!kept.items_pruned, "the long run still replays it");
 
     // So the long run's page answered 304 can still be copied.
@@ -358,8 +358,8 @@ async fn retention_keeps_the_items_a_running_run_replays(db: &TestDb) {
     .await
     .unwrap();
     complete_keeping(store, long.result_id, Some(1)).await;
-    let base = store.get_run(Scope::All, base.result_id).await.unwrap();
-    let short = store.get_run(Scope::All, short.result_id).await.unwrap();
+    let base = store.get_run(Scope::all(), base.result_id).await.unwrap();
+    let short = store.get_run(Scope::all(), short.result_id).await.unwrap();
     assert!(
         base.items_pruned && short.items_pruned,
         "pruned once the long run ended"

@@ -27,7 +27,7 @@ async fn events_reach_every_subscriber(db: &TestDb) {
         .unwrap();
     let run = db
         .store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -54,6 +54,7 @@ async fn events_reach_every_subscriber(db: &TestDb) {
     let progress = RunEvent::Progress(RunProgress {
         result_id: run.result_id,
         owner_id: owner.user_id,
+        org_id: run.org_id,
         status: RunStatus::Running,
         timestamp: grandma_store::now(),
         items_scraped: 3,
@@ -65,6 +66,7 @@ async fn events_reach_every_subscriber(db: &TestDb) {
     let completion = RunEvent::Completion(RunCompletion {
         result_id: run.result_id,
         owner_id: owner.user_id,
+        org_id: run.org_id,
         status: RunStatus::Completed,
         timestamp: grandma_store::now(),
         total_items: 3,
@@ -110,7 +112,7 @@ async fn runs_whose_workers_keep_dying_are_given_up(db: &TestDb) {
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -151,7 +153,7 @@ async fn runs_whose_workers_keep_dying_are_given_up(db: &TestDb) {
 
     // Graceful releases never exhaust a run: a pending run is always crawled.
     let other = store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     for worker in ["w5", "w6", "w7"] {

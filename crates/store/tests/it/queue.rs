@@ -49,7 +49,7 @@ async fn run_lifecycle(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "alice@example.com", Role::User).await;
     let bob = user(store, "bob@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("news", &["title", "tags", "note"]))
         .await
@@ -75,7 +75,7 @@ async fn run_lifecycle(db: &TestDb) {
     assert!(matches!(
         store
             .enqueue_run(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 job.job_id,
                 &grandma_store::NewRun::default()
             )
@@ -109,7 +109,7 @@ async fn run_lifecycle(db: &TestDb) {
     assert_eq!(store.get_run_by_run_id(a, run.run_id).await.unwrap(), run);
     assert!(matches!(
         store
-            .get_run(Scope::Owner(bob.user_id), run.result_id)
+            .get_run(Scope::member(bob.user_id), run.result_id)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -191,7 +191,7 @@ async fn run_lifecycle(db: &TestDb) {
         .unwrap();
     assert_eq!(retried.total_items, 5);
     let stored = store
-        .list_items(Scope::All, run.result_id, Paging::default())
+        .list_items(Scope::all(), run.result_id, Paging::default())
         .await
         .unwrap();
     assert_eq!(stored.total, 5);
@@ -245,7 +245,7 @@ async fn run_lifecycle(db: &TestDb) {
 
     // A failed run keeps its error.
     let run2 = store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     store.claim_next("w1", LEASE).await.unwrap().unwrap();
@@ -261,7 +261,7 @@ async fn run_lifecycle(db: &TestDb) {
     assert_eq!(row.error_details, failed.error_details);
 
     let all = store
-        .list_runs(Scope::All, &RunFilter::default(), Paging::default())
+        .list_runs(Scope::all(), &RunFilter::default(), Paging::default())
         .await
         .unwrap();
     assert_eq!(
@@ -270,7 +270,7 @@ async fn run_lifecycle(db: &TestDb) {
     );
     assert!(matches!(
         store
-            .delete_run(Scope::Owner(bob.user_id), run.result_id)
+            .delete_run(Scope::member(bob.user_id), run.result_id)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -295,7 +295,7 @@ async fn concurrent_claims_take_each_run_once(db: &TestDb) {
     for _ in 0..RUNS {
         expected.push(
             store
-                .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+                .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
                 .await
                 .unwrap()
                 .result_id,
@@ -351,7 +351,7 @@ async fn expired_lease_is_reclaimed_and_the_old_worker_writes_nothing(db: &TestD
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
 
@@ -424,10 +424,10 @@ async fn expired_lease_is_reclaimed_and_the_old_worker_writes_nothing(db: &TestD
         store.release_run(run.result_id, "dead").await,
         Err(StoreError::LeaseLost)
     ));
-    let now = store.get_run(Scope::All, run.result_id).await.unwrap();
+    let now = store.get_run(Scope::all(), run.result_id).await.unwrap();
     assert_eq!((now.total_items, now.pages_scraped), (2, 1));
     let stored = store
-        .list_items(Scope::All, run.result_id, Paging::default())
+        .list_items(Scope::all(), run.result_id, Paging::default())
         .await
         .unwrap();
     assert_eq!(stored.items.len(), 2);
@@ -449,7 +449,7 @@ async fn expired_lease_is_reclaimed_and_the_old_worker_writes_nothing(db: &TestD
         .unwrap();
     assert_eq!(saved.total_items, 3);
     let stored = store
-        .list_items(Scope::All, run.result_id, Paging::default())
+        .list_items(Scope::all(), run.result_id, Paging::default())
         .await
         .unwrap();
     assert_eq!(
@@ -463,7 +463,7 @@ async fn cancel_pending_and_running(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "c@example.com", Role::User).await;
     let bob = user(store, "d@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("c", &["a"]))
         .await
@@ -481,7 +481,7 @@ async fn cancel_pending_and_running(db: &TestDb) {
 
     assert!(matches!(
         store
-            .request_cancel(Scope::Owner(bob.user_id), pending.result_id)
+            .request_cancel(Scope::member(bob.user_id), pending.result_id)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -531,7 +531,7 @@ async fn cancel_pending_and_running(db: &TestDb) {
         .unwrap();
 
     let CancelOutcome::AlreadyFinished(row) = store
-        .request_cancel(Scope::All, running.result_id)
+        .request_cancel(Scope::all(), running.result_id)
         .await
         .unwrap()
     else {
@@ -548,7 +548,7 @@ async fn release_keeps_the_checkpoint(db: &TestDb) {
         .await
         .unwrap();
     let run = store
-        .enqueue_run(Scope::All, job.job_id, &grandma_store::NewRun::default())
+        .enqueue_run(Scope::all(), job.job_id, &grandma_store::NewRun::default())
         .await
         .unwrap();
     store.claim_next("w1", LEASE).await.unwrap().unwrap();
@@ -581,7 +581,7 @@ async fn release_keeps_the_checkpoint(db: &TestDb) {
 
     // Releasing a run whose cancellation was requested ends it instead.
     store
-        .request_cancel(Scope::All, run.result_id)
+        .request_cancel(Scope::all(), run.result_id)
         .await
         .unwrap();
     let ended = store.release_run(run.result_id, "w2").await.unwrap();
@@ -600,7 +600,7 @@ async fn scraped_nul_is_stored_as_the_replacement_character(db: &TestDb) {
         .unwrap();
     let run = store
         .enqueue_run(
-            Scope::Owner(alice.user_id),
+            Scope::member(alice.user_id),
             job.job_id,
             &grandma_store::NewRun::default(),
         )
@@ -627,7 +627,7 @@ async fn scraped_nul_is_stored_as_the_replacement_character(db: &TestDb) {
         .await
         .expect("a page with NUL is stored");
     let stored = store
-        .list_items(Scope::All, run.result_id, Paging::default())
+        .list_items(Scope::all(), run.result_id, Paging::default())
         .await
         .unwrap();
     assert_eq!(

@@ -24,7 +24,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "s@example.com", Role::User).await;
     let bob = user(store, "t@example.com", Role::User).await;
-    let (a, b) = (Scope::Owner(alice.user_id), Scope::Owner(bob.user_id));
+    let (a, b) = (Scope::member(alice.user_id), Scope::member(bob.user_id));
     let job = store
         .create_job(alice.user_id, &job_in("s", &["a"]))
         .await
@@ -73,7 +73,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     );
     assert_eq!(
         store
-            .list_schedules(Scope::All, None, Paging::default())
+            .list_schedules(Scope::all(), None, Paging::default())
             .await
             .unwrap()
             .total,
@@ -213,7 +213,7 @@ async fn schedules_crud_and_firing(db: &TestDb) {
     store.delete_job(a, job.job_id).await.unwrap();
     assert_eq!(
         store
-            .list_schedules(Scope::All, None, Paging::default())
+            .list_schedules(Scope::all(), None, Paging::default())
             .await
             .unwrap()
             .total,
@@ -234,7 +234,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "cas@example.com", Role::User).await;
     let bob = user(store, "other@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("s", &["a"]))
         .await
@@ -293,7 +293,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     assert!(
         store
             .update_schedule_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.schedule_id,
                 &change,
                 Some(changed.updated_at)
@@ -305,7 +305,7 @@ async fn schedules_written_only_if_unchanged(db: &TestDb) {
     assert_eq!(
         store
             .delete_schedule_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.schedule_id,
                 Some(changed.updated_at)
             )

@@ -152,6 +152,9 @@ async fn api_tokens(db: &TestDb) {
         name: "ci".into(),
         token_hash: hash.into(),
         prefix: "gs_abcd".into(),
+        org_id: alice.user_id,
+        scopes: vec!["jobs:read".into(), "runs:write".into()],
+        expires_at: None,
     };
     let token = store.create_api_token(&new("hash-1")).await.unwrap();
     assert_eq!(token.last_used_at, None);

@@ -43,7 +43,7 @@ async fn webhooks_crud(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "w@example.com", Role::User).await;
     let bob = user(store, "x@example.com", Role::User).await;
-    let (a, b) = (Scope::Owner(alice.user_id), Scope::Owner(bob.user_id));
+    let (a, b) = (Scope::member(alice.user_id), Scope::member(bob.user_id));
     let hook = store
         .create_webhook(
             alice.user_id,
@@ -96,7 +96,7 @@ async fn webhooks_crud(db: &TestDb) {
     );
     assert_eq!(
         store
-            .list_webhooks(Scope::All, None, Paging::default())
+            .list_webhooks(Scope::all(), None, Paging::default())
             .await
             .unwrap()
             .total,
@@ -136,7 +136,7 @@ async fn webhooks_crud(db: &TestDb) {
     ));
     store.delete_webhook(a, hook.webhook_id).await.unwrap();
     assert!(matches!(
-        store.get_webhook(Scope::All, hook.webhook_id).await,
+        store.get_webhook(Scope::all(), hook.webhook_id).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -145,7 +145,7 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "y@example.com", Role::User).await;
     let bob = user(store, "z@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let job = store
         .create_job(alice.user_id, &job_in("j", &["a"]))
         .await
@@ -383,7 +383,7 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
     assert_eq!(attempts[0].error.as_deref(), Some("HTTP 503"));
     assert!(matches!(
         store
-            .list_attempts(Scope::Owner(bob.user_id), d.delivery_id)
+            .list_attempts(Scope::member(bob.user_id), d.delivery_id)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -408,7 +408,7 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
     assert!(matches!(
         store
             .list_deliveries(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 d.webhook_id,
                 None,
                 Paging::default()
@@ -432,7 +432,7 @@ async fn deliveries_outbox_claims_and_attempts(db: &TestDb) {
     // Deleting the webhook deletes its deliveries and their attempts.
     store.delete_webhook(a, d.webhook_id).await.unwrap();
     assert!(matches!(
-        store.get_delivery(Scope::All, d.delivery_id).await,
+        store.get_delivery(Scope::all(), d.delivery_id).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -444,7 +444,7 @@ async fn webhooks_written_only_if_unchanged(db: &TestDb) {
     let store = &db.store;
     let alice = user(store, "hooks@example.com", Role::User).await;
     let bob = user(store, "bob@example.com", Role::User).await;
-    let a = Scope::Owner(alice.user_id);
+    let a = Scope::member(alice.user_id);
     let read = store
         .create_webhook(
             alice.user_id,
@@ -520,7 +520,7 @@ async fn webhooks_written_only_if_unchanged(db: &TestDb) {
     assert!(
         store
             .update_webhook_if(
-                Scope::Owner(bob.user_id),
+                Scope::member(bob.user_id),
                 read.webhook_id,
                 &renamed,
                 Some(WebhookVersion::from(&written))

@@ -266,7 +266,7 @@ pub async fn queue_run(store: &Store, owner: &User, config: serde_json::Value) -
         .expect("create job");
     store
         .enqueue_run(
-            Scope::Owner(owner.user_id),
+            Scope::member(owner.user_id),
             job.job_id,
             &grandma_store::NewRun::default(),
         )
@@ -328,7 +328,10 @@ pub async fn wait_for(
 ) -> ResultRow {
     let started = tokio::time::Instant::now();
     loop {
-        let run = store.get_run(Scope::All, result_id).await.expect("get run");
+        let run = store
+            .get_run(Scope::all(), result_id)
+            .await
+            .expect("get run");
         if done(&run) {
             return run;
         }
@@ -347,7 +350,7 @@ pub async fn wait_for_status(store: &Store, result_id: Uuid, status: RunStatus) 
 /// The stored titles of a run, in `seq` order.
 pub async fn titles(store: &Store, result_id: Uuid) -> Vec<String> {
     let page = store
-        .list_items(Scope::All, result_id, grandma_store::Paging::new(1000, 0))
+        .list_items(Scope::all(), result_id, grandma_store::Paging::new(1000, 0))
         .await
         .expect("items");
     page.items
