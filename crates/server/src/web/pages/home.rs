@@ -44,8 +44,8 @@ struct HomePage {
 }
 
 impl HomePage {
-    fn is_picked(&self, team: Uuid) -> bool {
-        self.picked == Some(team)
+    fn is_picked(&self, team: &Uuid) -> bool {
+        self.picked == Some(*team)
     }
 }
 

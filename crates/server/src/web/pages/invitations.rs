@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What the page offers after its sentences.
+#[derive(Debug)]
 pub enum InvitationAction {
     /// Join, with the secret the API needs.
     Accept {

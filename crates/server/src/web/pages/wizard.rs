@@ -46,8 +46,8 @@ struct WizardPage {
 }
 
 impl WizardPage {
-    fn is_team(&self, id: Uuid) -> bool {
-        self.team == Some(id)
+    fn is_team(&self, id: &Uuid) -> bool {
+        self.team == Some(*id)
     }
 }
 
