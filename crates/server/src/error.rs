@@ -65,6 +65,13 @@ pub enum ApiError {
     /// Authenticated but the role does not allow it.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Refused by [`crate::auth::authorize`]: the message names the missing organization
+    /// role, instance role or API-token scope.
+    #[error("{0}")]
+    Denied(String),
+    /// An API token past its expiry; the message says since when.
+    #[error("{0}")]
+    Expired(String),
     /// Unknown id, or a row of another user (never "forbidden": ids must not leak).
     #[error("not found")]
     NotFound,
@@ -128,8 +135,8 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_) | ApiError::Expired(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::Denied(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,8 +6,8 @@
 //! a socket; [`launch`] serves it on a bound listener until a shutdown future resolves, so the
 //! CLI and the integration tests start it the same way.
 //!
-//! Handlers are thin: they authenticate ([`auth::CurrentUser`]), check the role, call the store
-//! or the engine, and map the result. Errors go through [`error::ApiError`] once.
+//! Handlers are thin: they authenticate ([`auth::Caller`]), ask [`auth::authorize`] whether
+//! the caller may, call the store or the engine, and map the result. Errors go through [`error::ApiError`] once.
 
 pub mod auth;
 pub mod conditional;

@@ -1,6 +1,8 @@
-//! Authentication: access tokens (JWT), personal API tokens, web sessions (cookie + CSRF), the
-//! first-run setup code, and the extractor that turns any of these into the [`CurrentUser`].
+//! Authentication and authorization: access tokens (JWT), personal API tokens, web sessions
+//! (cookie + CSRF), the first-run setup code, the extractor that turns any of these into the
+//! [`Caller`], and [`authorize`], the one decision of what a caller may do.
 
+pub mod authorize;
 pub mod csrf;
 pub mod extract;
 pub mod jwt;
@@ -8,4 +10,5 @@ pub mod session;
 pub mod setup;
 pub mod tokens;
 
-pub use extract::CurrentUser;
+pub use authorize::{Action, ApiScope, Target, authorize};
+pub use extract::{Caller, TokenGrant};

@@ -11,6 +11,15 @@ pub fn generate() -> String {
     format!("{PREFIX}{}", grandma_shared::random::random_hex(20))
 }
 
+/// Invitation secrets start with this: they are never credentials, and told apart from API
+/// tokens if pasted in the wrong place.
+pub const INVITATION_PREFIX: &str = "gi_";
+
+/// A new invitation secret; stored, like API tokens, only as its [`hash`].
+pub fn generate_invitation() -> String {
+    format!("{INVITATION_PREFIX}{}", grandma_shared::random::random_hex(20))
+}
+
 /// Whether a bearer credential is an API token rather than a JWT.
 pub fn looks_like_api_token(credential: &str) -> bool {
     credential.starts_with(PREFIX)
@@ -38,5 +47,7 @@ mod tests {
         assert_eq!(hash(&a).len(), 64);
         assert_eq!(hash(&a), hash(&a));
         assert_eq!(display_prefix(&a).len(), 9);
+        let invitation = generate_invitation();
+        assert!(invitation.starts_with(INVITATION_PREFIX) && !looks_like_api_token(&invitation));
     }
 }

@@ -12,8 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::{CurrentUser, tokens};
-use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
+use crate::auth::{Action, ApiScope, Caller, Target, authorize, tokens};
+use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiForm, ApiJson, ApiPath};
 use crate::routes::users::UserOut;
 use crate::state::AppState;
@@ -63,7 +63,22 @@ pub struct ApiTokenIn {
     /// A label to recognise the token by, 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    /// The one organization the token acts in (default: the caller's personal organization,
+    /// or, when created with an API token, that token's organization).
+    pub org_id: Option<Uuid>,
+    /// What the token may do (default: every scope): `jobs:read`, `jobs:write`, `runs:write`,
+    /// `results:read`, `schedules:read`, `schedules:write`, `webhooks:read`,
+    /// `webhooks:write`, `org:read`, `org:write`, `admin`.
+    pub scopes: Option<Vec<String>>,
+    /// Days until the token stops working, 1 to 3650 (default: it never expires).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<i64>,
+    /// When the token stops working, instead of `expires_in_days`; must be in the future.
+    pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// The longest lifetime a token may be given in days (ten years).
+const MAX_TOKEN_DAYS: i64 = 3650;
 
 /// A token as listed: never the secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,6 +90,12 @@ pub struct ApiTokenOut {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The organization the token acts in.
+    pub org_id: Uuid,
+    /// What the token may do.
+    pub scopes: Vec<String>,
+    /// When the token stops working; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiToken> for ApiTokenOut {
@@ -86,6 +107,9 @@ impl From<ApiToken> for ApiTokenOut {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
+            org_id: t.org_id,
+            scopes: t.scopes,
+            expires_at: t.expires_at,
         }
     }
 }
@@ -186,29 +210,30 @@ pub async fn issue_token(
     responses(
         (status = 201, description = "Token created", body = ApiTokenCreatedOut),
         (status = 401, description = "Not authenticated", body = ErrorOut),
-        (status = 422, description = "Invalid name", body = ValidationErrorOut),
+        (status = 403, description = "Scopes beyond those of the API token making the request", body = ErrorOut),
+        (status = 404, description = "No such organization of the caller", body = ErrorOut),
+        (status = 422, description = "Invalid name, scope or expiry", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn create_api_token(
     state: axum::extract::State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<ApiTokenIn>,
 ) -> ApiResult<(StatusCode, Json<ApiTokenCreatedOut>)> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "must have 1 to 100 characters"));
-    }
+    let org = body.org_id.unwrap_or_else(|| caller.default_org());
+    authorize(&caller, Target::Org(org), Action::ManageAccount)?;
+    let grant = token_grant(&caller, &body)?;
     let secret = tokens::generate();
     let token = state
         .store
         .create_api_token(&NewApiToken {
-            user_id: current.user.user_id,
-            name: name.to_owned(),
+            user_id: caller.user.user_id,
+            name: grant.name,
             token_hash: tokens::hash(&secret),
             prefix: tokens::display_prefix(&secret),
-            org_id: current.user.user_id,
-            scopes: Vec::new(),
-            expires_at: None,
+            org_id: org,
+            scopes: grant.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            expires_at: grant.expires_at,
         })
         .await?;
     Ok((
@@ -227,12 +252,13 @@ pub async fn create_api_token(
         (status = 200, description = "Tokens", body = Vec<ApiTokenOut>),
         (status = 401, description = "Not authenticated", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_api_tokens(
     state: axum::extract::State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
 ) -> ApiResult<Json<Vec<ApiTokenOut>>> {
-    let tokens = state.store.list_api_tokens(current.user.user_id).await?;
+    authorize(&caller, Target::Account, Action::ManageAccount)?;
+    let tokens = state.store.list_api_tokens(caller.user.user_id).await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
 
@@ -244,15 +270,111 @@ pub async fn list_api_tokens(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such token of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, token_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, token_id = %id))]
 pub async fn revoke_api_token(
     state: axum::extract::State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
+    authorize(&caller, Target::Account, Action::ManageAccount)?;
     state
         .store
-        .revoke_api_token(current.user.user_id, id)
+        .revoke_api_token(caller.user.user_id, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a new API token holds, checked.
+#[derive(Debug)]
+struct Grant {
+    name: String,
+    scopes: Vec<ApiScope>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The name, scopes and expiry of a new token, every problem of the body listed. A token made
+/// with an API token gets at most that token's scopes, so a limited token cannot mint a
+/// broader one.
+fn token_grant(caller: &Caller, body: &ApiTokenIn) -> ApiResult<Grant> {
+    let mut problems = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push(FieldProblem::new("name", "must have 1 to 100 characters"));
+    }
+    let scopes = match &body.scopes {
+        None => match &caller.token {
+            Some(token) => token.scopes.clone(),
+            None => ApiScope::ALL.to_vec(),
+        },
+        Some(names) if names.is_empty() => {
+            problems.push(FieldProblem::new(
+                "scopes",
+                format!(
+                    "a token needs at least one scope (leave `scopes` out for all of them): {}",
+                    ApiScope::names()
+                ),
+            ));
+            Vec::new()
+        }
+        Some(names) => {
+            let mut scopes = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                match name.trim().parse::<ApiScope>() {
+                    Ok(scope) if !scopes.contains(&scope) => scopes.push(scope),
+                    Ok(_) => {}
+                    Err(message) => problems.push(FieldProblem::new(format!("scopes[{i}]"), message)),
+                }
+            }
+            scopes.sort();
+            scopes
+        }
+    };
+    let now = Utc::now();
+    let expires_at = match (body.expires_in_days, body.expires_at) {
+        (Some(_), Some(_)) => {
+            problems.push(FieldProblem::new(
+                "expires_at",
+                "give either expires_in_days or expires_at, not both",
+            ));
+            None
+        }
+        (Some(days), None) if !(1..=MAX_TOKEN_DAYS).contains(&days) => {
+            problems.push(FieldProblem::new(
+                "expires_in_days",
+                format!("must be between 1 and {MAX_TOKEN_DAYS} days"),
+            ));
+            None
+        }
+        (Some(days), None) => Some(now + chrono::Duration::days(days)),
+        (None, Some(at)) if at <= now => {
+            problems.push(FieldProblem::new(
+                "expires_at",
+                "must be in the future: a token that has already expired would never work",
+            ));
+            None
+        }
+        (None, Some(at)) if at > now + chrono::Duration::days(MAX_TOKEN_DAYS) => {
+            problems.push(FieldProblem::new(
+                "expires_at",
+                format!("must be within {MAX_TOKEN_DAYS} days from now"),
+            ));
+            None
+        }
+        (None, at) => at,
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    if let Some(token) = &caller.token
+        && let Some(extra) = scopes.iter().find(|s| !token.scopes.contains(s))
+    {
+        return Err(ApiError::Denied(format!(
+            "this API token lacks the scope {extra}, so it cannot give it to a new token"
+        )));
+    }
+    Ok(Grant {
+        name: name.to_owned(),
+        scopes,
+        expires_at,
+    })
 }

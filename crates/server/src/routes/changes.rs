@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::page::page_type;
@@ -93,17 +93,19 @@ pub struct ChangeQuery {
         (status = 404, description = "No such run of the caller", body = ErrorOut),
         (status = 422, description = "Unknown kind, or a negative offset", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id))]
 pub async fn list_changes(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ChangeQuery>,
 ) -> ApiResult<Json<ChangePage>> {
     let paging = crate::routes::page::paging(query.limit, query.offset)?;
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ReadResults)?;
     let page = state
         .store
-        .list_changes(current.scope(), id, query.kind, paging)
+        .list_changes(caller.scope(), id, query.kind, paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),

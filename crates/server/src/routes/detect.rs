@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -101,13 +101,14 @@ pub struct DetectOut {
         (status = 422, description = "No page given, an invalid address, one the network guard refuses, or no browser for `browser`", body = ValidationErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn detect_lists(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<DetectIn>,
 ) -> ApiResult<Json<DetectOut>> {
-    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
+    authorize(&caller, Target::Account, Action::UseTools)?;
+    let _slot = state.page_slots.take_or_busy(caller.user.user_id)?;
     let options = DetectOptions {
         max_candidates: match body.max_candidates {
             None => DetectOptions::default().max_candidates,
@@ -249,13 +250,14 @@ pub struct GeneralizeOut {
         (status = 429, description = "The user already has as many previews or detections running as allowed", body = ErrorOut),
         (status = 422, description = "Too few examples, unknown node numbers, no selector that separates them, or an element outside every item", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn generalize(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<GeneralizeIn>,
 ) -> ApiResult<Json<GeneralizeOut>> {
-    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
+    authorize(&caller, Target::Account, Action::UseTools)?;
+    let _slot = state.page_slots.take_or_busy(caller.user.user_id)?;
     let url = match &body.url {
         Some(text) => page_url(text, "url")?,
         None => Url::parse("http://localhost/").expect("a valid URL"),

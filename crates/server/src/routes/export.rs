@@ -27,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional;
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
@@ -80,10 +80,10 @@ pub struct ExportQuery {
         (status = 404, description = "No such run of the caller, or unknown format", body = ErrorOut),
         (status = 422, description = "Unknown field names or bad offset/limit", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id, format = %format))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id, format = %format))]
 pub async fn export_result(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath((id, format)): ApiPath<(Uuid, String)>,
     ApiQuery(query): ApiQuery<ExportQuery>,
     RawQuery(raw_query): RawQuery,
@@ -101,7 +101,8 @@ pub async fn export_result(
     if offset < 0 {
         return Err(ApiError::invalid("query.offset", "must be 0 or more"));
     }
-    let run = state.store.get_run(current.scope(), id).await?;
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ReadResults)?;
     let selected = select_columns(&run.columns, query.fields.as_deref(), query.omit.as_deref())?;
     if query.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::invalid("limit", "must be 0 or more"));

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -45,12 +45,18 @@ pub struct JobCreateIn {
     pub config: serde_json::Value,
     /// Whether schedules may start it (default true).
     pub enabled: Option<bool>,
+    /// The organization that owns the job (creating only): by default the API token's
+    /// organization, else the caller's personal one. A job never moves to another one.
+    pub org_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobOut {
     pub id: Uuid,
+    /// Who created the job.
     pub owner_id: Uuid,
+    /// The organization that owns the job.
+    pub org_id: Uuid,
     pub name: String,
     pub description: Option<String>,
     /// The validated document with every default filled in.
@@ -66,6 +72,7 @@ impl From<Job> for JobOut {
         JobOut {
             id: j.job_id,
             owner_id: j.owner_id,
+            org_id: j.org_id,
             name: j.name,
             description: j.description,
             config: j.config,
@@ -101,6 +108,8 @@ pub struct JobListQuery {
     /// `created` (newest first, default) or `name`.
     #[param(value_type = Option<JobOrderIn>, inline)]
     pub order: Option<JobOrderIn>,
+    /// Only this organization's jobs (default: those of every organization of the caller).
+    pub org_id: Option<Uuid>,
 }
 
 /// A queued run.
@@ -165,33 +174,40 @@ fn job_in(state: &AppState, body: JobCreateIn) -> ApiResult<JobIn> {
     request_body = JobCreateIn,
     responses(
         (status = 201, description = "Created", body = JobOut),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a viewer of the organization", body = ErrorOut),
+        (status = 404, description = "No such organization of the caller", body = ErrorOut),
         (status = 422, description = "Every problem in the document, with its path", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn create_job(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<JobCreateIn>,
 ) -> ApiResult<(StatusCode, Json<JobOut>)> {
-    current.require_writer()?;
+    let org = body.org_id.unwrap_or_else(|| caller.default_org());
+    authorize(&caller, Target::Org(org), Action::ChangeJobs)?;
     let job = job_in(&state, body)?;
-    let job = state.store.create_job(current.user.user_id, &job).await?;
+    let job = state
+        .store
+        .create_job_in(org, caller.user.user_id, &job)
+        .await?;
     tracing::info!(job_id = %job.job_id, "job created");
     Ok((StatusCode::CREATED, Json(job.into())))
 }
 
-/// The caller's jobs (an admin's: everyone's), filtered and paged.
+/// The jobs of the caller's organizations (an admin's: everyone's; an API token's: its
+/// organization's), filtered and paged.
 #[utoipa::path(get, path = "/jobs/", tag = "Jobs", security(("bearer" = [])),
     params(JobListQuery),
     responses((status = 200, description = "A page of jobs", body = JobPage)))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_jobs(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<JobListQuery>,
 ) -> ApiResult<Json<JobPage>> {
     let paging = crate::routes::page::paging(query.limit, query.offset)?;
+    let scope = caller.scope_in(query.org_id, Action::ReadJobs)?;
     let filter = JobFilter {
         enabled: query.enabled,
         name_contains: query.name.filter(|n| !n.is_empty()),
@@ -202,7 +218,7 @@ pub async fn list_jobs(
     };
     let page = state
         .store
-        .list_jobs(current.scope(), &filter, paging)
+        .list_jobs(scope, &filter, paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -224,14 +240,16 @@ pub async fn list_jobs(
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn get_job(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let job = JobOut::from(state.store.get_job(current.scope(), id).await?);
+    let job = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(job.org_id), Action::ReadJobs)?;
+    let job = JobOut::from(job);
     let tag = job_tag(&job)?;
     Ok(conditional::changing_read(&headers, &tag, Json(job)))
 }
@@ -261,28 +279,35 @@ fn required_version(headers: &HeaderMap, job: &Job) -> ApiResult<Option<DateTime
     responses(
         (status = 200, description = "Updated", body = JobOut,
             headers(("ETag" = String, description = "The job's new version"))),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a role or token scope too low", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
         (status = 412, description = "The job changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Every problem in the document", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn update_job(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<JobCreateIn>,
 ) -> ApiResult<Response> {
-    current.require_writer()?;
-    // Existence first, so another user's id is a 404 even with an invalid document; the
+    // Existence first, so another team's id is a 404 even with an invalid document; the
     // precondition next, before the document is judged.
-    let existing = state.store.get_job(current.scope(), id).await?;
+    let existing = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(existing.org_id), Action::ChangeJobs)?;
     let version = required_version(&headers, &existing)?;
+    if body.org_id.is_some_and(|org| org != existing.org_id) {
+        return Err(ApiError::invalid(
+            "org_id",
+            "a job stays in the organization it was created in: leave org_id out, or create \
+             the job anew in the other organization",
+        ));
+    }
     let job = job_in(&state, body)?;
     let updated = state
         .store
-        .update_job_if(current.scope(), id, &job, version)
+        .update_job_if(caller.scope(), id, &job, version)
         .await?;
     match updated {
         Some(job) => {
@@ -305,27 +330,27 @@ pub async fn update_job(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a role or token scope too low", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
         (status = 412, description = "The job changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn delete_job(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    current.require_writer()?;
+    let existing = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(existing.org_id), Action::ChangeJobs)?;
     if !headers.contains_key(header::IF_MATCH) {
-        state.store.delete_job(current.scope(), id).await?;
+        state.store.delete_job(caller.scope(), id).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    let existing = state.store.get_job(current.scope(), id).await?;
     let version = required_version(&headers, &existing)?;
     match state
         .store
-        .delete_job_if(current.scope(), id, version)
+        .delete_job_if(caller.scope(), id, version)
         .await?
     {
         0 => Err(conditional::stale("job")),
@@ -338,16 +363,17 @@ pub async fn delete_job(
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 202, description = "Queued", body = RunQueuedOut),
-        (status = 403, description = "Read-only user", body = ErrorOut),
+        (status = 403, description = "Read-only user, or a role or token scope too low", body = ErrorOut),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn run_job(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RunQueuedOut>)> {
-    current.require_writer()?;
+    let job = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(job.org_id), Action::ChangeRuns)?;
     // The run keeps this request's ID: its logs and its webhooks carry it.
     let new_run = NewRun {
         request_id: request_id::current(),
@@ -355,7 +381,7 @@ pub async fn run_job(
     };
     let run = state
         .store
-        .enqueue_run(current.scope(), id, &new_run)
+        .enqueue_run(caller.scope(), id, &new_run)
         .await?;
     // Pokes `run_wakeup` and, on PostgreSQL, the workers of every process.
     state.pubsub.notify_run_queued().await;

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod export;
 pub mod health;
 pub mod jobs;
+pub mod orgs;
 pub mod page;
 pub mod preview;
 pub mod results;
@@ -28,6 +29,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(orgs::router())
         .merge(results::router())
         .merge(changes::router())
         .merge(export::router())

@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -90,13 +90,16 @@ pub struct PreviewOut {
         (status = 429, description = "The user already has as many previews running as allowed", body = ErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn preview(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<PreviewIn>,
 ) -> Response {
-    let slot = match state.page_slots.take_or_busy(current.user.user_id) {
+    if let Err(refused) = authorize(&caller, Target::Account, Action::UseTools) {
+        return refused.into_response();
+    }
+    let slot = match state.page_slots.take_or_busy(caller.user.user_id) {
         Ok(slot) => slot,
         Err(busy) => return busy.into_response(),
     };

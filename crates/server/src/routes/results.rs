@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional;
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
@@ -36,7 +36,10 @@ pub struct ResultOut {
     /// The run's identifier in logs and progress events.
     pub run_id: Uuid,
     pub job_id: Uuid,
+    /// Who created the run's job.
     pub owner_id: Uuid,
+    /// The organization that owns the run's job.
+    pub org_id: Uuid,
     pub status: RunStatus,
     /// The item fields, in the job's order.
     pub columns: Vec<String>,
@@ -94,6 +97,7 @@ impl From<ResultRow> for ResultOut {
             run_id: r.run_id,
             job_id: r.job_id,
             owner_id: r.owner_id,
+            org_id: r.org_id,
             status: r.status,
             columns: r.columns,
             total_items: r.total_items,
@@ -157,26 +161,29 @@ pub struct ResultListQuery {
     pub limit: Option<i64>,
     #[param(minimum = 0)]
     pub offset: Option<i64>,
+    /// Only this organization's runs (default: those of every organization of the caller).
+    pub org_id: Option<Uuid>,
 }
 
 /// Runs visible to the caller, newest first.
 #[utoipa::path(get, path = "/results/", tag = "Results", security(("bearer" = [])),
     params(ResultListQuery),
     responses((status = 200, description = "A page of runs", body = ResultPage)))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_results(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<ResultListQuery>,
 ) -> ApiResult<Json<ResultPage>> {
     let paging = crate::routes::page::paging(query.limit, query.offset)?;
+    let scope = caller.scope_in(query.org_id, Action::ReadResults)?;
     let filter = RunFilter {
         job_id: query.job_id,
         status: query.status,
     };
     let page = state
         .store
-        .list_runs(current.scope(), &filter, paging)
+        .list_runs(scope, &filter, paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -197,14 +204,16 @@ pub async fn list_results(
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such run of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id))]
 pub async fn get_result(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let run = ResultOut::from(state.store.get_run(current.scope(), id).await?);
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ReadResults)?;
+    let run = ResultOut::from(run);
     let tag = conditional::of_json("result", &run)?;
     if conditional::none_match_hits(&headers, &tag) {
         return Ok(conditional::not_modified(
@@ -230,22 +239,23 @@ pub async fn get_result(
         (status = 404, description = "No such run of the caller", body = ErrorOut),
         (status = 412, description = "The run changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id))]
 pub async fn delete_result(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    current.require_writer()?;
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ChangeRuns)?;
     if headers.contains_key(header::IF_MATCH) {
         // Checked on the row as read here: a running run that saves a page between this read
         // and the delete below is still deleted. Only finished runs, which never change, get
         // an exact guarantee.
-        let run = ResultOut::from(state.store.get_run(current.scope(), id).await?);
+        let run = ResultOut::from(run);
         conditional::check_if_match(&headers, &conditional::of_json("result", &run)?, "run")?;
     }
-    state.store.delete_run(current.scope(), id).await?;
+    state.store.delete_run(caller.scope(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,14 +268,15 @@ pub async fn delete_result(
         (status = 404, description = "No such run of the caller", body = ErrorOut),
         (status = 409, description = "The run had already finished", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id))]
 pub async fn cancel_result(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ResultOut>> {
-    current.require_writer()?;
-    match state.store.request_cancel(current.scope(), id).await? {
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ChangeRuns)?;
+    match state.store.request_cancel(caller.scope(), id).await? {
         CancelOutcome::Cancelled(row) => {
             // Nobody else will announce the end of a run that never started.
             state
@@ -294,24 +305,25 @@ pub async fn cancel_result(
         (status = 304, description = "A finished run's page the client already has"),
         (status = 404, description = "No such run of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, result_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, result_id = %id))]
 pub async fn list_items(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageQuery>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let paging = query.paging()?;
-    let run = state.store.get_run(current.scope(), id).await?;
+    let run = state.store.get_run(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(run.org_id), Action::ReadResults)?;
     let tag = conditional::finished_run(&run, "items", raw_query.as_deref());
     if let Some(tag) = &tag
         && conditional::none_match_hits(&headers, tag)
     {
         return Ok(conditional::not_modified(tag, Some(conditional::IMMUTABLE)));
     }
-    let page = state.store.list_items(current.scope(), id, paging).await?;
+    let page = state.store.list_items(caller.scope(), id, paging).await?;
     let mut response = Json(ItemPage {
         items: page
             .items

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -68,11 +68,12 @@ const MAX_EXPRESSION_CHARS: usize = 200;
         (status = 401, description = "Not authenticated", body = ErrorOut),
         (status = 422, description = "Invalid expression or time zone", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn preview_schedule(
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<SchedulePreviewIn>,
 ) -> ApiResult<Json<SchedulePreviewOut>> {
+    authorize(&caller, Target::Account, Action::ReadSchedules)?;
     let expression = body.cron_expression.trim().to_owned();
     if expression.chars().count() > MAX_EXPRESSION_CHARS {
         return Err(ApiError::invalid(
@@ -120,7 +121,10 @@ pub struct SchedulePatchIn {
 pub struct ScheduleOut {
     pub id: Uuid,
     pub job_id: Uuid,
+    /// Who created the schedule.
     pub owner_id: Uuid,
+    /// The organization of the schedule's job.
+    pub org_id: Uuid,
     pub cron_expression: String,
     /// The expression in words.
     pub description: String,
@@ -145,6 +149,7 @@ impl From<Schedule> for ScheduleOut {
             id: s.schedule_id,
             job_id: s.job_id,
             owner_id: s.owner_id,
+            org_id: s.org_id,
             description: describe(&s.cron_expression),
             cron_expression: s.cron_expression,
             timezone: s.timezone,
@@ -216,15 +221,15 @@ fn schedule_in(
         (status = 404, description = "No such job of the caller", body = ErrorOut),
         (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn create_schedule(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ScheduleCreateIn>,
 ) -> ApiResult<(StatusCode, Json<ScheduleOut>)> {
-    current.require_writer()?;
-    state.store.get_job(current.scope(), id).await?;
+    let job = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(job.org_id), Action::ChangeSchedules)?;
     let schedule = schedule_in(
         body.cron_expression,
         body.timezone.unwrap_or_else(|| "UTC".to_owned()),
@@ -234,7 +239,7 @@ pub async fn create_schedule(
     )?;
     let created = state
         .store
-        .create_schedule(current.scope(), id, &schedule)
+        .create_schedule(caller.scope(), id, &schedule)
         .await?;
     tracing::info!(schedule_id = %created.schedule_id, "schedule created");
     Ok((StatusCode::CREATED, Json(created.into())))
@@ -248,18 +253,19 @@ pub async fn create_schedule(
         (status = 200, description = "A page of schedules", body = SchedulePage),
         (status = 404, description = "No such job of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, job_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, job_id = %id))]
 pub async fn list_schedules(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<SchedulePage>> {
     let paging = query.paging()?;
-    state.store.get_job(current.scope(), id).await?;
+    let job = state.store.get_job(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(job.org_id), Action::ReadSchedules)?;
     let page = state
         .store
-        .list_schedules(current.scope(), Some(id), paging)
+        .list_schedules(caller.scope(), Some(id), paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -297,14 +303,16 @@ fn required_version(headers: &HeaderMap, schedule: &Schedule) -> ApiResult<Optio
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such schedule of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, schedule_id = %id))]
 pub async fn get_schedule(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let schedule = ScheduleOut::from(state.store.get_schedule(current.scope(), id).await?);
+    let schedule = state.store.get_schedule(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(schedule.org_id), Action::ReadSchedules)?;
+    let schedule = ScheduleOut::from(schedule);
     let tag = schedule_tag(&schedule)?;
     Ok(conditional::changing_read(&headers, &tag, Json(schedule)))
 }
@@ -326,16 +334,16 @@ pub async fn get_schedule(
         (status = 412, description = "The schedule changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Invalid expression, zone or policy", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, schedule_id = %id))]
 pub async fn update_schedule(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SchedulePatchIn>,
 ) -> ApiResult<Response> {
-    current.require_writer()?;
-    let old = state.store.get_schedule(current.scope(), id).await?;
+    let old = state.store.get_schedule(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(old.org_id), Action::ChangeSchedules)?;
     // Judged against the schedule as read, but answered after the body: a malformed request
     // is a 422 whatever the version.
     let precondition = required_version(&headers, &old);
@@ -355,7 +363,7 @@ pub async fn update_schedule(
     }
     let updated = state
         .store
-        .update_schedule_if(current.scope(), id, &schedule, version)
+        .update_schedule_if(caller.scope(), id, &schedule, version)
         .await?;
     match updated {
         Some(schedule) => {
@@ -382,23 +390,23 @@ pub async fn update_schedule(
         (status = 404, description = "No such schedule of the caller", body = ErrorOut),
         (status = 412, description = "The schedule changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, schedule_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, schedule_id = %id))]
 pub async fn delete_schedule(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    current.require_writer()?;
+    let existing = state.store.get_schedule(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(existing.org_id), Action::ChangeSchedules)?;
     if !headers.contains_key(header::IF_MATCH) {
-        state.store.delete_schedule(current.scope(), id).await?;
+        state.store.delete_schedule(caller.scope(), id).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    let existing = state.store.get_schedule(current.scope(), id).await?;
     let version = required_version(&headers, &existing)?;
     match state
         .store
-        .delete_schedule_if(current.scope(), id, version)
+        .delete_schedule_if(caller.scope(), id, version)
         .await?
     {
         0 => Err(conditional::stale("schedule")),

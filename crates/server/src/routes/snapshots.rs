@@ -36,7 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath};
 use crate::routes::detect::{DetectOut, FetcherIn, page_fetcher, page_url, to_json};
@@ -117,13 +117,14 @@ impl SnapshotOut {
         (status = 422, description = "An invalid address, one the network guard refuses, not an HTML page, a page too large, or no browser for `browser`", body = ValidationErrorOut),
         (status = 502, description = "The page could not be fetched", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn create_snapshot(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<SnapshotIn>,
 ) -> ApiResult<Response> {
-    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
+    authorize(&caller, Target::Account, Action::UseTools)?;
+    let _slot = state.page_slots.take_or_busy(caller.user.user_id)?;
     let url = page_url(&body.url, "url")?;
     let fetcher = page_fetcher(&state, &url, body.fetcher_type)?;
     let (final_url, raw, mut warnings) = fetch_page(fetcher.as_ref(), &url).await?;
@@ -154,7 +155,7 @@ pub async fn create_snapshot(
         .store
         .create_snapshot(
             &NewSnapshot {
-                owner_id: current.user.user_id,
+                owner_id: caller.user.user_id,
                 url: url.to_string(),
                 final_url: final_url.to_string(),
                 title: clean.title,
@@ -229,10 +230,11 @@ async fn fetch_html(fetcher: &dyn Fetcher, url: &Url) -> ApiResult<(Url, String)
     ))]
 pub async fn get_snapshot(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SnapshotOut>> {
-    let s = state.store.get_snapshot(current.user.user_id, id).await?;
+    authorize(&caller, Target::Account, Action::UseTools)?;
+    let s = state.store.get_snapshot(caller.user.user_id, id).await?;
     Ok(Json(SnapshotOut::new(&s, Vec::new())))
 }
 
@@ -246,12 +248,13 @@ pub async fn get_snapshot(
     ))]
 pub async fn delete_snapshot(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
+    authorize(&caller, Target::Account, Action::UseTools)?;
     state
         .store
-        .delete_snapshot(current.user.user_id, id)
+        .delete_snapshot(caller.user.user_id, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -260,7 +263,7 @@ pub async fn delete_snapshot(
 /// of the user's page slots.
 async fn on_snapshot<T, F>(
     state: &AppState,
-    current: &CurrentUser,
+    caller: &Caller,
     id: Uuid,
     work: F,
 ) -> ApiResult<T>
@@ -268,8 +271,8 @@ where
     T: Send + 'static,
     F: FnOnce(&scraper::Html, &Url) -> ApiResult<T> + Send + 'static,
 {
-    let _slot = state.page_slots.take_or_busy(current.user.user_id)?;
-    let snapshot = state.store.get_snapshot(current.user.user_id, id).await?;
+    let _slot = state.page_slots.take_or_busy(caller.user.user_id)?;
+    let snapshot = state.store.get_snapshot(caller.user.user_id, id).await?;
     let url = Url::parse(&snapshot.final_url).map_err(ApiError::internal)?;
     tokio::task::spawn_blocking(move || {
         let document = detect::parse_page(&snapshot.html);
@@ -354,17 +357,18 @@ pub struct ItemsOut {
         (status = 422, description = "Too few examples, unknown node numbers, or no selector that separates them", body = ValidationErrorOut),
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn pick_items(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ItemsIn>,
 ) -> ApiResult<Json<ItemsOut>> {
+    authorize(&caller, Target::Account, Action::UseTools)?;
     nodes("examples", &body.examples)?;
     nodes("excluded", &body.excluded)?;
     nodes("included", &body.included)?;
-    let found = on_snapshot(&state, &current, id, move |document, url| {
+    let found = on_snapshot(&state, &caller, id, move |document, url| {
         let (examples, excluded) = picked_items(document, body)?;
         detect::generalise_nodes(document, url, &examples, &excluded)
             .map_err(picker_error("examples"))
@@ -454,15 +458,16 @@ pub struct FieldOut {
         (status = 422, description = "An invalid item selector, an unknown node, or an element outside every item or without a value", body = ValidationErrorOut),
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn pick_field(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<FieldIn>,
 ) -> ApiResult<Json<FieldOut>> {
+    authorize(&caller, Target::Account, Action::UseTools)?;
     selector_text("item_selector", &body.item_selector)?;
-    let found = on_snapshot(&state, &current, id, move |document, url| {
+    let found = on_snapshot(&state, &caller, id, move |document, url| {
         detect::propose_field_node(document, url, &body.item_selector, body.node).map_err(|e| {
             let path = match e {
                 DetectError::InvalidItemSelector { .. } => "item_selector",
@@ -506,18 +511,21 @@ pub struct RowsIn {
         (status = 422, description = "Invalid selectors or fields, located under `config`", body = ValidationErrorOut),
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn preview_rows(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RowsIn>,
 ) -> Response {
-    let slot = match state.page_slots.take_or_busy(current.user.user_id) {
+    if let Err(refused) = authorize(&caller, Target::Account, Action::UseTools) {
+        return refused.into_response();
+    }
+    let slot = match state.page_slots.take_or_busy(caller.user.user_id) {
         Ok(slot) => slot,
         Err(busy) => return busy.into_response(),
     };
-    let snapshot = match state.store.get_snapshot(current.user.user_id, id).await {
+    let snapshot = match state.store.get_snapshot(caller.user.user_id, id).await {
         Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -562,13 +570,14 @@ pub struct PaginationIn {
         (status = 422, description = "Neither or both asked for, an unknown node, not a link, or no page numbers", body = ValidationErrorOut),
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn pick_pagination(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PaginationIn>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    authorize(&caller, Target::Account, Action::UseTools)?;
     let next_node = match (body.next_node, body.page_numbers) {
         (Some(_), true) | (None, false) => {
             return Err(ApiError::invalid(
@@ -579,7 +588,7 @@ pub async fn pick_pagination(
         }
         (node, _) => node,
     };
-    let found = on_snapshot(&state, &current, id, move |document, url| match next_node {
+    let found = on_snapshot(&state, &caller, id, move |document, url| match next_node {
         Some(node) => {
             detect::next_link_node(document, url, node).map_err(picker_error("next_node"))
         }
@@ -607,13 +616,14 @@ pub struct SnapshotDetectIn {
         (status = 422, description = "`max_candidates` out of range", body = ValidationErrorOut),
         (status = 429, description = "Too many page requests at once", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn detect_lists_in_snapshot(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SnapshotDetectIn>,
 ) -> ApiResult<Json<DetectOut>> {
+    authorize(&caller, Target::Account, Action::UseTools)?;
     let options = DetectOptions {
         max_candidates: match body.max_candidates {
             None => DetectOptions::default().max_candidates,
@@ -627,7 +637,7 @@ pub async fn detect_lists_in_snapshot(
         },
         ..DetectOptions::default()
     };
-    let found = on_snapshot(&state, &current, id, move |document, url| {
+    let found = on_snapshot(&state, &caller, id, move |document, url| {
         Ok(detect::detect_with(document, url, &options))
     })
     .await?;

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, FieldProblem, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -121,9 +121,10 @@ pub struct UserPatchIn {
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 401, description = "Not authenticated", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
-pub async fn get_me(current: CurrentUser, headers: HeaderMap) -> ApiResult<Response> {
-    let user = UserOut::from(current.user);
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
+pub async fn get_me(caller: Caller, headers: HeaderMap) -> ApiResult<Response> {
+    authorize(&caller, Target::Account, Action::ManageAccount)?;
+    let user = UserOut::from(caller.user);
     let tag = user_tag(&user)?;
     Ok(conditional::changing_read(&headers, &tag, Json(user)))
 }
@@ -144,13 +145,14 @@ pub async fn get_me(current: CurrentUser, headers: HeaderMap) -> ApiResult<Respo
         (status = 422, description = "Invalid values or wrong current password", body = ValidationErrorOut),
         (status = 503, description = "Every core is hashing passwords; retry after `Retry-After` seconds", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn update_me(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<MeUpdateIn>,
 ) -> ApiResult<Response> {
+    authorize(&caller, Target::Account, Action::ManageAccount)?;
     // What can be judged from the body alone comes first: a malformed request is a 422
     // whatever the account's version.
     let mut problems = Vec::new();
@@ -182,9 +184,9 @@ pub async fn update_me(
     }
     // Then the precondition, against the account as authentication read it, before any
     // password is verified or hashed.
-    let version = required_version(&headers, &current.user)?;
+    let version = required_version(&headers, &caller.user)?;
     if let (Some(new_password), Some(given)) = (body.password, body.current_password) {
-        if !password::verify(Secret(given), current.user.password_hash.clone()).await? {
+        if !password::verify(Secret(given), caller.user.password_hash.clone()).await? {
             return Err(ApiError::Validation(vec![FieldProblem::new(
                 "current_password",
                 CURRENT_REQUIRED,
@@ -194,7 +196,7 @@ pub async fn update_me(
     }
     let user = state
         .store
-        .update_user_if(current.user.user_id, &patch, version)
+        .update_user_if(caller.user.user_id, &patch, version)
         .await?;
     written(user, version)
 }
@@ -206,13 +208,13 @@ pub async fn update_me(
         (status = 200, description = "Accounts", body = UserPage),
         (status = 403, description = "Not an admin", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_users(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    current.require_admin()?;
+    authorize(&caller, Target::Instance, Action::ManageUsers)?;
     let paging = query.paging()?;
     let page = state.store.list_users(paging).await?;
     let page = grandma_store::Page {
@@ -235,14 +237,14 @@ pub async fn list_users(
         (status = 403, description = "Not an admin", body = ErrorOut),
         (status = 404, description = "No such user", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, target_id = %id))]
 pub async fn get_user(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    current.require_admin()?;
+    authorize(&caller, Target::Instance, Action::ManageUsers)?;
     let user = UserOut::from(state.store.get_user(id).await?);
     let tag = user_tag(&user)?;
     Ok(conditional::changing_read(&headers, &tag, Json(user)))
@@ -265,15 +267,15 @@ pub async fn get_user(
         (status = 409, description = "Would leave no active admin", body = ErrorOut),
         (status = 412, description = "The account changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, target_id = %id))]
 pub async fn patch_user(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UserPatchIn>,
 ) -> ApiResult<Response> {
-    current.require_admin()?;
+    authorize(&caller, Target::Instance, Action::ManageUsers)?;
     let target = state.store.get_user(id).await?;
     let version = required_version(&headers, &target)?;
     let loses_admin = body.role.is_some_and(|r| r != Role::Admin) || body.is_active == Some(false);
@@ -303,14 +305,14 @@ pub async fn patch_user(
         (status = 409, description = "The last active admin", body = ErrorOut),
         (status = 412, description = "The account changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, target_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, target_id = %id))]
 pub async fn delete_user(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    current.require_admin()?;
+    authorize(&caller, Target::Instance, Action::ManageUsers)?;
     let target = state.store.get_user(id).await?;
     let version = required_version(&headers, &target)?;
     ensure_not_last_admin(&state, &target).await?;

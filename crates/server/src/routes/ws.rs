@@ -1,11 +1,11 @@
 //! Live progress over WebSockets: `/ws/results/{result_id}` follows one run,
-//! `/ws/user` every run of the caller.
+//! `/ws/user` every run of the organizations the caller belongs to.
 //!
 //! Browsers cannot set headers on a WebSocket, so the access token (or a personal API token)
 //! comes in the `token` query parameter or as the first message `{"type":"auth","token":"…"}`;
 //! the web app's pages instead send their session cookie, believed only from our own origin.
-//! Only the run's owner or an admin may follow a run; anyone else is closed with 1008 (policy
-//! violation).
+//! Following a run is reading results: [`crate::auth::authorize`] decides, as for
+//! `GET /results/{id}`; a caller it refuses is closed with 1008 (policy violation).
 //!
 //! A connection subscribes to the process's [`grandma_store::PubSub`] first and then sends a
 //! snapshot of the stored state, so a client that connects late is not blind and misses
@@ -24,9 +24,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
-use grandma_store::{
-    Paging, ResultRow, Role, RunEvent, RunFilter, RunStatus, Scope, StoreError, User,
-};
+use grandma_store::{Paging, ResultRow, RunEvent, RunFilter, RunStatus, Scope};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
@@ -35,7 +33,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::extract::user_of_credential;
+use crate::auth::extract::caller_of_credential;
+use crate::auth::{Action, Caller, Target as On, authorize};
+use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -111,13 +111,15 @@ pub async fn ws_result(
     })
 }
 
-/// Follows every run of the caller: a snapshot of the pending and running ones on connect,
+/// Follows every run of the organizations the caller belongs to (an API token: of its
+/// organization): a snapshot of the pending and running ones on connect,
 /// then their `progress` and `completion` messages as on `/ws/results/{result_id}`.
 #[utoipa::path(get, path = "/ws/user", tag = "WebSocket",
     params(WsQuery),
     responses(
         (status = 101, description = "WebSocket upgrade; the same messages as \
-            `/ws/results/{result_id}`, for every run of the authenticated user."),
+            `/ws/results/{result_id}`, for every run of the organizations the authenticated \
+            user belongs to."),
     ))]
 pub async fn ws_user(
     State(state): State<AppState>,
@@ -133,14 +135,21 @@ pub async fn ws_user(
 /// The web app's signed-in user, when the upgrade request carries the session cookie and
 /// comes from a page of this host: a WebSocket is not subject to the same-origin policy, so
 /// without the `Origin` check any site could read a signed-in user's progress.
-async fn cookie_user(state: &AppState, headers: &axum::http::HeaderMap) -> Option<User> {
+async fn cookie_user(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Caller> {
     if !crate::auth::csrf::same_origin(headers) {
         return None;
     }
-    match crate::auth::session::of_headers(state, headers).await {
-        Ok(found) => found.map(|s| s.user),
+    let found = match crate::auth::session::of_headers(state, headers).await {
+        Ok(found) => found?,
         Err(error) => {
             tracing::warn!(%error, "WebSocket session lookup failed");
+            return None;
+        }
+    };
+    match Caller::load(&state.store, found.user).await {
+        Ok(caller) => Some(caller),
+        Err(error) => {
+            tracing::warn!(%error, "WebSocket membership lookup failed");
             None
         }
     }
@@ -187,40 +196,46 @@ async fn session(
     socket: WebSocket,
     target: Target,
     token: Option<String>,
-    signed_in: Option<User>,
+    signed_in: Option<Caller>,
 ) {
     let (mut sink, mut stream) = socket.split();
     let authenticated = match (token, signed_in) {
-        (None, Some(user)) => Ok(user),
+        (None, Some(caller)) => Ok(caller),
         (token, _) => authenticate(&state, &mut stream, token).await,
     };
-    let user = match authenticated {
-        Ok(user) => user,
+    let caller = match authenticated {
+        Ok(caller) => caller,
         Err((code, reason)) => return close(&mut sink, code, reason).await,
     };
     // Subscribe before reading the snapshot, so nothing falls between the two.
     let mut events = state.pubsub.subscribe();
-    let snapshot = match snapshot(&state, &user, target).await {
+    let snapshot = match snapshot(&state, &caller, target).await {
         Ok(rows) => rows,
-        Err(StoreError::NotFound) => {
+        Err(ApiError::NotFound) => {
             return close(&mut sink, close_code::POLICY, "no such run of yours").await;
+        }
+        Err(ApiError::Denied(_)) => {
+            return close(&mut sink, close_code::POLICY, "not allowed to read results").await;
         }
         Err(error) => {
             tracing::warn!(%error, "WebSocket snapshot failed");
             return close(&mut sink, close_code::ERROR, "internal error").await;
         }
     };
-    let owner = match target {
-        Target::Run(_) => None,
-        Target::User => Some(user.user_id),
-    };
     let result_id = match target {
         Target::Run(id) => Some(id),
         Target::User => None,
     };
+    // The organizations followed, fixed at connection time like the snapshot.
+    let orgs = match target {
+        Target::Run(_) => None,
+        Target::User => Some(followed_orgs(&caller)),
+    };
     let wanted = move |event: &RunEvent| {
         result_id.is_none_or(|id| event.result_id() == id)
-            && owner.is_none_or(|id| event.owner_id() == id)
+            && orgs
+                .as_ref()
+                .is_none_or(|orgs| orgs.contains(&event.org_id()))
     };
 
     // The receive task asks the send task for pongs (and a 1009 close) through a small queue.
@@ -297,7 +312,7 @@ async fn authenticate(
     state: &AppState,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     token: Option<String>,
-) -> Result<User, (u16, &'static str)> {
+) -> Result<Caller, (u16, &'static str)> {
     let policy = |reason| (close_code::POLICY, reason);
     let token = match token {
         Some(token) => token,
@@ -323,33 +338,51 @@ async fn authenticate(
             }
         }
     };
-    user_of_credential(state, &token)
+    caller_of_credential(state, &token)
         .await
-        .map_err(|_| policy("invalid or expired credentials"))
+        .map_err(|error| match error {
+            ApiError::Expired(_) => policy("this API token expired"),
+            _ => policy("invalid or expired credentials"),
+        })
 }
 
-/// The rows a new connection starts from: the run (owner or admin only), or the user's
-/// pending and running runs.
+/// The organizations `/ws/user` follows: those the caller is a member of (an instance
+/// administrator's too, not every organization: the stream is about their own teams), and
+/// only the token's for an API token.
+fn followed_orgs(caller: &Caller) -> Vec<uuid::Uuid> {
+    caller
+        .memberships
+        .iter()
+        .map(|(org, _)| *org)
+        .filter(|org| caller.token.as_ref().is_none_or(|t| t.org_id == *org))
+        .collect()
+}
+
+/// The rows a new connection starts from: the run (if the caller may read its results), or
+/// the pending and running runs of the followed organizations.
 async fn snapshot(
     state: &AppState,
-    user: &User,
+    caller: &Caller,
     target: Target,
-) -> Result<Vec<ResultRow>, StoreError> {
+) -> Result<Vec<ResultRow>, ApiError> {
     match target {
         Target::Run(id) => {
-            let scope = match user.role {
-                Role::Admin => Scope::all(),
-                Role::User | Role::Readonly => Scope::member(user.user_id),
-            };
-            Ok(vec![state.store.get_run(scope, id).await?])
+            let run = state.store.get_run(caller.scope(), id).await?;
+            authorize(caller, On::Org(run.org_id), Action::ReadResults)?;
+            Ok(vec![run])
         }
         Target::User => {
+            authorize(caller, On::Account, Action::ReadResults)?;
+            let mut scope = Scope::member(caller.user.user_id);
+            if let Some(token) = &caller.token {
+                scope = scope.in_org(token.org_id);
+            }
             let mut rows = Vec::new();
             for status in [RunStatus::Running, RunStatus::Pending] {
                 let page = state
                     .store
                     .list_runs(
-                        Scope::member(user.user_id),
+                        scope,
                         &RunFilter {
                             job_id: None,
                             status: Some(status),
@@ -364,7 +397,8 @@ async fn snapshot(
     }
 }
 
-/// An event as clients see it: the `type`-tagged JSON without the owner.
+/// An event as clients see it: the `type`-tagged JSON without the owner (the organization
+/// stays: a client following several tells them apart by it).
 fn client_text(event: &RunEvent) -> String {
     let mut value = serde_json::to_value(event).unwrap_or(Value::Null);
     if let Some(object) = value.as_object_mut() {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::ApiResult;
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -32,10 +32,11 @@ pub fn router() -> Router<AppState> {
 
 async fn view_snapshot(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let snapshot = state.store.get_snapshot(current.user.user_id, id).await?;
+    authorize(&caller, Target::Account, Action::UseTools)?;
+    let snapshot = state.store.get_snapshot(caller.user.user_id, id).await?;
     let mut response = snapshot.html.into_response();
     let headers = response.headers_mut();
     let fixed = [

@@ -22,6 +22,9 @@ pub enum WebError {
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Refused by `auth::authorize`, naming the role needed.
+    #[error("{0}")]
+    Denied(String),
     /// The request was wrong in a way the message explains.
     #[error("{0}")]
     BadRequest(String),
@@ -66,6 +69,7 @@ impl IntoResponse for WebError {
                 "There is nothing here. The link may be old, or the scrape was deleted.".into(),
             ),
             WebError::Forbidden(why) => (StatusCode::FORBIDDEN, "Not allowed", sentence(why)),
+            WebError::Denied(why) => (StatusCode::FORBIDDEN, "Not allowed", sentence(why)),
             WebError::BadRequest(why) => {
                 (StatusCode::BAD_REQUEST, "That did not work", sentence(why))
             }
@@ -112,7 +116,10 @@ impl From<ApiError> for WebError {
         match error {
             ApiError::NotFound => WebError::NotFound,
             ApiError::Forbidden(why) => WebError::Forbidden(why),
-            ApiError::Unauthorized(_) => WebError::SignIn { next: "/".into() },
+            ApiError::Denied(why) => WebError::Denied(why),
+            ApiError::Unauthorized(_) | ApiError::Expired(_) => {
+                WebError::SignIn { next: "/".into() }
+            }
             ApiError::PayloadTooLarge => WebError::TooLarge,
             ApiError::Conflict(why) | ApiError::BadRequest(why) => WebError::BadRequest(why),
             ApiError::Validation(problems) => WebError::BadRequest(

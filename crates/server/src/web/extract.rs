@@ -18,8 +18,7 @@ use grandma_store::{OrgRole, User, WebSession};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target, authorize};
-use crate::auth::{Caller, csrf, session};
+use crate::auth::{Action, Caller, Target, authorize, csrf, session};
 use crate::extract::control_character;
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -28,7 +27,8 @@ use crate::web::layout::{Layout, Nav, Viewer};
 /// The largest form a page accepts: forms hold a few short fields.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// A signed-in user of the web app.
+/// A signed-in user of the web app, with their organization memberships (read with the
+/// session on every page, as the API reads them with every request).
 #[derive(Debug, Clone)]
 pub struct WebUser {
     pub user: User,
@@ -57,22 +57,20 @@ impl WebUser {
         }
     }
 
-    /// The same scoping as the API: admins see every row, others their organizations'.
+    /// The same scoping as the API: the rows of the user's organizations (an instance
+    /// administrator's: every row).
     pub fn scope(&self) -> grandma_store::Scope {
         self.caller().scope()
-    }
-
-    /// Whether the user may do `action` on `target`, decided by the same function as every
-    /// API request: a page shows a control only when this allows its action.
-    pub fn may(&self, target: Target, action: Action) -> Result<(), WebError> {
-        authorize(&self.caller(), target, action).map_err(WebError::from)
     }
 
     /// The organizations the user may create jobs in, as (id, role).
     pub fn writable_orgs(&self) -> Vec<(Uuid, OrgRole)> {
         self.memberships
             .iter()
-            .filter(|(org, _)| self.may(Target::Org(*org), Action::ChangeJobs).is_ok())
+            .filter(|(org, _)| {
+                self.authorize(Target::Org(*org), Action::ChangeJobs)
+                    .is_ok()
+            })
             .copied()
             .collect()
     }
@@ -81,25 +79,10 @@ impl WebUser {
         self.user.role != grandma_store::Role::Readonly
     }
 
-    /// Refuses read-only users (the pages also hide the controls).
-    pub fn require_writer(&self) -> Result<(), WebError> {
-        if self.can_write() {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "read-only accounts cannot make changes",
-            ))
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), WebError> {
-        if self.user.role == grandma_store::Role::Admin {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "only administrators can open this page",
-            ))
-        }
+    /// The API's one decision ([`crate::auth::authorize`]) for a page: refused, the page
+    /// says why.
+    pub fn authorize(&self, target: Target, action: Action) -> Result<(), WebError> {
+        authorize(&self.caller(), target, action).map_err(WebError::from)
     }
 }
 

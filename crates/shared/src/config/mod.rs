@@ -37,7 +37,8 @@ pub use secret::{MIN_SECRET_BYTES, is_weak_secret};
 pub use section::{Field, Section};
 pub use sections::{
     AuthSettings, BackupSettings, BrowserSettings, HttpSettings, RateLimitSettings,
-    SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings, WorkerSettings,
+    OrgSettings, SchedulerSettings, Settings, SnapshotSettings, WebSettings, WebhookSettings,
+    WorkerSettings,
 };
 pub use values::{Environment, List, Quota};
 

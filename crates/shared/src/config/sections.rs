@@ -44,6 +44,8 @@ settings_section! {
         pub web: WebSettings = WebSettings::default(),
         /// Sanitized copies of pages that the web app's picker shows
         pub snapshots: SnapshotSettings = SnapshotSettings::default(),
+        /// Organizations and their invitations
+        pub orgs: OrgSettings = OrgSettings::default(),
     }
 }
 
@@ -237,6 +239,14 @@ settings_section! {
     }
 }
 
+settings_section! {
+    /// `[orgs]`: organizations and the invitations that let people join them.
+    pub struct OrgSettings {
+        /// Hours an invitation can be accepted after it is made, 1–8760
+        pub invitation_ttl_hours: u32 = 168,
+    }
+}
+
 /// The tables of [`Settings`] (the top level first, as `""`) and the prefix of their
 /// environment variables: `GRANDMA_` + prefix + key, upper-cased, unless a field names its
 /// own. The API's tables keep the short names operators already use (`GRANDMA_BIND`).
@@ -254,5 +264,6 @@ pub(crate) const SECTIONS: &[(&str, &str, &[super::section::Field])] = {
         ("backup", "BACKUP_", BackupSettings::FIELDS),
         ("web", "WEB_", WebSettings::FIELDS),
         ("snapshots", "SNAPSHOTS_", SnapshotSettings::FIELDS),
+        ("orgs", "ORGS_", OrgSettings::FIELDS),
     ]
 };

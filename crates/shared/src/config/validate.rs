@@ -168,6 +168,11 @@ impl Settings {
             1..=43_200,
         );
         c.range("web.session_hours", self.web.session_hours, 1..=8_760);
+        c.range(
+            "orgs.invitation_ttl_hours",
+            self.orgs.invitation_ttl_hours,
+            1..=8_760,
+        );
         let key = auth.secret_key.as_ref().map(|k| k.expose());
         if self.environment == Environment::Production && key.is_none_or(is_weak_secret) {
             c.fail(

@@ -3,7 +3,7 @@
 use grandma_store::{UnknownVariant, WebhookEvent, WebhookIn};
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::state::AppState;
 use grandma_shared::webhook::is_reserved_header;
@@ -66,15 +66,22 @@ pub(super) fn check(state: &AppState, w: &WebhookIn, problems: &mut Vec<FieldPro
     }
 }
 
+/// A webhook's job filter names a job of the webhook's own organization `org`: a team's
+/// webhook never hears of another team's runs.
 pub(super) async fn check_job(
     state: &AppState,
-    current: &CurrentUser,
+    caller: &Caller,
+    org: Uuid,
     job_id: Option<Uuid>,
     problems: &mut Vec<FieldProblem>,
 ) -> ApiResult<()> {
     if let Some(job_id) = job_id {
-        match state.store.get_job(current.scope(), job_id).await {
-            Ok(_) => {}
+        match state.store.get_job(caller.scope(), job_id).await {
+            Ok(job) if job.org_id == org => {}
+            Ok(_) => problems.push(FieldProblem::new(
+                "job_id",
+                "the job belongs to another organization than the webhook",
+            )),
             Err(grandma_store::StoreError::NotFound) => {
                 problems.push(FieldProblem::new("job_id", "no such job"))
             }

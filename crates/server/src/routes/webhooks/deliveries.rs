@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::types::{DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryPage};
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiResult, ErrorOut};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -31,14 +31,16 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
         (status = 422, description = "Unknown status or event", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<DeliveryListQuery>,
 ) -> ApiResult<Json<DeliveryPage>> {
     let paging = crate::routes::page::paging(query.limit, query.offset)?;
+    let webhook = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(webhook.org_id), Action::ReadWebhooks)?;
     let filter = DeliveryFilter {
         status: query.status,
         event: query.event,
@@ -46,7 +48,7 @@ pub async fn list_deliveries(
     };
     let page = state
         .store
-        .search_deliveries(current.scope(), id, &filter, paging)
+        .search_deliveries(caller.scope(), id, &filter, paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -63,14 +65,19 @@ pub async fn list_deliveries(
         (status = 200, description = "The delivery", body = DeliveryDetailOut),
         (status = 404, description = "No such delivery of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, delivery_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, delivery_id = %id))]
 pub async fn get_delivery(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DeliveryDetailOut>> {
-    let delivery = state.store.get_delivery(current.scope(), id).await?;
-    let attempts = state.store.list_attempts(current.scope(), id).await?;
+    let delivery = state.store.get_delivery(caller.scope(), id).await?;
+    let webhook = state
+        .store
+        .get_webhook(caller.scope(), delivery.webhook_id)
+        .await?;
+    authorize(&caller, Target::Org(webhook.org_id), Action::ReadWebhooks)?;
+    let attempts = state.store.list_attempts(caller.scope(), id).await?;
     Ok(Json(DeliveryDetailOut {
         delivery: delivery.into(),
         attempt_log: attempts.into_iter().map(Into::into).collect(),
@@ -86,14 +93,19 @@ pub async fn get_delivery(
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such delivery of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, delivery_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, delivery_id = %id))]
 pub async fn redeliver(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<DeliveryOut>)> {
-    current.require_writer()?;
-    let delivery = state.store.redeliver(current.scope(), id).await?;
+    let delivery = state.store.get_delivery(caller.scope(), id).await?;
+    let webhook = state
+        .store
+        .get_webhook(caller.scope(), delivery.webhook_id)
+        .await?;
+    authorize(&caller, Target::Org(webhook.org_id), Action::ChangeWebhooks)?;
+    let delivery = state.store.redeliver(caller.scope(), id).await?;
     tracing::info!("delivery queued again");
     Ok((StatusCode::ACCEPTED, Json(delivery.into())))
 }

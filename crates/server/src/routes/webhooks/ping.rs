@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::types::TestAttemptOut;
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::error::{ApiError, ApiResult, ErrorOut};
 use crate::extract::ApiPath;
 use crate::middleware::request_id;
@@ -33,14 +33,14 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn test_webhook(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TestAttemptOut>> {
-    current.require_writer()?;
-    let webhook = state.store.get_webhook(current.scope(), id).await?;
+    let webhook = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(webhook.org_id), Action::ChangeWebhooks)?;
     let delivery_id = Uuid::now_v7();
     let payload = WebhookPayload::ping(&webhook);
     let body = serde_json::to_vec(&payload).map_err(ApiError::internal)?;

@@ -16,7 +16,7 @@ use super::types::{
     SecretOut, WebhookCreateIn, WebhookCreatedOut, WebhookListQuery, WebhookOut, WebhookPage,
     WebhookPatchIn,
 };
-use crate::auth::CurrentUser;
+use crate::auth::{Action, Caller, Target, authorize};
 use crate::conditional::{self, ETag};
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -37,13 +37,14 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 422, description = "Every problem found", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn create_webhook(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(body): ApiJson<WebhookCreateIn>,
 ) -> ApiResult<(StatusCode, Json<WebhookCreatedOut>)> {
-    current.require_writer()?;
+    let org = body.org_id.unwrap_or_else(|| caller.default_org());
+    authorize(&caller, Target::Org(org), Action::ChangeWebhooks)?;
     let mut problems = Vec::new();
     let events = match body.events {
         None => vec![
@@ -69,11 +70,11 @@ pub async fn create_webhook(
         max_retries: body.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
     };
     check(&state, &webhook, &mut problems);
-    check_job(&state, &current, webhook.job_id, &mut problems).await?;
+    check_job(&state, &caller, org, webhook.job_id, &mut problems).await?;
     done(problems)?;
     let created = state
         .store
-        .create_webhook(current.user.user_id, &webhook)
+        .create_webhook_in(org, caller.user.user_id, &webhook)
         .await?;
     tracing::info!(webhook_id = %created.webhook_id, "webhook created");
     Ok((
@@ -85,20 +86,22 @@ pub async fn create_webhook(
     ))
 }
 
-/// The caller's webhooks (an admin's: everyone's), oldest first.
+/// The webhooks of the caller's organizations (an admin's: everyone's; an API token's: its
+/// organization's), oldest first.
 #[utoipa::path(get, path = "/webhooks", tag = "Webhooks", security(("bearer" = [])),
     params(WebhookListQuery),
     responses((status = 200, description = "A page of webhooks", body = WebhookPage)))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<WebhookListQuery>,
 ) -> ApiResult<Json<WebhookPage>> {
     let paging = crate::routes::page::paging(query.limit, query.offset)?;
+    let scope = caller.scope_in(query.org_id, Action::ReadWebhooks)?;
     let page = state
         .store
-        .list_webhooks(current.scope(), query.enabled, paging)
+        .list_webhooks(scope, query.enabled, paging)
         .await?;
     let page = Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -135,14 +138,16 @@ fn required_version(headers: &HeaderMap, webhook: &Webhook) -> ApiResult<Option<
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn get_webhook(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let webhook = WebhookOut::from(state.store.get_webhook(current.scope(), id).await?);
+    let webhook = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(webhook.org_id), Action::ReadWebhooks)?;
+    let webhook = WebhookOut::from(webhook);
     let tag = webhook_tag(&webhook)?;
     Ok(conditional::changing_read(&headers, &tag, Json(webhook)))
 }
@@ -164,16 +169,16 @@ pub async fn get_webhook(
         (status = 412, description = "The webhook changed since the `If-Match` version", body = ErrorOut),
         (status = 422, description = "Every problem found", body = ValidationErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn update_webhook(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<WebhookPatchIn>,
 ) -> ApiResult<Response> {
-    current.require_writer()?;
-    let old = state.store.get_webhook(current.scope(), id).await?;
+    let old = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(old.org_id), Action::ChangeWebhooks)?;
     // Judged against the webhook as read, but answered after the body: a malformed request is
     // a 422 whatever the version.
     let precondition = required_version(&headers, &old);
@@ -203,13 +208,13 @@ pub async fn update_webhook(
     };
     check(&state, &webhook, &mut problems);
     if body.job_id.is_some() {
-        check_job(&state, &current, webhook.job_id, &mut problems).await?;
+        check_job(&state, &caller, old.org_id, webhook.job_id, &mut problems).await?;
     }
     done(problems)?;
     let version = precondition?;
     let updated = state
         .store
-        .update_webhook_if(current.scope(), id, &webhook, version)
+        .update_webhook_if(caller.scope(), id, &webhook, version)
         .await?;
     match updated {
         Some(webhook) => {
@@ -236,23 +241,23 @@ pub async fn update_webhook(
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
         (status = 412, description = "The webhook changed since the `If-Match` version", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    current.require_writer()?;
+    let existing = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(existing.org_id), Action::ChangeWebhooks)?;
     if !headers.contains_key(header::IF_MATCH) {
-        state.store.delete_webhook(current.scope(), id).await?;
+        state.store.delete_webhook(caller.scope(), id).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    let existing = state.store.get_webhook(current.scope(), id).await?;
     let version = required_version(&headers, &existing)?;
     match state
         .store
-        .delete_webhook_if(current.scope(), id, version)
+        .delete_webhook_if(caller.scope(), id, version)
         .await?
     {
         0 => Err(conditional::stale("webhook")),
@@ -270,14 +275,14 @@ pub async fn delete_webhook(
         (status = 403, description = "Read-only user", body = ErrorOut),
         (status = 404, description = "No such webhook of the caller", body = ErrorOut),
     ))]
-#[instrument(skip_all, fields(user_id = %current.user.user_id, webhook_id = %id))]
+#[instrument(skip_all, fields(user_id = %caller.user.user_id, webhook_id = %id))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SecretOut>> {
-    current.require_writer()?;
-    let old = state.store.get_webhook(current.scope(), id).await?;
+    let old = state.store.get_webhook(caller.scope(), id).await?;
+    authorize(&caller, Target::Org(old.org_id), Action::ChangeWebhooks)?;
     let secret = generate_secret();
     let webhook = WebhookIn {
         name: old.name,
@@ -292,7 +297,7 @@ pub async fn rotate_secret(
     };
     state
         .store
-        .update_webhook(current.scope(), id, &webhook)
+        .update_webhook(caller.scope(), id, &webhook)
         .await?;
     tracing::info!("webhook secret rotated");
     Ok(Json(SecretOut { secret }))

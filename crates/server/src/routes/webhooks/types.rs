@@ -23,8 +23,11 @@ pub struct WebhookCreateIn {
     /// one is reported with every other problem of the request.
     #[schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1)]
     pub events: Option<Vec<String>>,
-    /// Only this job's runs (default: every job of the owner).
+    /// Only this job's runs (default: every job of the organization).
     pub job_id: Option<Uuid>,
+    /// The organization whose runs it hears of: by default the API token's organization,
+    /// else the caller's personal one.
+    pub org_id: Option<Uuid>,
     /// HMAC key of `X-Webhook-Signature`; generated when not given. Shown only in this
     /// response. At least 8 bytes.
     #[schema(min_length = 8)]
@@ -64,7 +67,10 @@ pub struct WebhookPatchIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookOut {
     pub id: Uuid,
+    /// Who created the webhook.
     pub owner_id: Uuid,
+    /// The organization whose runs it hears of.
+    pub org_id: Uuid,
     pub name: String,
     pub url: String,
     pub enabled: bool,
@@ -88,6 +94,7 @@ impl From<Webhook> for WebhookOut {
         WebhookOut {
             id: w.webhook_id,
             owner_id: w.owner_id,
+            org_id: w.org_id,
             name: w.name,
             url: w.url,
             enabled: w.enabled,
@@ -128,6 +135,8 @@ pub struct WebhookListQuery {
     #[param(minimum = 0)]
     pub offset: Option<i64>,
     pub enabled: Option<bool>,
+    /// Only this organization's webhooks (default: those of every organization of the caller).
+    pub org_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

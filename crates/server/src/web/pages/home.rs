@@ -13,7 +13,7 @@ use grandma_store::{JobFilter, Paging, RunFilter};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -67,7 +67,7 @@ async fn home(
         .and_then(|o| o.trim().parse::<Uuid>().ok());
     let scope = match picked {
         Some(org) => {
-            user.may(Target::Org(org), Action::ReadJobs)?;
+            user.authorize(Target::Org(org), Action::ReadJobs)?;
             user.scope().in_org(org)
         }
         None => user.scope(),
@@ -117,7 +117,7 @@ async fn home(
         None => "My scrapes".to_owned(),
     };
     let can_create = match picked {
-        Some(org) => user.may(Target::Org(org), Action::ChangeJobs).is_ok(),
+        Some(org) => user.authorize(Target::Org(org), Action::ChangeJobs).is_ok(),
         None => !user.writable_orgs().is_empty(),
     };
     Ok(render(&HomePage {

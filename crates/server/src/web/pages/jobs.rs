@@ -12,7 +12,7 @@ use grandma_store::{ChangeKind, Paging, RunFilter, RunStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -70,11 +70,11 @@ async fn job_page(
     let job_id = id(&job_id)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
-    user.may(Target::Org(job.org_id), Action::ReadJobs)?;
+    user.authorize(Target::Org(job.org_id), Action::ReadJobs)?;
     // Someone who may only look (a viewer of the team, a read-only account) gets no control
     // that changes the job or its runs.
-    let writes = user.may(Target::Org(job.org_id), Action::ChangeJobs).is_ok()
-        && user.may(Target::Org(job.org_id), Action::ChangeRuns).is_ok();
+    let writes = user.authorize(Target::Org(job.org_id), Action::ChangeJobs).is_ok()
+        && user.authorize(Target::Org(job.org_id), Action::ChangeRuns).is_ok();
     let org = state.store.get_org(job.org_id).await?;
     let filter = RunFilter {
         job_id: Some(job_id),
@@ -184,11 +184,12 @@ async fn run_page(
     let (job_id, result_id) = (id(&job_id)?, id(&result_id)?);
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
-    user.may(Target::Org(job.org_id), Action::ReadResults)?;
+    user.authorize(Target::Org(job.org_id), Action::ReadResults)?;
     let run = state.store.get_run(scope, result_id).await?;
     if run.job_id != job_id {
         return Err(WebError::NotFound);
     }
+    user.authorize(Target::Org(run.org_id), Action::ReadResults)?;
     // A page number that is not one shows the first page rather than an error.
     let page = query
         .page

@@ -10,7 +10,7 @@ use axum::routing::get;
 use grandma_store::{DeliveryStatus, Paging, WebhookEvent};
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -71,9 +71,9 @@ async fn notifications_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
-    user.may(Target::Org(job.org_id), Action::ReadWebhooks)?;
+    user.authorize(Target::Org(job.org_id), Action::ReadWebhooks)?;
     let writes = user
-        .may(Target::Org(job.org_id), Action::ChangeWebhooks)
+        .authorize(Target::Org(job.org_id), Action::ChangeWebhooks)
         .is_ok();
     let all = state
         .store

@@ -13,7 +13,7 @@ use grandma_store::Paging;
 use uuid::Uuid;
 
 use crate::routes::schedules::UPCOMING;
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -54,9 +54,9 @@ async fn schedules_page(
     let job_id: Uuid = job_id.parse().map_err(|_| WebError::NotFound)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
-    user.may(Target::Org(job.org_id), Action::ReadSchedules)?;
+    user.authorize(Target::Org(job.org_id), Action::ReadSchedules)?;
     let writes = user
-        .may(Target::Org(job.org_id), Action::ChangeSchedules)
+        .authorize(Target::Org(job.org_id), Action::ChangeSchedules)
         .is_ok();
     let schedules = state
         .store

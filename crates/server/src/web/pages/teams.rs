@@ -13,7 +13,7 @@ use chrono::Utc;
 use grandma_store::{JobFilter, OrgRole, Paging};
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -124,7 +124,7 @@ struct TeamsPage {
 
 async fn teams_page(State(state): State<AppState>, user: WebUser) -> Result<Response, WebError> {
     let teams = team_choices(&state, &user).await?;
-    let may_create = user.may(Target::Account, Action::CreateOrg).is_ok();
+    let may_create = user.authorize(Target::Account, Action::CreateOrg).is_ok();
     Ok(render(&TeamsPage {
         layout: user.layout(Nav::Teams).writes_if(may_create),
         teams,
@@ -218,11 +218,11 @@ async fn team_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let org_id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
-    user.may(Target::Org(org_id), Action::ReadOrg)?;
+    user.authorize(Target::Org(org_id), Action::ReadOrg)?;
     let org = state.store.get_org(org_id).await?;
     // A personal team is its user's alone: nobody is invited into it, and its one owner stays.
     let manages =
-        org.personal_of.is_none() && user.may(Target::Org(org_id), Action::ManageMembers).is_ok();
+        org.personal_of.is_none() && user.authorize(Target::Org(org_id), Action::ManageMembers).is_ok();
     let my_role = user
         .caller()
         .role_in(org_id)
@@ -272,7 +272,7 @@ async fn team_page(
         )
         .await?
         .total;
-    let hours = 168i64; // SHIM
+    let hours = i64::from(state.settings.orgs.invitation_ttl_hours);
     Ok(render(&TeamPage {
         layout: user.layout(Nav::Teams),
         id: org_id,

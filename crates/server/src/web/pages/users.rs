@@ -11,6 +11,7 @@ use grandma_store::{Paging, Role};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -53,7 +54,7 @@ async fn users_page(
     user: WebUser,
     Query(query): Query<UsersQuery>,
 ) -> Result<Response, WebError> {
-    user.require_admin()?;
+    user.authorize(Target::Instance, Action::ManageUsers)?;
     let page = query
         .page
         .as_deref()

@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::authorize::{Action, Target};
+use crate::auth::{Action, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -63,11 +63,11 @@ async fn new_job(
     user: WebUser,
     Query(query): Query<NewQuery>,
 ) -> Result<Response, WebError> {
-    user.require_writer()?;
+    user.authorize(Target::Account, Action::ChangeJobs)?;
     let teams: Vec<TeamChoice> = team_choices(&state, &user)
         .await?
         .into_iter()
-        .filter(|t| user.may(Target::Org(t.id), Action::ChangeJobs).is_ok())
+        .filter(|t| user.authorize(Target::Org(t.id), Action::ChangeJobs).is_ok())
         .collect();
     if teams.is_empty() {
         return Err(WebError::Forbidden(
@@ -102,10 +102,9 @@ async fn edit_job(
     user: WebUser,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    user.require_writer()?;
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound)?;
     let job = state.store.get_job(user.scope(), id).await?;
-    user.may(Target::Org(job.org_id), Action::ChangeJobs)?;
+    user.authorize(Target::Org(job.org_id), Action::ChangeJobs)?;
     // Inside `<script type="application/json">`: no `<` may close the element early.
     let config_json = serde_json::to_string(&job.config)
         .map_err(|e| WebError::Internal(crate::error::ApiError::internal(e)))?
