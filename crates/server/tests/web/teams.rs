@@ -264,7 +264,7 @@ async fn stored_invitation(
     email: &str,
     expires_in: chrono::Duration,
 ) -> String {
-    let secret = format!("test{}", hex::encode(Sha256::digest(Utc::now().to_rfc3339().as_bytes()) ));
+    let secret = hex::encode(Sha256::digest(format!("{email} {expires_in}").as_bytes()));
     let hash = hex::encode(Sha256::digest(secret.as_bytes()));
     let invitation = NewInvitation {
         org_id: org,
