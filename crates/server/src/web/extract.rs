@@ -41,11 +41,7 @@ pub struct WebUser {
 impl WebUser {
     /// The layout of a page of this user, with `nav` as the current navigation entry.
     pub fn layout(&self, nav: Nav) -> Layout {
-        Layout::signed_in(
-            Viewer::of(&self.user),
-            self.session.csrf_token.clone(),
-            nav,
-        )
+        Layout::signed_in(Viewer::of(&self.user), self.session.csrf_token.clone(), nav)
     }
 
     /// The user as the API's authorization sees a web session: every scope, no token.

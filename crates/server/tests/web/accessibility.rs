@@ -540,93 +540,102 @@ async fn the_team_page_works_from_the_keyboard_alone() {
         .unwrap()
         .user_id;
     let store = app.store.clone();
-    ui_test("team_keyboard", &app.url(""), Viewport::Desktop, |ui| async move {
-        sign_in(&ui, "alice@example.com").await;
-        ui.goto(&format!("/orgs/{team}")).await;
-        // Bob's role: Owner, Editor, Viewer; one step down from Editor.
-        let passed = tab_to(&ui, &format!("role-{bob_id}")).await;
-        assert!(
-            passed.first().is_some_and(|p| p.starts_with("a(")),
-            "the skip link comes first: {passed:?}"
-        );
-        ui.press("ArrowDown").await;
-        ui.wait_text("#toast", "The role is changed").await;
-        let role = store
-            .list_members(org)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|m| m.user_id == bob_id)
-            .map(|m| m.role);
-        assert_eq!(role, Some(grandma_store::OrgRole::Viewer));
-        // Remove Bob: the dialog opens on its safe answer; Shift+Tab reaches the other.
-        tab_to(&ui, &format!("remove-{bob_id}")).await;
-        ui.press("Enter").await;
-        ui.wait_until("document.getElementById('confirm-remove').open").await;
-        let (focused, drawn): (String, bool) = ui.eval(FOCUSED).await;
-        assert_eq!(focused, "confirm-remove-no");
-        assert!(drawn, "the focus in the dialog is visible");
-        ui.press("Shift+Tab").await;
-        let (focused, _): (String, bool) = ui.eval(FOCUSED).await;
-        assert_eq!(focused, "confirm-remove-yes");
-        ui.press("Enter").await;
-        ui.wait_text("#toast", "no longer a member").await;
-        assert_eq!(store.list_members(org).await.unwrap().len(), 1);
-        // Invite: type the address, pick the role with the arrows, Enter.
-        tab_to(&ui, "invite-email").await;
-        ui.page
-            .find_element("#invite-email")
-            .await
-            .unwrap()
-            .type_str("carol@example.com")
-            .await
-            .unwrap();
-        tab_to(&ui, "invite-role").await;
-        ui.press("ArrowDown").await;
-        tab_to(&ui, "invite").await;
-        ui.press("Enter").await;
-        ui.wait_until("!document.getElementById('invite-done').hidden").await;
-        let focused: String = ui.eval("document.activeElement.id").await;
-        assert_eq!(focused, "invite-link", "the link to pass on has the focus");
-        tab_to(&ui, "copy-link").await;
-        ui.press("Enter").await;
-        ui.wait_text("#toast", "link").await;
-        let invitations = store.list_invitations(org).await.unwrap();
-        let carol = invitations
-            .iter()
-            .find(|i| i.email == "carol@example.com")
-            .expect("carol's invitation");
-        assert_eq!(carol.role, grandma_store::OrgRole::Viewer);
-        // Withdraw it, after a reload lists it.
-        ui.goto(&format!("/orgs/{team}")).await;
-        tab_to(&ui, &format!("revoke-{}", carol.invitation_id)).await;
-        ui.press("Enter").await;
-        ui.wait_text("#toast", "withdrawn").await;
-        // Rename: Tab selects the name in the field, typing replaces it, Enter.
-        tab_to(&ui, "team-name").await;
-        ui.page
-            .find_element("#team-name")
-            .await
-            .unwrap()
-            .type_str("Garden club North")
-            .await
-            .unwrap();
-        ui.press("Enter").await;
-        ui.wait_text("main h1", "Garden club North").await;
-        // Delete: the dialog, its safe answer first, Escape closes it and nothing is lost.
-        tab_to(&ui, "delete-team").await;
-        ui.press("Enter").await;
-        ui.wait_until("document.getElementById('confirm-delete').open").await;
-        ui.press("Escape").await;
-        ui.wait_until("!document.getElementById('confirm-delete').open").await;
-        assert!(store.get_org(org).await.is_ok());
-        ui.screenshot(
-            &crate::browser::failures_dir()
-                .with_file_name("ui-screenshots")
-                .join("team_keyboard.png"),
-        )
-        .await;
-    })
+    ui_test(
+        "team_keyboard",
+        &app.url(""),
+        Viewport::Desktop,
+        |ui| async move {
+            sign_in(&ui, "alice@example.com").await;
+            ui.goto(&format!("/orgs/{team}")).await;
+            // Bob's role: Owner, Editor, Viewer; one step down from Editor.
+            let passed = tab_to(&ui, &format!("role-{bob_id}")).await;
+            assert!(
+                passed.first().is_some_and(|p| p.starts_with("a(")),
+                "the skip link comes first: {passed:?}"
+            );
+            ui.press("ArrowDown").await;
+            ui.wait_text("#toast", "The role is changed").await;
+            let role = store
+                .list_members(org)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.user_id == bob_id)
+                .map(|m| m.role);
+            assert_eq!(role, Some(grandma_store::OrgRole::Viewer));
+            // Remove Bob: the dialog opens on its safe answer; Shift+Tab reaches the other.
+            tab_to(&ui, &format!("remove-{bob_id}")).await;
+            ui.press("Enter").await;
+            ui.wait_until("document.getElementById('confirm-remove').open")
+                .await;
+            let (focused, drawn): (String, bool) = ui.eval(FOCUSED).await;
+            assert_eq!(focused, "confirm-remove-no");
+            assert!(drawn, "the focus in the dialog is visible");
+            ui.press("Shift+Tab").await;
+            let (focused, _): (String, bool) = ui.eval(FOCUSED).await;
+            assert_eq!(focused, "confirm-remove-yes");
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "no longer a member").await;
+            assert_eq!(store.list_members(org).await.unwrap().len(), 1);
+            // Invite: type the address, pick the role with the arrows, Enter.
+            tab_to(&ui, "invite-email").await;
+            ui.page
+                .find_element("#invite-email")
+                .await
+                .unwrap()
+                .type_str("carol@example.com")
+                .await
+                .unwrap();
+            tab_to(&ui, "invite-role").await;
+            ui.press("ArrowDown").await;
+            tab_to(&ui, "invite").await;
+            ui.press("Enter").await;
+            ui.wait_until("!document.getElementById('invite-done').hidden")
+                .await;
+            let focused: String = ui.eval("document.activeElement.id").await;
+            assert_eq!(focused, "invite-link", "the link to pass on has the focus");
+            tab_to(&ui, "copy-link").await;
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "link").await;
+            let invitations = store.list_invitations(org).await.unwrap();
+            let carol = invitations
+                .iter()
+                .find(|i| i.email == "carol@example.com")
+                .expect("carol's invitation");
+            assert_eq!(carol.role, grandma_store::OrgRole::Viewer);
+            // Withdraw it, after a reload lists it.
+            ui.goto(&format!("/orgs/{team}")).await;
+            tab_to(&ui, &format!("revoke-{}", carol.invitation_id)).await;
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "withdrawn").await;
+            // Rename: Tab selects the name in the field, typing replaces it, Enter.
+            tab_to(&ui, "team-name").await;
+            ui.page
+                .find_element("#team-name")
+                .await
+                .unwrap()
+                .type_str("Garden club North")
+                .await
+                .unwrap();
+            ui.press("Enter").await;
+            ui.wait_text("main h1", "Garden club North").await;
+            // Delete: the dialog, its safe answer first, Escape closes it and nothing is lost.
+            tab_to(&ui, "delete-team").await;
+            ui.press("Enter").await;
+            ui.wait_until("document.getElementById('confirm-delete').open")
+                .await;
+            ui.press("Escape").await;
+            ui.wait_until("!document.getElementById('confirm-delete').open")
+                .await;
+            assert!(store.get_org(org).await.is_ok());
+            ui.screenshot(
+                &crate::browser::failures_dir()
+                    .with_file_name("ui-screenshots")
+                    .join("team_keyboard.png"),
+            )
+            .await;
+        },
+    )
     .await;
     app.finish().await;
 }

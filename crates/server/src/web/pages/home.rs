@@ -77,8 +77,7 @@ async fn home(
         .list_jobs(scope, &JobFilter::default(), Paging::new(MAX_CARDS, 0))
         .await?;
     let teams = team_choices(&state, &user).await?;
-    let mut names: HashMap<Uuid, String> =
-        teams.iter().map(|t| (t.id, t.name.clone())).collect();
+    let mut names: HashMap<Uuid, String> = teams.iter().map(|t| (t.id, t.name.clone())).collect();
     let mut cards = Vec::with_capacity(jobs.items.len());
     for job in jobs.items {
         let filter = RunFilter {
@@ -100,9 +99,9 @@ async fn home(
             .filter_map(|s| s.next_run)
             .min();
         // An administrator sees teams they are not in: their names are read once each.
-        if !names.contains_key(&job.org_id) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = names.entry(job.org_id) {
             let org = state.store.get_org(job.org_id).await?;
-            names.insert(job.org_id, team_name(&org, user.user.user_id));
+            entry.insert(team_name(&org, user.user.user_id));
         }
         let mut card = JobCard::new(&job, last.items.first().map(RunView::of), next_run);
         // Someone with only their personal scrapes needs no team named on each card.

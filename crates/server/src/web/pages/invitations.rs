@@ -35,12 +35,18 @@ pub enum InvitationAction {
         org_name: String,
     },
     /// Sign in or sign up, then come back to `next` (already URL-encoded).
-    SignIn { next: String },
+    SignIn {
+        next: String,
+    },
     /// The visitor is a member already.
-    OpenTeam { org_id: Uuid },
+    OpenTeam {
+        org_id: Uuid,
+    },
     /// Signed in with another address than the invited one: sign out, then sign in and
     /// come back to `next` (a path).
-    SignOut { next: String },
+    SignOut {
+        next: String,
+    },
     Home,
 }
 
@@ -90,10 +96,18 @@ async fn invitation_page(
         )
     };
     // A token is the 64 characters the API made; anything else cannot be one.
-    if token.len() > 200 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if token.len() > 200
+        || !token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Ok(not_valid());
     }
-    let invitation = match state.store.get_invitation_by_hash(&token_hash(&token)).await {
+    let invitation = match state
+        .store
+        .get_invitation_by_hash(&token_hash(&token))
+        .await
+    {
         Ok(invitation) => invitation,
         Err(grandma_store::StoreError::NotFound) => return Ok(not_valid()),
         Err(error) => return Err(error.into()),
@@ -131,8 +145,11 @@ async fn invitation_page(
             StatusCode::GONE,
             "This invitation was already used",
             vec![
-                "Each invitation link works only once, and someone has joined with this one.".into(),
-                format!("If you still want to join {team}, ask one of its owners for a new invitation."),
+                "Each invitation link works only once, and someone has joined with this one."
+                    .into(),
+                format!(
+                    "If you still want to join {team}, ask one of its owners for a new invitation."
+                ),
             ],
             InvitationAction::Home,
         ));
@@ -144,7 +161,9 @@ async fn invitation_page(
             "This invitation has expired",
             vec![
                 format!("The invitation to join {team} could be used until {expired}."),
-                format!("Ask one of the team's owners to invite you again: they get a new link to send you."),
+                format!(
+                    "Ask one of the team's owners to invite you again: they get a new link to send you."
+                ),
             ],
             InvitationAction::Home,
         ));

@@ -73,8 +73,12 @@ async fn job_page(
     user.authorize(Target::Org(job.org_id), Action::ReadJobs)?;
     // Someone who may only look (a viewer of the team, a read-only account) gets no control
     // that changes the job or its runs.
-    let writes = user.authorize(Target::Org(job.org_id), Action::ChangeJobs).is_ok()
-        && user.authorize(Target::Org(job.org_id), Action::ChangeRuns).is_ok();
+    let writes = user
+        .authorize(Target::Org(job.org_id), Action::ChangeJobs)
+        .is_ok()
+        && user
+            .authorize(Target::Org(job.org_id), Action::ChangeRuns)
+            .is_ok();
     let org = state.store.get_org(job.org_id).await?;
     let filter = RunFilter {
         job_id: Some(job_id),

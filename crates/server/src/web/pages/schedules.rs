@@ -12,8 +12,8 @@ use grandma_shared::cron::{CronSchedule, describe};
 use grandma_store::Paging;
 use uuid::Uuid;
 
-use crate::routes::schedules::UPCOMING;
 use crate::auth::{Action, Target};
+use crate::routes::schedules::UPCOMING;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;

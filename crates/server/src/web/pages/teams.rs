@@ -1,7 +1,7 @@
 //! Teams (organizations): the list of the user's teams with the form that starts a new one
 //! (`/orgs`), and a team's page (`/orgs/{id}`): its members and their roles, the invitations
-//! not answered yet, what it uses against its limits, and renaming, deleting or leaving it.
-//! Pages read through the store after [`authorize`] allowed it, as the API does; every change
+//! not answered yet, and renaming, deleting or leaving it.
+//! Pages read through the store after [`crate::auth::authorize`] allowed it, as the API does; every change
 //! is made by `team.js` through the organizations API, which authorizes it the same way.
 
 use askama::Template;
@@ -111,7 +111,7 @@ pub async fn team_choices(state: &AppState, user: &WebUser) -> Result<Vec<TeamCh
             )
         })
         .collect();
-    teams.sort_by(|a, b| (a.0, a.1.name.to_lowercase()).cmp(&(b.0, b.1.name.to_lowercase())));
+    teams.sort_by_key(|(shared, team)| (*shared, team.name.to_lowercase()));
     Ok(teams.into_iter().map(|(_, t)| t).collect())
 }
 
@@ -148,48 +148,6 @@ struct InvitationView {
     expired: bool,
 }
 
-/// One limit of the team and how much of it is used.
-#[derive(Debug)]
-pub struct UsageView {
-    pub what: &'static str,
-    pub used: i64,
-    pub limit: i64,
-}
-
-impl UsageView {
-    pub fn percent(&self) -> i64 {
-        if self.limit <= 0 {
-            return 100;
-        }
-        (self.used.saturating_mul(100) / self.limit).clamp(0, 100)
-    }
-
-    pub fn full(&self) -> bool {
-        self.used >= self.limit
-    }
-
-    pub fn used_text(&self) -> String {
-        thousands(self.used)
-    }
-
-    pub fn limit_text(&self) -> String {
-        thousands(self.limit)
-    }
-}
-
-/// `1234567` as "1,234,567".
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
 #[derive(Template)]
 #[template(path = "web/team.html")]
 struct TeamPage {
@@ -207,7 +165,6 @@ struct TeamPage {
     roles: [RoleView; 3],
     /// "7 days": how long an invitation's link works.
     invitation_days: String,
-    usage: Option<Vec<UsageView>>,
     /// "3 scrapes", for the deletion's warning.
     jobs_words: String,
 }
@@ -221,8 +178,10 @@ async fn team_page(
     user.authorize(Target::Org(org_id), Action::ReadOrg)?;
     let org = state.store.get_org(org_id).await?;
     // A personal team is its user's alone: nobody is invited into it, and its one owner stays.
-    let manages =
-        org.personal_of.is_none() && user.authorize(Target::Org(org_id), Action::ManageMembers).is_ok();
+    let manages = org.personal_of.is_none()
+        && user
+            .authorize(Target::Org(org_id), Action::ManageMembers)
+            .is_ok();
     let my_role = user
         .caller()
         .role_in(org_id)
@@ -286,7 +245,6 @@ async fn team_page(
         invitations,
         roles: RoleView::ALL,
         invitation_days: lifetime_words(hours),
-        usage: None,
         jobs_words: plural(jobs, "scrape", "scrapes"),
     }))
 }
@@ -305,31 +263,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_lifetimes_in_words() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(10_000_000), "10,000,000");
+    fn lifetimes_in_words() {
         assert_eq!(lifetime_words(168), "7 days");
         assert_eq!(lifetime_words(24), "1 day");
         assert_eq!(lifetime_words(36), "36 hours");
-    }
-
-    #[test]
-    fn usage_shares() {
-        let u = UsageView {
-            what: "Scrapes",
-            used: 250,
-            limit: 1000,
-        };
-        assert_eq!(u.percent(), 25);
-        assert!(!u.full());
-        let full = UsageView {
-            what: "Scrapes",
-            used: 1200,
-            limit: 1000,
-        };
-        assert_eq!(full.percent(), 100);
-        assert!(full.full());
     }
 }

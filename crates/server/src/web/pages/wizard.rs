@@ -67,7 +67,10 @@ async fn new_job(
     let teams: Vec<TeamChoice> = team_choices(&state, &user)
         .await?
         .into_iter()
-        .filter(|t| user.authorize(Target::Org(t.id), Action::ChangeJobs).is_ok())
+        .filter(|t| {
+            user.authorize(Target::Org(t.id), Action::ChangeJobs)
+                .is_ok()
+        })
         .collect();
     if teams.is_empty() {
         return Err(WebError::Forbidden(
@@ -75,7 +78,10 @@ async fn new_job(
         ));
     }
     // The team asked for when the user may save there, else their personal one, else the first.
-    let asked = query.org.as_deref().and_then(|o| o.trim().parse::<Uuid>().ok());
+    let asked = query
+        .org
+        .as_deref()
+        .and_then(|o| o.trim().parse::<Uuid>().ok());
     let team = [asked, Some(user.user.user_id)]
         .into_iter()
         .flatten()
