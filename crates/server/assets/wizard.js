@@ -528,6 +528,9 @@ async function save(run) {
     return;
   }
   const body = { config: config() };
+  // A new scrape is saved in the team picked; an edited one stays in its own.
+  const team = $("job-org")?.value;
+  if (!jobId && team) body.org_id = team;
   const saved = jobId
     ? await call("PUT", `/jobs/${jobId}`, body, "save-problem")
     : await call("POST", "/jobs/", body, "save-problem");

@@ -50,6 +50,7 @@ pub static FILES: &[File] = &[
     file!("schedules.js", "text/javascript; charset=utf-8"),
     file!("notifications.js", "text/javascript; charset=utf-8"),
     file!("users.js", "text/javascript; charset=utf-8"),
+    file!("team.js", "text/javascript; charset=utf-8"),
     file!("wizard.js", "text/javascript; charset=utf-8"),
     file!("wizard.css", "text/css; charset=utf-8"),
 ];

@@ -33,20 +33,18 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct WebUser {
     pub user: User,
     pub session: WebSession,
+    /// The organizations the user belongs to and their role in each, read with the session
+    /// so a removal or a new role shows on the next page.
     pub memberships: Vec<(Uuid, OrgRole)>,
 }
 
 impl WebUser {
     /// The layout of a page of this user, with `nav` as the current navigation entry.
     pub fn layout(&self, nav: Nav) -> Layout {
-        Layout {
-            viewer: Some(Viewer::of(&self.user)),
-            csrf: self.session.csrf_token.clone(),
-            nav,
-        }
+        Layout::signed_in(Viewer::of(&self.user), self.session.csrf_token.clone(), nav)
     }
 
-    /// The same caller as in the API (a web session holds every scope).
+    /// The user as the API's authorization sees a web session: every scope, no token.
     pub fn caller(&self) -> Caller {
         Caller {
             user: self.user.clone(),
@@ -59,6 +57,18 @@ impl WebUser {
     /// administrator's: every row).
     pub fn scope(&self) -> grandma_store::Scope {
         self.caller().scope()
+    }
+
+    /// The organizations the user may create jobs in, as (id, role).
+    pub fn writable_orgs(&self) -> Vec<(Uuid, OrgRole)> {
+        self.memberships
+            .iter()
+            .filter(|(org, _)| {
+                self.authorize(Target::Org(*org), Action::ChangeJobs)
+                    .is_ok()
+            })
+            .copied()
+            .collect()
     }
 
     pub fn can_write(&self) -> bool {

@@ -36,6 +36,7 @@ pub enum Nav {
     Home,
     Templates,
     Users,
+    Teams,
     /// Pages outside the navigation (a job, sign-in).
     None,
 }
@@ -48,6 +49,10 @@ pub struct Layout {
     /// `api.js`, and the `csrf` hidden field of forms.
     pub csrf: String,
     pub nav: Nav,
+    /// Whether this page shows controls that change something: the viewer's instance role,
+    /// narrowed on a page of one organization's things by the viewer's role there
+    /// ([`Layout::writes_if`]).
+    writes: bool,
 }
 
 impl Layout {
@@ -57,15 +62,34 @@ impl Layout {
             viewer: None,
             csrf: String::new(),
             nav: Nav::None,
+            writes: false,
         }
     }
 
-    /// Whether the navigation entry named `name` (`home`, `templates`, `users`) is current.
+    /// The layout of a signed-in viewer's page.
+    pub fn signed_in(viewer: Viewer, csrf: String, nav: Nav) -> Layout {
+        Layout {
+            writes: viewer.can_write,
+            viewer: Some(viewer),
+            csrf,
+            nav,
+        }
+    }
+
+    /// This layout with write controls only if `allowed` too: a page of an organization's
+    /// job shows none to someone whose role there only lets them look.
+    pub fn writes_if(mut self, allowed: bool) -> Layout {
+        self.writes &= allowed;
+        self
+    }
+
+    /// Whether the navigation entry named `name` (`home`, `templates`, `teams`, `users`) is current.
     pub fn is(&self, name: &str) -> bool {
         let current = match self.nav {
             Nav::Home => "home",
             Nav::Templates => "templates",
             Nav::Users => "users",
+            Nav::Teams => "teams",
             Nav::None => "",
         };
         current == name
@@ -73,7 +97,7 @@ impl Layout {
 
     /// Whether write controls are shown.
     pub fn can_write(&self) -> bool {
-        self.viewer.as_ref().is_some_and(|v| v.can_write)
+        self.writes
     }
 
     pub fn asset(&self, name: &str) -> &'static str {

@@ -230,6 +230,38 @@ async fn every_page_meets_aa_contrast_and_names_its_controls() {
         json!({"name": "Team chat", "url": "http://127.0.0.1:9/hook", "job_id": job}),
     )
     .await;
+    // A team with a member and an invitation not answered yet, and an invitation for someone
+    // without an account, whose page is looked at signed out.
+    let team = api(&app, &bearer, "/orgs", json!({"name": "Garden club"})).await;
+    let team = team
+        .get("org_id")
+        .or_else(|| team.get("id"))
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    let bob = app.bearer("bob@example.com").await;
+    let invited = api(
+        &app,
+        &bearer,
+        &format!("/orgs/{team}/invitations"),
+        json!({"email": "bob@example.com", "role": "viewer"}),
+    )
+    .await;
+    api(
+        &app,
+        &bob,
+        "/invitations/accept",
+        json!({"token": invited["token"].as_str().unwrap()}),
+    )
+    .await;
+    let pending = api(
+        &app,
+        &bearer,
+        &format!("/orgs/{team}/invitations"),
+        json!({"email": "new@example.com", "role": "editor"}),
+    )
+    .await;
+    let pending = pending["token"].as_str().unwrap().to_owned();
     // The run ends before the pages are looked at, so the job page shows a finished run.
     let started = std::time::Instant::now();
     loop {
@@ -276,6 +308,9 @@ async fn every_page_meets_aa_contrast_and_names_its_controls() {
         }
         ui.goto("/login").await;
         audit(&ui, "sign-in", &mut problems).await;
+        ui.goto(&format!("/invitations/{pending}")).await;
+        ui.wait_text("main h1", "Join Garden club").await;
+        audit(&ui, "invitation, signed out", &mut problems).await;
         sign_in(&ui, "admin@example.com").await;
         ui.wait_text(".cards", "Garden shop").await;
         audit(&ui, "home", &mut problems).await;
@@ -297,6 +332,18 @@ async fn every_page_meets_aa_contrast_and_names_its_controls() {
         audit(&ui, "users", &mut problems).await;
         ui.goto("/templates").await;
         audit(&ui, "templates", &mut problems).await;
+        ui.goto("/orgs").await;
+        audit(&ui, "teams", &mut problems).await;
+        ui.goto(&format!("/orgs/{team}")).await;
+        ui.wait_text("#invitations", "new@example.com").await;
+        audit(&ui, "team", &mut problems).await;
+        ui.fill("#invite-email", "carol@example.com").await;
+        ui.click("#invite").await;
+        ui.wait_until("!document.getElementById('invite-done').hidden").await;
+        audit(&ui, "team with a new invitation", &mut problems).await;
+        ui.goto(&format!("/invitations/{pending}")).await;
+        ui.wait_text("main h1", "already in Garden club").await;
+        audit(&ui, "invitation of a member", &mut problems).await;
         ui.goto("/jobs/new").await;
         audit(&ui, "new scrape", &mut problems).await;
         ui.fill("#page-url", &shop).await;
@@ -453,6 +500,142 @@ async fn the_wizard_works_from_the_keyboard_alone() {
         ui.press("Enter").await;
         ui.wait_until("/^\\/jobs\\/[0-9a-f-]+$/.test(location.pathname)").await;
     })
+    .await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_page_works_from_the_keyboard_alone() {
+    let app = WebApp::start(Backend::Sqlite).await;
+    app.account("alice@example.com", Role::User).await;
+    app.account("bob@example.com", Role::User).await;
+    let alice = app.bearer("alice@example.com").await;
+    let bob = app.bearer("bob@example.com").await;
+    let team = api(&app, &alice, "/orgs", json!({"name": "Garden club"})).await;
+    let team = team
+        .get("org_id")
+        .or_else(|| team.get("id"))
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    let invited = api(
+        &app,
+        &alice,
+        &format!("/orgs/{team}/invitations"),
+        json!({"email": "bob@example.com", "role": "editor"}),
+    )
+    .await;
+    api(
+        &app,
+        &bob,
+        "/invitations/accept",
+        json!({"token": invited["token"].as_str().unwrap()}),
+    )
+    .await;
+    let org: uuid::Uuid = team.parse().unwrap();
+    let bob_id = app
+        .store
+        .get_user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .user_id;
+    let store = app.store.clone();
+    ui_test(
+        "team_keyboard",
+        &app.url(""),
+        Viewport::Desktop,
+        |ui| async move {
+            sign_in(&ui, "alice@example.com").await;
+            ui.goto(&format!("/orgs/{team}")).await;
+            // Bob's role: Owner, Editor, Viewer; one step down from Editor.
+            let passed = tab_to(&ui, &format!("role-{bob_id}")).await;
+            assert!(
+                passed.first().is_some_and(|p| p.starts_with("a(")),
+                "the skip link comes first: {passed:?}"
+            );
+            ui.press("ArrowDown").await;
+            ui.wait_text("#toast", "The role is changed").await;
+            let role = store
+                .list_members(org)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.user_id == bob_id)
+                .map(|m| m.role);
+            assert_eq!(role, Some(grandma_store::OrgRole::Viewer));
+            // Remove Bob: the dialog opens on its safe answer; Shift+Tab reaches the other.
+            tab_to(&ui, &format!("remove-{bob_id}")).await;
+            ui.press("Enter").await;
+            ui.wait_until("document.getElementById('confirm-remove').open")
+                .await;
+            let (focused, drawn): (String, bool) = ui.eval(FOCUSED).await;
+            assert_eq!(focused, "confirm-remove-no");
+            assert!(drawn, "the focus in the dialog is visible");
+            ui.press("Shift+Tab").await;
+            let (focused, _): (String, bool) = ui.eval(FOCUSED).await;
+            assert_eq!(focused, "confirm-remove-yes");
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "no longer a member").await;
+            assert_eq!(store.list_members(org).await.unwrap().len(), 1);
+            // Invite: type the address, pick the role with the arrows, Enter.
+            tab_to(&ui, "invite-email").await;
+            ui.page
+                .find_element("#invite-email")
+                .await
+                .unwrap()
+                .type_str("carol@example.com")
+                .await
+                .unwrap();
+            tab_to(&ui, "invite-role").await;
+            ui.press("ArrowDown").await;
+            tab_to(&ui, "invite").await;
+            ui.press("Enter").await;
+            ui.wait_until("!document.getElementById('invite-done').hidden")
+                .await;
+            let focused: String = ui.eval("document.activeElement.id").await;
+            assert_eq!(focused, "invite-link", "the link to pass on has the focus");
+            tab_to(&ui, "copy-link").await;
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "link").await;
+            let invitations = store.list_invitations(org).await.unwrap();
+            let carol = invitations
+                .iter()
+                .find(|i| i.email == "carol@example.com")
+                .expect("carol's invitation");
+            assert_eq!(carol.role, grandma_store::OrgRole::Viewer);
+            // Withdraw it, after a reload lists it.
+            ui.goto(&format!("/orgs/{team}")).await;
+            tab_to(&ui, &format!("revoke-{}", carol.invitation_id)).await;
+            ui.press("Enter").await;
+            ui.wait_text("#toast", "withdrawn").await;
+            // Rename: Tab selects the name in the field, typing replaces it, Enter.
+            tab_to(&ui, "team-name").await;
+            ui.page
+                .find_element("#team-name")
+                .await
+                .unwrap()
+                .type_str("Garden club North")
+                .await
+                .unwrap();
+            ui.press("Enter").await;
+            ui.wait_text("main h1", "Garden club North").await;
+            // Delete: the dialog, its safe answer first, Escape closes it and nothing is lost.
+            tab_to(&ui, "delete-team").await;
+            ui.press("Enter").await;
+            ui.wait_until("document.getElementById('confirm-delete').open")
+                .await;
+            ui.press("Escape").await;
+            ui.wait_until("!document.getElementById('confirm-delete').open")
+                .await;
+            assert!(store.get_org(org).await.is_ok());
+            ui.screenshot(
+                &crate::browser::failures_dir()
+                    .with_file_name("ui-screenshots")
+                    .join("team_keyboard.png"),
+            )
+            .await;
+        },
+    )
     .await;
     app.finish().await;
 }

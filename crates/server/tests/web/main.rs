@@ -19,5 +19,6 @@ mod schedules;
 mod security;
 mod sessions;
 mod snapshot_inert;
+mod teams;
 mod wizard;
 mod wizard_pages;

@@ -47,7 +47,28 @@ struct LoginPage {
 struct SignupPage {
     layout: Layout,
     email: String,
+    /// Where to go once the account exists (an invitation's page, say).
+    next: String,
     problem: String,
+}
+
+impl LoginPage {
+    /// `next` for the link to the sign-up page, which carries it on.
+    fn next_encoded(&self) -> String {
+        encoded(&self.next)
+    }
+}
+
+impl SignupPage {
+    /// `next` for the link to the sign-in page, which carries it on.
+    fn next_encoded(&self) -> String {
+        encoded(&self.next)
+    }
+}
+
+/// `text` as a query-string value.
+fn encoded(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,10 +94,15 @@ struct LoginForm {
 struct SignupForm {
     email: String,
     password: String,
+    next: Option<String>,
 }
 
+/// Signing out may name where the sign-in page should lead afterwards (an invitation's page,
+/// for someone who must sign in with another address).
 #[derive(Debug, Deserialize)]
-struct Empty {}
+struct LogoutForm {
+    next: Option<String>,
+}
 
 /// `next` if it is a path of this site (never another host: an open redirect would let a
 /// phishing link pass through our sign-in page), else the home page.
@@ -215,16 +241,19 @@ async fn login(
 async fn signup_page(
     State(state): State<AppState>,
     MaybeWebUser(user): MaybeWebUser,
+    Query(query): Query<NextQuery>,
 ) -> Result<Response, WebError> {
     if awaiting_setup(&state).await? {
         return Ok(see_other("/setup"));
     }
+    let next = local_path(query.next.as_deref());
     if user.is_some() {
-        return Ok(see_other("/"));
+        return Ok(see_other(&next));
     }
     let page = SignupPage {
         layout: Layout::anonymous(),
         email: String::new(),
+        next,
         problem: String::new(),
     };
     Ok(render_status(StatusCode::OK, &page))
@@ -239,6 +268,7 @@ async fn signup(
     if awaiting_setup(&state).await? {
         return Ok(see_other("/setup"));
     }
+    let next = local_path(form.next.as_deref());
     let account = NewAccount {
         email: &form.email,
         password: Secret(form.password.clone()),
@@ -251,13 +281,14 @@ async fn signup(
             let page = SignupPage {
                 layout: Layout::anonymous(),
                 email: form.email.clone(),
+                next,
                 problem: words(&error),
             };
             return Ok(render_status(error.status(), &page));
         }
     };
     tracing::info!(user_id = %user.user_id, "registered through the web app");
-    signed_in_response(&state, &headers, peer.0, &user, "/").await
+    signed_in_response(&state, &headers, peer.0, &user, &next).await
 }
 
 /// Signing out ends the session on the server, not only in the browser.
@@ -265,10 +296,15 @@ async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     peer: RequestPeer,
-    WebForm { .. }: WebForm<Empty>,
+    WebForm { form, .. }: WebForm<LogoutForm>,
 ) -> Result<Response, WebError> {
     session::end(&state, &headers).await?;
-    let mut response = see_other("/login");
+    let next = local_path(form.next.as_deref());
+    let mut response = if next == "/" {
+        see_other("/login")
+    } else {
+        see_other(&format!("/login?next={}", encoded(&next)))
+    };
     let secure = session::secure(&state.settings, peer.0, &headers);
     response
         .headers_mut()

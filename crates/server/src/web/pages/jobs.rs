@@ -21,6 +21,7 @@ use crate::web::pages::changes::{
     ChangeSummary, FIELD_SAMPLE, QualityView, Row, Show, ShowLink, change_rows, marked_row,
     show_links,
 };
+use crate::web::pages::teams::team_name;
 use crate::web::pages::view::{RunView, plural, site_of};
 
 /// Runs listed on a job's page.
@@ -43,6 +44,9 @@ fn id(text: &str) -> Result<Uuid, WebError> {
 #[template(path = "web/job.html")]
 struct JobPage {
     layout: Layout,
+    /// The team the job belongs to, and its id.
+    team: String,
+    team_id: Uuid,
     id: Uuid,
     name: String,
     description: String,
@@ -66,7 +70,16 @@ async fn job_page(
     let job_id = id(&job_id)?;
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
-    user.authorize(Target::Org(job.org_id), Action::ReadResults)?;
+    user.authorize(Target::Org(job.org_id), Action::ReadJobs)?;
+    // Someone who may only look (a viewer of the team, a read-only account) gets no control
+    // that changes the job or its runs.
+    let writes = user
+        .authorize(Target::Org(job.org_id), Action::ChangeJobs)
+        .is_ok()
+        && user
+            .authorize(Target::Org(job.org_id), Action::ChangeRuns)
+            .is_ok();
+    let org = state.store.get_org(job.org_id).await?;
     let filter = RunFilter {
         job_id: Some(job_id),
         status: None,
@@ -87,7 +100,9 @@ async fn job_page(
         .total;
     let config = &job.config;
     Ok(render(&JobPage {
-        layout: user.layout(Nav::None),
+        layout: user.layout(Nav::None).writes_if(writes),
+        team: team_name(&org, user.user.user_id),
+        team_id: org.org_id,
         id: job.job_id,
         site: site_of(&job),
         start_url: config["start_url"].as_str().unwrap_or_default().to_owned(),
@@ -173,6 +188,7 @@ async fn run_page(
     let (job_id, result_id) = (id(&job_id)?, id(&result_id)?);
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
+    user.authorize(Target::Org(job.org_id), Action::ReadResults)?;
     let run = state.store.get_run(scope, result_id).await?;
     if run.job_id != job_id {
         return Err(WebError::NotFound);

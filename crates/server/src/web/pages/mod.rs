@@ -5,9 +5,11 @@ pub mod account;
 pub mod changes;
 pub mod gallery;
 pub mod home;
+pub mod invitations;
 pub mod jobs;
 pub mod notifications;
 pub mod schedules;
+pub mod teams;
 pub mod users;
 pub mod view;
 pub mod wizard;
@@ -20,9 +22,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(account::router())
         .merge(home::router())
+        .merge(invitations::router())
         .merge(jobs::router())
         .merge(notifications::router())
         .merge(schedules::router())
+        .merge(teams::router())
         .merge(gallery::router())
         .merge(users::router())
         .merge(wizard::router())

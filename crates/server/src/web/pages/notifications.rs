@@ -72,6 +72,9 @@ async fn notifications_page(
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
     user.authorize(Target::Org(job.org_id), Action::ReadWebhooks)?;
+    let writes = user
+        .authorize(Target::Org(job.org_id), Action::ChangeWebhooks)
+        .is_ok();
     let all = state
         .store
         .list_webhooks(scope, None, Paging::new(MAX_WEBHOOKS, 0))
@@ -147,7 +150,7 @@ async fn notifications_page(
         });
     }
     Ok(render(&NotificationsPage {
-        layout: user.layout(Nav::None),
+        layout: user.layout(Nav::None).writes_if(writes),
         job_id,
         job_name: job.name,
         webhooks,

@@ -55,6 +55,9 @@ async fn schedules_page(
     let scope = user.scope();
     let job = state.store.get_job(scope, job_id).await?;
     user.authorize(Target::Org(job.org_id), Action::ReadSchedules)?;
+    let writes = user
+        .authorize(Target::Org(job.org_id), Action::ChangeSchedules)
+        .is_ok();
     let schedules = state
         .store
         .list_schedules(scope, Some(job_id), Paging::new(MAX_SCHEDULES, 0))
@@ -80,7 +83,7 @@ async fn schedules_page(
         })
         .collect();
     Ok(render(&SchedulesPage {
-        layout: user.layout(Nav::None),
+        layout: user.layout(Nav::None).writes_if(writes),
         job_id,
         job_name: job.name,
         schedules,

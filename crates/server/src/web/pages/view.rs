@@ -108,6 +108,8 @@ pub struct JobCard {
     pub last: Option<RunView>,
     pub next_run: Option<When>,
     pub enabled: bool,
+    /// The name of the team it belongs to ("Personal" for the viewer's own).
+    pub team: String,
 }
 
 impl JobCard {
@@ -119,6 +121,7 @@ impl JobCard {
             last,
             next_run: next_run.map(When::of),
             enabled: job.enabled,
+            team: String::new(),
         }
     }
 }

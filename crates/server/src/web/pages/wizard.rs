@@ -19,6 +19,7 @@ use crate::web::error::WebError;
 use crate::web::extract::WebUser;
 use crate::web::gallery::{self, Template as Kind};
 use crate::web::layout::{Layout, Nav, render};
+use crate::web::pages::teams::{TeamChoice, team_choices};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,15 +39,54 @@ struct WizardPage {
     kind: Option<&'static Kind>,
     /// The kind's usual column names, comma-separated.
     columns: String,
+    /// The teams a new scrape may be saved in (empty when editing).
+    teams: Vec<TeamChoice>,
+    /// The team chosen at first.
+    team: Option<Uuid>,
+}
+
+impl WizardPage {
+    fn is_team(&self, id: &Uuid) -> bool {
+        self.team == Some(*id)
+    }
 }
 
 #[derive(Debug, Deserialize)]
 struct NewQuery {
     template: Option<String>,
+    /// The team to save in, preselected (the home page passes the team it shows).
+    org: Option<String>,
 }
 
-async fn new_job(user: WebUser, Query(query): Query<NewQuery>) -> Result<Response, WebError> {
+async fn new_job(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<NewQuery>,
+) -> Result<Response, WebError> {
     user.authorize(Target::Account, Action::ChangeJobs)?;
+    let teams: Vec<TeamChoice> = team_choices(&state, &user)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            user.authorize(Target::Org(t.id), Action::ChangeJobs)
+                .is_ok()
+        })
+        .collect();
+    if teams.is_empty() {
+        return Err(WebError::Forbidden(
+            "you may look at the scrapes of your teams but not make new ones: ask an owner for the editor role",
+        ));
+    }
+    // The team asked for when the user may save there, else their personal one, else the first.
+    let asked = query
+        .org
+        .as_deref()
+        .and_then(|o| o.trim().parse::<Uuid>().ok());
+    let team = [asked, Some(user.user.user_id)]
+        .into_iter()
+        .flatten()
+        .find(|id| teams.iter().any(|t| t.id == *id))
+        .or(teams.first().map(|t| t.id));
     let kind = query.template.as_deref().and_then(gallery::find);
     Ok(render(&WizardPage {
         layout: user.layout(Nav::None),
@@ -58,6 +98,8 @@ async fn new_job(user: WebUser, Query(query): Query<NewQuery>) -> Result<Respons
         config_json: "null".into(),
         kind,
         columns: kind.map(|k| k.columns.join(",")).unwrap_or_default(),
+        teams,
+        team,
     }))
 }
 
@@ -80,5 +122,7 @@ async fn edit_job(
         config_json,
         kind: None,
         columns: String::new(),
+        teams: Vec::new(),
+        team: None,
     }))
 }
