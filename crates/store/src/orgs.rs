@@ -144,6 +144,9 @@ pub(crate) fn personal_name(name: &str) -> String {
     name.chars().take(MAX_ORG_NAME_CHARS).collect()
 }
 
+/// An invitation's organization, address, role, expiry and acceptance, as read to accept it.
+type InvitationState = (Uuid, String, OrgRole, DateTime<Utc>, Option<DateTime<Utc>>);
+
 impl Store {
     /// Makes a shared organization with `creator` as its owner.
     pub async fn create_org(&self, name: &str, creator: Uuid) -> Result<Org> {
@@ -423,7 +426,7 @@ impl Store {
         let email = email.trim().to_lowercase();
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
-            let found: Option<(Uuid, String, OrgRole, DateTime<Utc>, Option<DateTime<Utc>>)> =
+            let found: Option<InvitationState> =
                 sqlx::query_as(dialect.pick(
                     "select org_id, email, role, expires_at, accepted_at from org_invitation \
                      where token_hash = $1",

@@ -16,6 +16,7 @@ mod detect;
 mod docs;
 mod health;
 mod jobs;
+mod org_matrix;
 mod orgs;
 mod preview;
 mod production;
