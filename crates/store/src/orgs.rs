@@ -426,16 +426,15 @@ impl Store {
         let email = email.trim().to_lowercase();
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
-            let found: Option<InvitationState> =
-                sqlx::query_as(dialect.pick(
-                    "select org_id, email, role, expires_at, accepted_at from org_invitation \
+            let found: Option<InvitationState> = sqlx::query_as(dialect.pick(
+                "select org_id, email, role, expires_at, accepted_at from org_invitation \
                      where token_hash = $1",
-                    "select org_id, email, role, expires_at, accepted_at from org_invitation \
+                "select org_id, email, role, expires_at, accepted_at from org_invitation \
                      where token_hash = $1 for update",
-                ))
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await?;
+            ))
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
             let acceptance = match found {
                 None => Acceptance::Unknown,
                 Some((_, _, _, _, Some(_))) => Acceptance::AlreadyUsed,

@@ -38,6 +38,7 @@ use OrgRole::{Editor, Owner, Viewer};
 /// Every documented operation, by method and path template as the document writes them.
 const RULES: &[(&str, &str, Rule)] = &[
     ("get", "/api", Rule::Public),
+    ("get", "/metrics", Rule::Public),
     ("get", "/health", Rule::Public),
     ("get", "/liveness", Rule::Public),
     ("get", "/readiness", Rule::Public),
@@ -48,7 +49,6 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("delete", "/auth/api-tokens/{id}", Rule::Account),
     ("get", "/users/me", Rule::Account),
     ("put", "/users/me", Rule::Account),
-    ("patch", "/users/me", Rule::Account),
     ("get", "/users/", Rule::InstanceAdmin),
     ("get", "/users/{id}", Rule::InstanceAdmin),
     ("patch", "/users/{id}", Rule::InstanceAdmin),
@@ -99,7 +99,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("post", "/webhooks/{id}/rotate-secret", Rule::Org(Editor)),
     ("post", "/webhooks/{id}/test", Rule::Org(Editor)),
     ("get", "/webhook-deliveries/{id}", Rule::Org(Viewer)),
-    ("post", "/webhook-deliveries/{id}/redeliver", Rule::Org(Editor)),
+    (
+        "post",
+        "/webhook-deliveries/{id}/redeliver",
+        Rule::Org(Editor),
+    ),
     ("get", "/orgs/{id}", Rule::Org(Viewer)),
     ("patch", "/orgs/{id}", Rule::Org(Owner)),
     ("delete", "/orgs/{id}", Rule::Org(Owner)),
@@ -107,9 +111,13 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("get", "/orgs/{id}/members", Rule::Org(Viewer)),
     ("patch", "/orgs/{id}/members/{user_id}", Rule::Org(Owner)),
     ("delete", "/orgs/{id}/members/{user_id}", Rule::Org(Owner)),
-    ("get", "/orgs/{id}/invitations", Rule::Org(Viewer)),
+    ("get", "/orgs/{id}/invitations", Rule::Org(Owner)),
     ("post", "/orgs/{id}/invitations", Rule::Org(Owner)),
-    ("delete", "/orgs/{id}/invitations/{invitation_id}", Rule::Org(Owner)),
+    (
+        "delete",
+        "/orgs/{id}/invitations/{invitation_id}",
+        Rule::Org(Owner),
+    ),
 ];
 
 /// The accounts of the matrix, signed in.
@@ -147,16 +155,39 @@ async fn join(app: &TestApp, org: Uuid, user: Uuid, email: &str, role: OrgRole, 
         })
         .await
         .unwrap();
-    app.store.accept_invitation(&hash, user, email).await.unwrap();
+    app.store
+        .accept_invitation(&hash, user, email)
+        .await
+        .unwrap();
 }
 
 impl Team {
     async fn new(app: &TestApp, people: &People, n: usize) -> Team {
         let store = &app.store;
         let owner = people.owner.0;
-        let org = store.create_org(&format!("Team {n}"), owner).await.unwrap().org_id;
-        join(app, org, people.editor.0, "editor@example.com", Editor, owner).await;
-        join(app, org, people.viewer.0, "viewer@example.com", Viewer, owner).await;
+        let org = store
+            .create_org(&format!("Team {n}"), owner)
+            .await
+            .unwrap()
+            .org_id;
+        join(
+            app,
+            org,
+            people.editor.0,
+            "editor@example.com",
+            Editor,
+            owner,
+        )
+        .await;
+        join(
+            app,
+            org,
+            people.viewer.0,
+            "viewer@example.com",
+            Viewer,
+            owner,
+        )
+        .await;
         let member_email = format!("member{n}@example.com");
         let member = store
             .create_user(&grandma_store::NewUser {
@@ -268,6 +299,8 @@ impl Team {
             self.webhook
         } else if template.starts_with("/webhook-deliveries/") {
             self.delivery
+        } else if template.starts_with("/users/") {
+            self.member
         } else {
             self.org
         };
@@ -298,7 +331,9 @@ impl Team {
             ("post", "/orgs/{id}/invitations") => {
                 json!({"email": "invited@example.com", "role": "viewer"})
             }
-            (_, _) if method == "post" => json!({}),
+            ("patch", "/users/{id}") => json!({"is_active": true}),
+            ("put", "/orgs/{id}/quotas") => json!({"max_jobs": 5}),
+            (_, _) if method != "get" && method != "delete" => json!({}),
             _ => return None,
         };
         Some(body)
@@ -320,20 +355,38 @@ async fn documented_operations(app: &TestApp) -> BTreeSet<(String, String)> {
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in ["get", "put", "post", "delete", "patch"] {
             if item.get(method).is_some() {
-                operations.insert((method.to_owned(), path.clone()));
+                // The document names paths from the root; the rules, like `app.api`, from the
+                // API's prefix.
+                let path = path.strip_prefix("/api/v1").unwrap_or(path);
+                operations.insert((method.to_owned(), path.to_owned()));
             }
         }
     }
     operations
 }
 
-/// The status a WebSocket handshake gets: 101 when upgraded, else the HTTP refusal's status.
-async fn handshake_status(app: &TestApp, path: &str, token: &str) -> u16 {
+/// What a WebSocket stream answers, as the HTTP status it stands for: the server upgrades
+/// first and then either sends the run's state (200) or closes with 1008 (policy violation),
+/// saying whether the run is unknown to the caller (404) or not theirs to read (403).
+async fn stream_status(app: &TestApp, path: &str, token: &str) -> (u16, String) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
     let url = format!("ws://{}/api/v1{path}?token={token}", app.addr);
-    match tokio_tungstenite::connect_async(url).await {
-        Ok(_) => 101,
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
-        Err(other) => panic!("{path}: {other}"),
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("the stream answers")
+        .expect("a message")
+        .unwrap();
+    match first {
+        Message::Close(Some(frame)) => {
+            let reason = frame.reason.to_string();
+            assert_eq!(u16::from(frame.code), 1008, "{path}: {reason}");
+            let status = if reason.contains("no such") { 404 } else { 403 };
+            (status, reason)
+        }
+        Message::Text(text) => (200, text.to_string()),
+        other => panic!("{path}: unexpected first message {other:?}"),
     }
 }
 
@@ -359,7 +412,10 @@ async fn every_route_is_authorized_by_organization_role(app: &TestApp) {
         "operations without an authorization rule in this matrix: {unruled:?}"
     );
     let stale: Vec<_> = ruled.difference(&documented).collect();
-    assert!(stale.is_empty(), "rules of operations no longer documented: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "rules of operations no longer documented: {stale:?}"
+    );
 
     // Actors from the least to the most allowed, with the role each holds in the team.
     let actors: [(&str, &(Uuid, String), Option<OrgRole>); 5] = [
@@ -377,9 +433,15 @@ async fn every_route_is_authorized_by_organization_role(app: &TestApp) {
                 // An organization's owner is not an instance administrator.
                 let team = Team::new(app, &people, n * 10).await;
                 let path = team.path(template);
-                let status = send(app, method, &path, &people.owner.1, team.body(method, template))
-                    .await
-                    .0;
+                let status = send(
+                    app,
+                    method,
+                    &path,
+                    &people.owner.1,
+                    team.body(method, template),
+                )
+                .await
+                .0;
                 assert_eq!(status, 403, "{method} {path} by an organization owner");
                 continue;
             }
@@ -389,7 +451,7 @@ async fn every_route_is_authorized_by_organization_role(app: &TestApp) {
             let team = Team::new(app, &people, n * 10 + k).await;
             let path = team.path(template);
             let (status, text) = if template.starts_with("/ws/") {
-                (handshake_status(app, &path, token).await, String::new())
+                stream_status(app, &path, token).await
             } else {
                 send(app, method, &path, token, team.body(method, template)).await
             };
@@ -412,6 +474,24 @@ async fn every_route_is_authorized_by_organization_role(app: &TestApp) {
         }
     }
     assert!(tried >= 5 * 30, "only {tried} attempts");
+
+    // Listings across all of one's organizations show a team's rows to its members only.
+    let team = Team::new(app, &people, 10_000).await;
+    for (list, id) in [
+        ("/jobs/", team.job),
+        ("/results/", team.run),
+        ("/webhooks", team.webhook),
+    ] {
+        for (who, (_, token), role) in &actors {
+            let (status, text) = send(app, "get", &format!("{list}?limit=1000"), token, None).await;
+            assert_eq!(status, 200, "{list} by the {who}: {text}");
+            assert_eq!(
+                text.contains(&id.to_string()),
+                role.is_some(),
+                "{list} by the {who} lists the team's row only to members and administrators"
+            );
+        }
+    }
 }
 
 async fn send(
@@ -422,10 +502,7 @@ async fn send(
     body: Option<Value>,
 ) -> (u16, String) {
     let method: Method = method.to_uppercase().parse().unwrap();
-    let mut request = app
-        .client
-        .request(method, app.api(path))
-        .bearer_auth(token);
+    let mut request = app.client.request(method, app.api(path)).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
