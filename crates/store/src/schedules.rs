@@ -234,7 +234,8 @@ impl Store {
         Ok(dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
             let schedule: Option<Schedule> = sqlx::query_as(
-                "update schedule set last_run = $3, next_run = $4, updated_at = $3 \
+                "update schedule set last_run = $3, next_run = $4, updated_at = $3, \
+                 last_skipped = null \
                  where schedule_id = $1 and enabled = $5 and next_run = $2 returning *",
             )
             .bind(schedule_id)
@@ -263,6 +264,15 @@ impl Store {
                 let limits = locked_limits!(tx, dialect, schedule.org_id, defaults);
                 check_run_quota!(tx, schedule.org_id, &limits, at)
             } {
+                // The schedule says why, so its page can tell the person who looks.
+                sqlx::query("update schedule set last_skipped = $2 where schedule_id = $1")
+                    .bind(schedule_id)
+                    .bind(format!(
+                        "Skipped the run due at {} UTC: {over}",
+                        expected_next_run.format("%Y-%m-%d %H:%M")
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
                 FireOutcome::SkippedQuota(over)
             } else {
                 let sql = dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES);

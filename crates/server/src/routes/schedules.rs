@@ -134,6 +134,9 @@ pub struct ScheduleOut {
     /// When the scheduler fires next (`null` while disabled).
     pub next_run: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
+    /// Why the latest firing queued no run (its organization was over a quota), in words;
+    /// `null` after a firing that queued one.
+    pub last_skipped: Option<String>,
     /// The next five run times of the expression, whether enabled or not.
     pub upcoming_runs: Vec<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -157,6 +160,7 @@ impl From<Schedule> for ScheduleOut {
             overlap_policy: s.overlap_policy,
             next_run: s.next_run,
             last_run: s.last_run,
+            last_skipped: s.last_skipped,
             upcoming_runs,
             created_at: s.created_at,
             updated_at: s.updated_at,

@@ -475,6 +475,11 @@ async fn scheduled_firing_over_quota_is_skipped(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(moved.next_run, Some(after));
+    let why = moved.last_skipped.expect("the schedule says why it skipped");
+    assert!(
+        why.starts_with("Skipped the run due at ") && why.contains("in the last 24 hours"),
+        "{why}"
+    );
 }
 
 async fn concurrent_creates_stop_at_the_limit(db: &TestDb) {

@@ -35,6 +35,8 @@ struct ScheduleView {
     timezone: String,
     enabled: bool,
     upcoming: Vec<When>,
+    /// Why its latest firing queued no run, in words.
+    skipped: Option<String>,
 }
 
 #[derive(Template)]
@@ -77,6 +79,7 @@ async fn schedules_page(
                         .collect()
                 })
                 .unwrap_or_default(),
+            skipped: s.last_skipped,
             expression: s.cron_expression,
             timezone: s.timezone,
             enabled: s.enabled,

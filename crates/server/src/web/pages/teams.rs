@@ -167,7 +167,37 @@ struct TeamPage {
     invitation_days: String,
     /// "3 scrapes", for the deletion's warning.
     jobs_words: String,
+    /// What the team uses of each of its limits.
+    usage: Vec<UsageView>,
 }
+
+/// One limit of a team as shown: what it counts, how much is used, the limit.
+struct UsageView {
+    what: &'static str,
+    used: String,
+    limit: String,
+    /// At or over the limit: the next one is refused.
+    full: bool,
+}
+
+impl UsageView {
+    fn of(standing: crate::quota::Standing) -> UsageView {
+        use grandma_store::QuotaKind;
+        UsageView {
+            what: match standing.kind {
+                QuotaKind::Jobs => "Scrapes",
+                QuotaKind::RunsPerDay => "Runs started in the last 24 hours",
+                QuotaKind::ConcurrentRuns => "Runs at the same time",
+                QuotaKind::StoredItems => "Rows kept from runs",
+                QuotaKind::Schedules => "Schedules",
+            },
+            used: grandma_store::grouped(standing.used),
+            limit: grandma_store::grouped(standing.limit),
+            full: standing.used >= standing.limit,
+        }
+    }
+}
+
 
 async fn team_page(
     State(state): State<AppState>,
@@ -232,6 +262,11 @@ async fn team_page(
         .await?
         .total;
     let hours = i64::from(state.settings.orgs.invitation_ttl_hours);
+    let usage = crate::quota::standing(&state, org_id)
+        .await?
+        .into_iter()
+        .map(UsageView::of)
+        .collect();
     Ok(render(&TeamPage {
         layout: user.layout(Nav::Teams),
         id: org_id,
@@ -246,6 +281,7 @@ async fn team_page(
         roles: RoleView::ALL,
         invitation_days: lifetime_words(hours),
         jobs_words: plural(jobs, "scrape", "scrapes"),
+        usage,
     }))
 }
 
