@@ -119,7 +119,10 @@ async fn an_invited_member_sees_the_team_scrape(backend: Backend) {
             let usage: String = ui
                 .eval("document.querySelector('#usage tbody tr').innerText")
                 .await;
-            assert_eq!(usage.split_whitespace().collect::<Vec<_>>(), ["Scrapes", "1", "1,000"]);
+            assert_eq!(
+                usage.split_whitespace().collect::<Vec<_>>(),
+                ["Scrapes", "1", "1,000"]
+            );
             ui.fill("#invite-email", "bob@example.com").await;
             ui.select("#invite-role", "editor").await;
             ui.click("#invite-form button[type=submit]").await;

@@ -475,7 +475,9 @@ async fn scheduled_firing_over_quota_is_skipped(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(moved.next_run, Some(after));
-    let why = moved.last_skipped.expect("the schedule says why it skipped");
+    let why = moved
+        .last_skipped
+        .expect("the schedule says why it skipped");
     assert!(
         why.starts_with("Skipped the run due at ") && why.contains("in the last 24 hours"),
         "{why}"

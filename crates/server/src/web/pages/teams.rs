@@ -198,7 +198,6 @@ impl UsageView {
     }
 }
 
-
 async fn team_page(
     State(state): State<AppState>,
     user: WebUser,
