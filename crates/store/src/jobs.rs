@@ -80,7 +80,7 @@ pub(crate) fn job_order(order: JobOrder, dialect: Dialect) -> &'static str {
 }
 
 /// Inserts a job: `$1` id, `$2` creator, `$3` name, `$4` description, `$5` document,
-/// `$6` enabled, `$7` now, `$8` organization. Also run by `Store::create_job_within_quota`.
+/// `$6` enabled, `$7` now, `$8` organization; bound by `insert_job!`.
 pub(crate) const SQL_INSERT_JOB: &str = "insert into job (job_id, owner_id, name, description, \
      config, enabled, created_at, updated_at, org_id) values ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
      returning *";
@@ -96,17 +96,7 @@ impl Store {
     pub async fn create_job_in(&self, org_id: Uuid, owner_id: Uuid, job: &JobIn) -> Result<Job> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(SQL_INSERT_JOB)
-                .bind(Uuid::now_v7())
-                .bind(owner_id)
-                .bind(&job.name)
-                .bind(job.description.as_deref())
-                .bind(sqlx::types::Json(&job.config))
-                .bind(job.enabled)
-                .bind(at)
-                .bind(org_id)
-                .fetch_one(pool)
-                .await?
+            insert_job!(pool, org = org_id, owner = owner_id, job = job, at = at).await?
         }))
     }
 

@@ -19,6 +19,8 @@ mod types;
 #[macro_use]
 mod db;
 #[macro_use]
+mod inserts;
+#[macro_use]
 mod usage;
 #[macro_use]
 mod deliveries;

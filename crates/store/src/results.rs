@@ -141,17 +141,16 @@ impl Store {
     /// Queues a run of a job `scope` may see (`POST /jobs/{id}/run`).
     pub async fn enqueue_run(&self, scope: Scope, job_id: Uuid, run: &NewRun) -> Result<ResultRow> {
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES))
-                .bind(Uuid::now_v7())
-                .bind(Uuid::now_v7())
-                .bind(now())
-                .bind(run.time_limit_seconds)
-                .bind(job_id)
-                .bind(scope.member_of())
-                .bind(run.request_id.as_deref())
-                .bind(scope.only_org())
-                .fetch_one(pool)
-                .await?
+            insert_run!(
+                pool,
+                dialect,
+                job = job_id,
+                scope = scope,
+                at = now(),
+                time_limit = run.time_limit_seconds,
+                request_id = run.request_id.as_deref()
+            )
+            .await?
         }))
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::{Store, now, stored_time};
 use crate::error::Result;
 use crate::filter::{Arg, Filter};
-use crate::results::{ResultRow, SQL_ENQUEUE_POSTGRES, SQL_ENQUEUE_SQLITE};
+use crate::results::ResultRow;
 use crate::types::{OverlapPolicy, Page, Paging, Scope};
 use crate::usage::{QuotaExceeded, QuotaLimits};
 use crate::users::found;
@@ -65,7 +65,7 @@ pub enum FireOutcome {
 
 /// Inserts a schedule of a job `$9`/`$10` (the scope) may see, in the job's organization:
 /// `$1` id, `$2` expression, `$3` zone, `$4` enabled, `$5` next run, `$6` overlap policy,
-/// `$7` now, `$8` job. Also run by `Store::create_schedule_within_quota`.
+/// `$7` now, `$8` job; bound by `insert_schedule!`.
 pub(crate) const SQL_INSERT_SCHEDULE: &str = concat!(
     "insert into schedule (schedule_id, job_id, owner_id, org_id, cron_expression, \
      timezone, enabled, next_run, overlap_policy, created_at, updated_at) \
@@ -89,19 +89,14 @@ impl Store {
     ) -> Result<Schedule> {
         let at = now();
         Ok(dispatch!(self, |pool, dialect| {
-            sqlx::query_as(SQL_INSERT_SCHEDULE)
-                .bind(Uuid::now_v7())
-                .bind(&schedule.cron_expression)
-                .bind(&schedule.timezone)
-                .bind(schedule.enabled)
-                .bind(schedule.next_run.map(stored_time))
-                .bind(schedule.overlap_policy)
-                .bind(at)
-                .bind(job_id)
-                .bind(scope.member_of())
-                .bind(scope.only_org())
-                .fetch_one(pool)
-                .await?
+            insert_schedule!(
+                pool,
+                job = job_id,
+                scope = scope,
+                schedule = schedule,
+                at = at
+            )
+            .await?
         }))
     }
 
@@ -275,18 +270,16 @@ impl Store {
                     .await?;
                 FireOutcome::SkippedQuota(over)
             } else {
-                let sql = dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES);
-                let run: ResultRow = sqlx::query_as(sql)
-                    .bind(Uuid::now_v7())
-                    .bind(Uuid::now_v7())
-                    .bind(at)
-                    .bind(None::<i32>)
-                    .bind(schedule.job_id)
-                    .bind(None::<Uuid>)
-                    .bind(None::<String>)
-                    .bind(None::<Uuid>)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let run: ResultRow = insert_run!(
+                    &mut *tx,
+                    dialect,
+                    job = schedule.job_id,
+                    scope = Scope::all(),
+                    at = at,
+                    time_limit = None::<i32>,
+                    request_id = None::<String>
+                )
+                .await?;
                 FireOutcome::Enqueued(Box::new(run))
             };
             tx.commit().await?;

@@ -14,12 +14,12 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::db::{Store, now, stored_time};
+use crate::db::{Store, now};
 use crate::error::{Result, StoreError};
-use crate::jobs::{Job, JobIn, SQL_INSERT_JOB};
+use crate::jobs::{Job, JobIn};
 use crate::orgs::OrgQuotas;
-use crate::results::{NewRun, ResultRow, SQL_ENQUEUE_POSTGRES, SQL_ENQUEUE_SQLITE};
-use crate::schedules::{SQL_INSERT_SCHEDULE, Schedule, ScheduleIn};
+use crate::results::{NewRun, ResultRow};
+use crate::schedules::{Schedule, ScheduleIn};
 use crate::types::Scope;
 
 /// The window runs per day are counted over: the 24 hours before now (rolling, not a
@@ -341,17 +341,8 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             room_for_one(QuotaKind::Jobs, used, limits.max_jobs)?;
-            let created: Job = sqlx::query_as(SQL_INSERT_JOB)
-                .bind(Uuid::now_v7())
-                .bind(owner_id)
-                .bind(&job.name)
-                .bind(job.description.as_deref())
-                .bind(sqlx::types::Json(&job.config))
-                .bind(job.enabled)
-                .bind(at)
-                .bind(org_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let created: Job =
+                insert_job!(&mut *tx, org = org_id, owner = owner_id, job = job, at = at).await?;
             tx.commit().await?;
             Ok(created)
         })
@@ -378,18 +369,16 @@ impl Store {
                 .await?;
             let limits = locked_limits!(tx, dialect, org_id, defaults);
             check_run_quota!(tx, org_id, &limits, at).map_err(StoreError::OverQuota)?;
-            let queued: ResultRow =
-                sqlx::query_as(dialect.pick(SQL_ENQUEUE_SQLITE, SQL_ENQUEUE_POSTGRES))
-                    .bind(Uuid::now_v7())
-                    .bind(Uuid::now_v7())
-                    .bind(at)
-                    .bind(run.time_limit_seconds)
-                    .bind(job_id)
-                    .bind(scope.member_of())
-                    .bind(run.request_id.as_deref())
-                    .bind(scope.only_org())
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let queued: ResultRow = insert_run!(
+                &mut *tx,
+                dialect,
+                job = job_id,
+                scope = scope,
+                at = at,
+                time_limit = run.time_limit_seconds,
+                request_id = run.request_id.as_deref()
+            )
+            .await?;
             tx.commit().await?;
             Ok(queued)
         })
@@ -419,19 +408,14 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             room_for_one(QuotaKind::Schedules, used, limits.max_schedules)?;
-            let created: Schedule = sqlx::query_as(SQL_INSERT_SCHEDULE)
-                .bind(Uuid::now_v7())
-                .bind(&schedule.cron_expression)
-                .bind(&schedule.timezone)
-                .bind(schedule.enabled)
-                .bind(schedule.next_run.map(stored_time))
-                .bind(schedule.overlap_policy)
-                .bind(at)
-                .bind(job_id)
-                .bind(scope.member_of())
-                .bind(scope.only_org())
-                .fetch_one(&mut *tx)
-                .await?;
+            let created: Schedule = insert_schedule!(
+                &mut *tx,
+                job = job_id,
+                scope = scope,
+                schedule = schedule,
+                at = at
+            )
+            .await?;
             tx.commit().await?;
             Ok(created)
         })

@@ -158,6 +158,18 @@ impl TestApp {
             .await
     }
 
+    /// The served OpenAPI document.
+    pub async fn openapi_document(&self) -> Value {
+        self.client
+            .get(self.root("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Registers an account through the API; returns its id.
     pub async fn register(&self, email: &str) -> Uuid {
         let body = self

@@ -134,15 +134,7 @@ async fn documentation_is_served(app: &TestApp) {
 /// enums for fixed query values, no link to a repository that does not exist; and the server
 /// does what it says (negative offsets, top-level arrays, wrong types: one 422 shape).
 async fn the_document_describes_what_the_server_does(app: &TestApp) {
-    let spec: Value = app
-        .client
-        .get(app.root("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = app.openapi_document().await;
     assert!(spec["info"]["contact"]["url"].is_null(), "{}", spec["info"]);
     assert!(!spec["info"].to_string().contains("github.com"));
     assert_eq!(
@@ -278,15 +270,7 @@ async fn the_document_describes_what_the_server_does(app: &TestApp) {
 /// Every fixed set of values is documented with the spellings the server reads and writes.
 async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
     use grandma_store::{DeliveryStatus, OverlapPolicy, RunStatus, WebhookEvent};
-    let spec: Value = app
-        .client
-        .get(app.root("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = app.openapi_document().await;
     let schemas = &spec["components"]["schemas"];
     let cases: [(&str, Vec<&str>); 5] = [
         ("Role", Role::ALL.iter().map(|v| v.as_str()).collect()),
@@ -338,15 +322,7 @@ async fn the_document_spells_values_as_the_server_does(app: &TestApp) {
 /// Lengths the server enforces are in the document, and so is the 415 of a token request that
 /// is not a form.
 async fn the_document_states_lengths_and_media_types(app: &TestApp) {
-    let spec: Value = app
-        .client
-        .get(app.root("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = app.openapi_document().await;
     let schemas = &spec["components"]["schemas"];
     for (schema, field, min, max) in [
         ("RegisterIn", "password", 8, 1024),

@@ -342,15 +342,7 @@ impl Team {
 
 /// Every operation of the served OpenAPI document, as (method, path template).
 async fn documented_operations(app: &TestApp) -> BTreeSet<(String, String)> {
-    let document: Value = app
-        .client
-        .get(app.root("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi_document().await;
     let mut operations = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
         for method in ["get", "put", "post", "delete", "patch"] {

@@ -165,22 +165,7 @@ async fn an_organization_keeps_an_owner(db: &TestDb) {
             .unwrap_err(),
         StoreError::NotFound
     ));
-    let hash = "22".repeat(32);
-    store
-        .create_invitation(&NewInvitation {
-            org_id: team.org_id,
-            email: Email::parse("bob@example.com").unwrap(),
-            role: OrgRole::Owner,
-            token_hash: hash.clone(),
-            invited_by: alice.user_id,
-            expires_at: Utc::now() + Duration::hours(1),
-        })
-        .await
-        .unwrap();
-    store
-        .accept_invitation(&hash, bob.user_id, "bob@example.com")
-        .await
-        .unwrap();
+    join(store, team.org_id, &alice, &bob, OrgRole::Owner).await;
     // With a second owner, the first may step down or leave.
     store
         .set_member_role(team.org_id, alice.user_id, OrgRole::Viewer)
@@ -287,22 +272,7 @@ async fn deleting_an_account_leaves_shared_work_with_the_team(db: &TestDb) {
     let alice = user(store, "alice@example.com", Role::User).await;
     let bob = user(store, "bob@example.com", Role::User).await;
     let team = store.create_org("Shop", alice.user_id).await.unwrap();
-    let hash = "66".repeat(32);
-    store
-        .create_invitation(&NewInvitation {
-            org_id: team.org_id,
-            email: Email::parse("bob@example.com").unwrap(),
-            role: OrgRole::Editor,
-            token_hash: hash.clone(),
-            invited_by: alice.user_id,
-            expires_at: Utc::now() + Duration::hours(1),
-        })
-        .await
-        .unwrap();
-    store
-        .accept_invitation(&hash, bob.user_id, "bob@example.com")
-        .await
-        .unwrap();
+    join(store, team.org_id, &alice, &bob, OrgRole::Editor).await;
     let bobs_team_job = store
         .create_job_in(team.org_id, bob.user_id, &job_in("Prices", &["price"]))
         .await
@@ -335,4 +305,30 @@ async fn deleting_an_account_leaves_shared_work_with_the_team(db: &TestDb) {
         store.get_org(team.org_id).await.unwrap_err(),
         StoreError::NotFound
     ));
+}
+
+/// `member` joins `org` with `role` through an invitation from `inviter`, as a link would.
+async fn join(
+    store: &grandma_store::Store,
+    org: grandma_store::Uuid,
+    inviter: &grandma_store::User,
+    member: &grandma_store::User,
+    role: OrgRole,
+) {
+    let hash = format!("{:064x}", grandma_store::Uuid::now_v7().as_u128());
+    store
+        .create_invitation(&NewInvitation {
+            org_id: org,
+            email: Email::parse(&member.email).unwrap(),
+            role,
+            token_hash: hash.clone(),
+            invited_by: inviter.user_id,
+            expires_at: Utc::now() + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    store
+        .accept_invitation(&hash, member.user_id, &member.email)
+        .await
+        .unwrap();
 }
