@@ -213,6 +213,9 @@ pub async fn run_scheduled(store: Store, settings: Settings, shutdown: Cancellat
 
 /// One scheduled backup: written, counted, and the archives beyond `keep` deleted.
 async fn write_scheduled(store: &Store, dir: &Path, keep: usize) {
+    // Logged before it starts, so a backup that never ends is seen in the log, not only in the
+    // gauge that stops moving.
+    tracing::info!(dir = %dir.display(), "writing a scheduled backup");
     // A backup in progress is not interrupted by shutdown: it is quick to finish and its
     // temporary files are removed when it ends.
     match store.create_backup(dir).await {

@@ -188,6 +188,11 @@ impl Node {
             listener,
             browser: _,
         } = self;
+        // The recorder goes in before any role starts: what a role records earlier is lost,
+        // such as the gauge of the scheduled backup written at start-up.
+        if listener.is_some() {
+            grandma_shared::metrics::install();
+        }
         let id = match &workers {
             Some(config) => config.worker_id.clone(),
             None => grandma_worker::default_worker_id(),

@@ -50,8 +50,26 @@ fn archives(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Where `serve` keeps what a server in `data_dir` logged, so a failure can show it.
+fn serve_log_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("serve.log")
+}
+
+/// What the servers in `data_dir` have logged so far.
+fn serve_log(data_dir: &Path) -> String {
+    std::fs::read_to_string(serve_log_path(data_dir))
+        .unwrap_or_else(|e| format!("(no server log: {e})"))
+}
+
 /// A `grandma serve` on `database_url` without in-process workers (the test plays the worker).
+/// Its log (at `info`, so the backups it writes are named) goes to `serve_log_path(data_dir)`.
 async fn serve(database_url: &str, data_dir: &Path, extra: &[(&str, &str)]) -> Serve {
+    // A file rather than a pipe: a chatty server can never block on it.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(serve_log_path(data_dir))
+        .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_grandma"));
     cmd.arg("serve")
         .env_clear()
@@ -62,13 +80,13 @@ async fn serve(database_url: &str, data_dir: &Path, extra: &[(&str, &str)]) -> S
         .env("GRANDMA_BIND", format!("127.0.0.1:{}", free_port()))
         .env("GRANDMA_WORKERS_ENABLED", "false")
         .env("GRANDMA_RATE_LIMIT_ENABLED", "false")
-        .env("GRANDMA_LOG", "warn")
+        .env("GRANDMA_LOG", "info")
         .stdin(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(log);
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let server = Serve::start(cmd, || "(stderr not kept)".to_owned()).await;
+    let server = Serve::start(cmd, || serve_log(data_dir)).await;
     server.ready().await;
     server
 }
@@ -466,7 +484,10 @@ async fn scheduled_backups_write_prune_and_report_their_time() {
                 .and_then(|v| v.trim().parse::<f64>().ok());
             match value {
                 Some(v) => Ok(v),
-                None => Err(format!("no backup gauge yet:\n{text}")),
+                None => Err(format!(
+                    "no backup gauge yet:\n{text}\nthe server logged:\n{}",
+                    serve_log(data.path())
+                )),
             }
         },
     )
@@ -484,7 +505,10 @@ async fn scheduled_backups_write_prune_and_report_their_time() {
             let kept = archives(&dir);
             match kept.len() {
                 2 => Ok(kept),
-                n => Err(format!("{n} archives kept")),
+                n => Err(format!(
+                    "{n} archives kept; the server logged:\n{}",
+                    serve_log(data.path())
+                )),
             }
         },
     )
