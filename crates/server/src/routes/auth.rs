@@ -70,7 +70,8 @@ pub struct ApiTokenIn {
     /// `results:read`, `schedules:read`, `schedules:write`, `webhooks:read`,
     /// `webhooks:write`, `org:read`, `org:write`, `admin`.
     pub scopes: Option<Vec<String>>,
-    /// Days until the token stops working, 1 to 3650 (default: it never expires).
+    /// Days until the token stops working, 1 to 3650 (default: it never expires). A token
+    /// created with an API token stops working no later than that token.
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
     /// When the token stops working, instead of `expires_in_days`; must be in the future.
@@ -367,6 +368,12 @@ fn token_grant(caller: &Caller, body: &ApiTokenIn) -> ApiResult<Grant> {
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
+    // A token made with a token never outlives it: no expiry, or a later one, becomes the
+    // expiry of the token making it.
+    let expires_at = match caller.token.as_ref().and_then(|t| t.expires_at) {
+        Some(parent) => Some(expires_at.map_or(parent, |at| at.min(parent))),
+        None => expires_at,
+    };
     if let Some(token) = &caller.token
         && let Some(extra) = scopes.iter().find(|s| !token.scopes.contains(s))
     {

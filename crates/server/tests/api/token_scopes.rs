@@ -124,6 +124,34 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
         (same["org_id"].clone(), same["scopes"].clone()),
         (json!(org), made["scopes"].clone())
     );
+    // Nor one that outlives it: no expiry or a later one becomes its own, a sooner one stays.
+    let expiry =
+        |token: &Value| -> DateTime<Utc> { token["expires_at"].as_str().unwrap().parse().unwrap() };
+    let longer = app
+        .post(
+            "/auth/api-tokens",
+            &reader,
+            json!({"name": "longer", "expires_in_days": 90}),
+            201,
+        )
+        .await;
+    for minted in [&same, &longer] {
+        let gap = (expiry(minted) - expires).num_milliseconds().abs();
+        assert!(gap < 1000, "{minted} against {expires}");
+    }
+    let shorter = app
+        .post(
+            "/auth/api-tokens",
+            &reader,
+            json!({"name": "shorter", "expires_in_days": 2}),
+            201,
+        )
+        .await;
+    let lifetime = expiry(&shorter) - Utc::now();
+    assert!(
+        lifetime > Duration::days(1) && lifetime <= Duration::days(2),
+        "{lifetime}"
+    );
 
     // By default: the personal organization, every scope, no expiry.
     let full = app
