@@ -101,7 +101,7 @@ function follow(id) {
   });
   socket.addEventListener("close", (event) => {
     if (event.code === 1008) {
-      $("live-status").textContent = "You have been signed out. Reload the page to follow this run.";
+      $("live-status").textContent = "You are signed out, or no longer in this team. Reload the page to follow this run.";
     }
   });
 }

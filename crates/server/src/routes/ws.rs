@@ -13,6 +13,10 @@
 //!
 //! A client message over 16 KiB closes the connection with 1009 (message too big).
 //!
+//! An open connection asks again every `[http] websocket_recheck_seconds` who its caller is
+//! and what they may follow: a sign-out, a revoked or expired token, a deactivated account or
+//! a removal from a team closes it with 1008, and a team joined since shows on `/ws/user`.
+//!
 //! Slow clients never slow a run: events reach a connection through its own bounded position
 //! in the broadcast channel; a client that falls behind it, or whose socket accepts no write
 //! for [`WRITE_TIMEOUT`], is closed (1013, try again later). Each connection has a send and a
@@ -34,7 +38,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::extract::caller_of_credential;
-use crate::auth::{Action, Caller, Target as On, authorize};
+use crate::auth::{Action, Caller, Target as On, authorize, session};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -90,7 +94,9 @@ pub struct WsQuery {
             result_id, status, timestamp, items_scraped, pages_scraped, current_url, message}`, \
             `{\"type\":\"completion\", result_id, status, total_items, total_pages, \
             duration_seconds, error_message}`, `{\"type\":\"pong\"}`. A missing or invalid \
-            token, or a run of another user, closes with code 1008."),
+            token, or a run of another user, closes with code 1008, as does losing access \
+            while connected (sign-out, a revoked or expired token, removal from the team), \
+            checked every `[http] websocket_recheck_seconds`."),
     ))]
 pub async fn ws_result(
     State(state): State<AppState>,
@@ -99,7 +105,7 @@ pub async fn ws_result(
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let signed_in = cookie_user(&state, &headers).await;
+    let signed_in = cookie_caller(&state, &headers).await;
     sized(upgrade).on_upgrade(move |socket| {
         session(
             state,
@@ -119,7 +125,7 @@ pub async fn ws_result(
     responses(
         (status = 101, description = "WebSocket upgrade; the same messages as \
             `/ws/results/{result_id}`, for every run of the organizations the authenticated \
-            user belongs to."),
+            user belongs to; teams joined or left while connected count from the next check."),
     ))]
 pub async fn ws_user(
     State(state): State<AppState>,
@@ -127,7 +133,7 @@ pub async fn ws_user(
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let signed_in = cookie_user(&state, &headers).await;
+    let signed_in = cookie_caller(&state, &headers).await;
     sized(upgrade)
         .on_upgrade(move |socket| session(state, socket, Target::User, query.token, signed_in))
 }
@@ -135,32 +141,110 @@ pub async fn ws_user(
 /// The web app's signed-in user, when the upgrade request carries the session cookie and
 /// comes from a page of this host: a WebSocket is not subject to the same-origin policy, so
 /// without the `Origin` check any site could read a signed-in user's progress.
-async fn cookie_user(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Caller> {
+async fn cookie_caller(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Option<(Caller, Credential)> {
     if !crate::auth::csrf::same_origin(headers) {
         return None;
     }
-    let found = match crate::auth::session::of_headers(state, headers).await {
-        Ok(found) => found?,
+    session::cookie_token(headers)?;
+    let credential = Credential::Session(
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .map(|value| (axum::http::header::COOKIE, value.clone()))
+            .collect(),
+    );
+    match credential.caller(state).await {
+        Ok(caller) => Some((caller, credential)),
+        Err(ApiError::Unauthorized(_)) => None,
         Err(error) => {
             tracing::warn!(%error, "WebSocket session lookup failed");
-            return None;
-        }
-    };
-    match Caller::load(&state.store, found.user).await {
-        Ok(caller) => Some(caller),
-        Err(error) => {
-            tracing::warn!(%error, "WebSocket membership lookup failed");
             None
         }
     }
 }
 
-/// What a connection follows.
+/// What a connection authenticated with, asked again while it stays open.
+#[derive(Debug, Clone)]
+enum Credential {
+    /// An access token or a personal API token.
+    Bearer(String),
+    /// The web app's session cookie: the upgrade request's `Cookie` headers, nothing else.
+    Session(axum::http::HeaderMap),
+}
+
+impl Credential {
+    /// Who the credential names now, with their current teams.
+    async fn caller(&self, state: &AppState) -> Result<Caller, ApiError> {
+        match self {
+            Credential::Bearer(token) => caller_of_credential(state, token).await,
+            Credential::Session(cookies) => match session::of_headers(state, cookies).await? {
+                Some(found) => Caller::load(&state.store, found.user).await,
+                None => Err(ApiError::Unauthorized("signed out")),
+            },
+        }
+    }
+}
+
+/// What a connection asks to follow.
 #[derive(Debug, Clone, Copy)]
 enum Target {
     Run(Uuid),
     User,
 }
+
+/// What a connection follows once its snapshot was read: a run of a known organization, or
+/// the runs of the caller's organizations.
+#[derive(Debug, Clone, Copy)]
+enum Following {
+    Run { id: Uuid, org: Uuid },
+    User,
+}
+
+impl Following {
+    /// The organizations whose events reach the connection, as `caller` may see them now; an
+    /// error when the caller may no longer follow it at all.
+    fn orgs(self, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+        match self {
+            Following::Run { org, .. } => {
+                authorize(caller, On::Org(org), Action::ReadResults)?;
+                Ok(vec![org])
+            }
+            Following::User => {
+                authorize(caller, On::Account, Action::ReadResults)?;
+                Ok(followed_orgs(caller))
+            }
+        }
+    }
+
+    /// Whether `event` goes to a connection that follows `orgs`.
+    fn wants(self, orgs: &[Uuid], event: &RunEvent) -> bool {
+        let run_matches = match self {
+            Following::Run { id, .. } => event.result_id() == id,
+            Following::User => true,
+        };
+        run_matches && orgs.contains(&event.org_id())
+    }
+}
+
+/// Whether a failed re-check means the caller lost access (the connection closes), rather
+/// than a passing failure of the database (the connection stays and asks again later).
+fn access_ended(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::Unauthorized(_)
+            | ApiError::Forbidden(_)
+            | ApiError::Denied(_)
+            | ApiError::Expired(_)
+            | ApiError::NotFound
+    )
+}
+
+/// The close reason of a connection whose caller lost access.
+const ACCESS_ENDED: &str = "no longer allowed to follow this: signed out, token revoked or \
+                            expired, or removed from the team";
 
 /// A message of the client.
 #[derive(Debug, Deserialize)]
@@ -196,15 +280,15 @@ async fn session(
     socket: WebSocket,
     target: Target,
     token: Option<String>,
-    signed_in: Option<Caller>,
+    signed_in: Option<(Caller, Credential)>,
 ) {
     let (mut sink, mut stream) = socket.split();
     let authenticated = match (token, signed_in) {
-        (None, Some(caller)) => Ok(caller),
+        (None, Some(signed_in)) => Ok(signed_in),
         (token, _) => authenticate(&state, &mut stream, token).await,
     };
-    let caller = match authenticated {
-        Ok(caller) => caller,
+    let (caller, credential) = match authenticated {
+        Ok(authenticated) => authenticated,
         Err((code, reason)) => return close(&mut sink, code, reason).await,
     };
     // Subscribe before reading the snapshot, so nothing falls between the two.
@@ -222,21 +306,25 @@ async fn session(
             return close(&mut sink, close_code::ERROR, "internal error").await;
         }
     };
-    let result_id = match target {
-        Target::Run(id) => Some(id),
-        Target::User => None,
+    let following = match (target, snapshot.first()) {
+        (Target::Run(id), Some(run)) => Following::Run {
+            id,
+            org: run.org_id,
+        },
+        (Target::Run(_), None) => {
+            return close(&mut sink, close_code::POLICY, "no such run of yours").await;
+        }
+        (Target::User, _) => Following::User,
     };
-    // The organizations followed, fixed at connection time like the snapshot.
-    let orgs = match target {
-        Target::Run(_) => None,
-        Target::User => Some(followed_orgs(&caller)),
+    let mut orgs = match following.orgs(&caller) {
+        Ok(orgs) => orgs,
+        Err(_) => return close(&mut sink, close_code::POLICY, ACCESS_ENDED).await,
     };
-    let wanted = move |event: &RunEvent| {
-        result_id.is_none_or(|id| event.result_id() == id)
-            && orgs
-                .as_ref()
-                .is_none_or(|orgs| orgs.contains(&event.org_id()))
-    };
+    let every = Duration::from_secs(u64::from(
+        state.settings.http.websocket_recheck_seconds.max(1),
+    ));
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     // The receive task asks the send task for pongs (and a 1009 close) through a small queue.
     let (pong_tx, mut pong_rx) = mpsc::channel::<Control>(8);
@@ -252,7 +340,7 @@ async fn session(
         loop {
             let text = tokio::select! {
                 event = events.recv() => match event {
-                    Ok(event) if wanted(&event) => client_text(&event),
+                    Ok(event) if following.wants(&orgs, &event) => client_text(&event),
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::info!(missed, "dropping a WebSocket client that fell behind");
@@ -264,6 +352,19 @@ async fn session(
                         return;
                     }
                 },
+                _ = recheck.tick() => {
+                    match credential.caller(&state).await.and_then(|c| following.orgs(&c)) {
+                        Ok(now) => orgs = now,
+                        Err(error) if access_ended(&error) => {
+                            close(&mut sink, close_code::POLICY, ACCESS_ENDED).await;
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot check a WebSocket's caller again");
+                        }
+                    }
+                    continue;
+                }
                 pong = pong_rx.recv() => match pong {
                     Some(Control::Pong) => r#"{"type":"pong"}"#.to_owned(),
                     Some(Control::TooBig) => {
@@ -312,7 +413,7 @@ async fn authenticate(
     state: &AppState,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     token: Option<String>,
-) -> Result<Caller, (u16, &'static str)> {
+) -> Result<(Caller, Credential), (u16, &'static str)> {
     let policy = |reason| (close_code::POLICY, reason);
     let token = match token {
         Some(token) => token,
@@ -338,12 +439,12 @@ async fn authenticate(
             }
         }
     };
-    caller_of_credential(state, &token)
-        .await
-        .map_err(|error| match error {
-            ApiError::Expired(_) => policy("this API token expired"),
-            _ => policy("invalid or expired credentials"),
-        })
+    let credential = Credential::Bearer(token);
+    match credential.caller(state).await {
+        Ok(caller) => Ok((caller, credential)),
+        Err(ApiError::Expired(_)) => Err(policy("this API token expired")),
+        Err(_) => Err(policy("invalid or expired credentials")),
+    }
 }
 
 /// The organizations `/ws/user` follows: those the caller is a member of (an instance

@@ -16,6 +16,7 @@ mod detect;
 mod docs;
 mod health;
 mod jobs;
+mod live_access;
 mod org_matrix;
 mod orgs;
 mod preview;

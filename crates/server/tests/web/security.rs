@@ -6,7 +6,7 @@ use grandma_store::{Backend, Paging, Role, RunFilter};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::app::{WebApp, fixture_job, no_redirects};
+use crate::app::{Parts, WebApp, fixture_job, no_redirects};
 use crate::browser::{Viewport, ui_test};
 use crate::fixture;
 use crate::support::{session_cookie, sign_in};
@@ -128,6 +128,76 @@ async fn api_writes_with_the_cookie_need_the_token_and_bearer_needs_none() {
         .await
         .unwrap();
     assert_eq!(scripted.status(), StatusCode::CREATED);
+    app.finish().await;
+}
+
+/// Signing out ends the live connection the page opened with the cookie: it closes with 1008
+/// once the connection asks again who its caller is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_closes_the_pages_live_connection() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = WebApp::start_with(Backend::Sqlite, Parts::default(), |s| {
+        s.http.websocket_recheck_seconds = 1
+    })
+    .await;
+    app.account("ann@example.com", Role::User).await;
+    let (cookie, csrf) = app.sign_in("ann@example.com").await;
+    let mut request = format!("ws://{}/api/v1/ws/user", app.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", app.url("").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    // Signed in: a ping is answered, and re-checks keep the connection open.
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+    async fn next(
+        socket: &mut Socket,
+    ) -> Result<
+        Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        tokio::time::error::Elapsed,
+    > {
+        tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await
+    }
+    let pong = next(&mut socket).await.unwrap().unwrap().unwrap();
+    assert_eq!(pong.to_text().unwrap(), r#"{"type":"pong"}"#);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    let pong = next(&mut socket).await.unwrap().unwrap().unwrap();
+    assert_eq!(pong.to_text().unwrap(), r#"{"type":"pong"}"#);
+
+    let signed_out = no_redirects()
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .header("origin", app.url(""))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let message = next(&mut socket)
+        .await
+        .expect("closed within 5 s of signing out")
+        .unwrap()
+        .unwrap();
+    let Message::Close(Some(frame)) = message else {
+        panic!("expected a close, got {message:?}");
+    };
+    assert_eq!(u16::from(frame.code), 1008);
     app.finish().await;
 }
 

@@ -87,6 +87,9 @@ settings_section! {
         pub trusted_proxies: List<IpNet> = List::default(),
         /// Bearer token required on `/metrics`
         pub metrics_token: Option<Secret> = None,
+        /// How often an open WebSocket checks that its caller may still follow it, in
+        /// seconds, 1–3600
+        pub websocket_recheck_seconds: u32 = 15,
     }
 }
 

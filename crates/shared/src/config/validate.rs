@@ -64,6 +64,11 @@ impl Settings {
         let http = &self.http;
         c.at_least("http.max_body_bytes", http.max_body_bytes, 1024);
         c.range("http.gzip_level", http.gzip_level, 1..=9);
+        c.range(
+            "http.websocket_recheck_seconds",
+            http.websocket_recheck_seconds,
+            1..=3600,
+        );
         for origin in http.cors_origins.iter() {
             let printable = origin
                 .bytes()
