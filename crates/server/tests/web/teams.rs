@@ -2,7 +2,8 @@
 //! invites someone, who accepts in their own browser and sees the shared scrape; a viewer of a
 //! team sees no control that changes its scrapes (and the API refuses them anyway); an
 //! invitation that expired, was used or is for someone else says so in words; signed out, the
-//! invitation leads through sign-in and back.
+//! invitation leads through sign-in and back; on a phone, the team's page keeps its words and
+//! controls whole.
 
 use std::time::Duration;
 
@@ -421,5 +422,80 @@ async fn invitations_that_cannot_be_used_say_why(backend: Backend) {
     .await;
     // Nobody joined through any of them.
     assert_eq!(app.store.list_members(org).await.unwrap().len(), 1);
+    app.finish().await;
+}
+
+/// On a phone the owner's view of a team keeps every e-mail address, button label, number and
+/// role menu whole: none is squeezed into a column so narrow that it breaks mid-word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_reads_whole_on_a_phone() {
+    let app = WebApp::start(Backend::Sqlite).await;
+    let owner = "alice.longname@example.com";
+    for email in [owner, "bob.somebody@example.com", "carol@example.org"] {
+        app.account(email, Role::User).await;
+    }
+    let bearer = app.bearer(owner).await;
+    let team = org_id(
+        &api(
+            &app,
+            &bearer,
+            "POST",
+            "/orgs",
+            json!({"name": "Garden club"}),
+        )
+        .await,
+    );
+    for (email, role) in [
+        ("bob.somebody@example.com", "editor"),
+        ("carol@example.org", "viewer"),
+    ] {
+        let invitation = api(
+            &app,
+            &bearer,
+            "POST",
+            &format!("/orgs/{team}/invitations"),
+            json!({"email": email, "role": role}),
+        )
+        .await;
+        let member = app.bearer(email).await;
+        api(
+            &app,
+            &member,
+            "POST",
+            "/invitations/accept",
+            json!({"token": invitation["token"]}),
+        )
+        .await;
+    }
+    let path = format!("/orgs/{team}");
+    ui_test("team_phone", &app.url(""), Viewport::Phone, |ui| async move {
+        sign_in(&ui, owner).await;
+        ui.goto(&path).await;
+        ui.wait_text("#members", "carol@example.org").await;
+        // Each text is laid out on one line (one client rectangle per text node), and each role
+        // menu is wide enough to show its choice.
+        let broken: Vec<String> = ui
+            .eval(
+                "(() => { \
+                   const broken = []; \
+                   const texts = [...document.querySelectorAll( \
+                     '#members td:first-child, #members button, #usage td')] \
+                     .flatMap(e => [...e.childNodes].filter(n => n.nodeType === 3 \
+                       && n.textContent.trim())); \
+                   for (const node of texts) { \
+                     const range = document.createRange(); range.selectNodeContents(node); \
+                     const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))); \
+                     if (lines.size > 1) broken.push(node.textContent.trim()); \
+                   } \
+                   for (const menu of document.querySelectorAll('#members select')) { \
+                     if (menu.offsetWidth < 96) broken.push(menu.id + ' is ' + menu.offsetWidth + 'px'); \
+                   } \
+                   return broken; })()",
+            )
+            .await;
+        assert!(broken.is_empty(), "broken on a phone: {broken:?}");
+        ui.screenshot(&screenshots().join("team_phone.png")).await;
+    })
+    .await;
     app.finish().await;
 }
