@@ -18,6 +18,7 @@ export function showTimes(root = document) {
     if (Number.isNaN(date.getTime())) continue;
     el.title = date.toLocaleString();
     if (el.dataset.words === "since") el.textContent = sinceWords(date);
+    else if (el.dataset.words === "when") el.textContent = whenWords(date);
     else el.textContent = date <= new Date() ? agoWords(date) : whenWords(date);
   }
 }

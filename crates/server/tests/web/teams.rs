@@ -395,6 +395,16 @@ async fn invitations_that_cannot_be_used_say_why(backend: Backend) {
             ui.wait_text("main h1", "This invitation has expired").await;
             ui.wait_text("main", "Ask one of the team's owners to invite you again")
                 .await;
+            // When it stopped working, in words of the reader's day and clock (an hour ago).
+            let until: String = ui
+                .eval("document.querySelector('main time').textContent")
+                .await;
+            assert!(
+                ["today at ", "yesterday at "]
+                    .iter()
+                    .any(|day| until.starts_with(day)),
+                "{until}"
+            );
             assert!(!ui.exists("#accept").await);
             ui.screenshot(&screenshots().join(format!("invitation_expired_{backend:?}.png")))
                 .await;

@@ -55,6 +55,9 @@ pub enum InvitationAction {
 struct InvitationPage {
     layout: Layout,
     heading: String,
+    /// For an expired invitation: the team, and when the link stopped working (shown in the
+    /// reader's time zone, before `lines`).
+    expired: Option<(String, When)>,
     lines: Vec<String>,
     action: InvitationAction,
 }
@@ -79,6 +82,7 @@ async fn invitation_page(
             &InvitationPage {
                 layout: layout.clone(),
                 heading: heading.to_owned(),
+                expired: None,
                 lines,
                 action,
             },
@@ -155,17 +159,18 @@ async fn invitation_page(
         ));
     }
     if invitation.expires_at <= Utc::now() {
-        let expired = When::of(invitation.expires_at).text;
-        return Ok(page(
+        return Ok(render_status(
             StatusCode::GONE,
-            "This invitation has expired",
-            vec![
-                format!("The invitation to join {team} could be used until {expired}."),
-                format!(
+            &InvitationPage {
+                layout,
+                heading: "This invitation has expired".to_owned(),
+                expired: Some((team, When::of(invitation.expires_at))),
+                lines: vec![
                     "Ask one of the team's owners to invite you again: they get a new link to send you."
-                ),
-            ],
-            InvitationAction::Home,
+                        .to_owned(),
+                ],
+                action: InvitationAction::Home,
+            },
         ));
     }
     let Some(user) = user else {
