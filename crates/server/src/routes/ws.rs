@@ -166,8 +166,8 @@ async fn cookie_caller(
     }
 }
 
-/// What a connection authenticated with, asked again while it stays open.
-#[derive(Debug, Clone)]
+/// What a connection authenticated with, asked again while it stays open. It holds a secret,
+/// so it has no `Debug` to print it with.
 enum Credential {
     /// An access token or a personal API token.
     Bearer(String),
