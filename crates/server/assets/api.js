@@ -28,6 +28,11 @@ const FIELD_NAMES = {
   headers: "The extra headers",
   config: "The scrape's settings",
   body: "The request",
+  max_jobs: "The limit of scrapes",
+  max_runs_per_day: "The limit of runs a day",
+  max_concurrent_runs: "The limit of runs at the same time",
+  max_stored_items: "The limit of rows kept",
+  max_schedules: "The limit of schedules",
 };
 
 function fieldName(path) {

@@ -163,3 +163,40 @@ $("accept")?.addEventListener("click", async (event) => {
     problem("accept-problem", error.message);
   }
 });
+
+// An administrator's limits for the team: a whole number of 1 or more, or empty for the site's
+// default. Commas and spaces between digits are allowed ("10,000").
+$("limits-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = {};
+  for (const input of event.currentTarget.querySelectorAll("input[name]")) {
+    const text = input.value.trim().replace(/[\s,]/g, "");
+    if (!text) {
+      body[input.name] = null;
+      continue;
+    }
+    if (!/^[0-9]+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+      const what = input.labels[0]?.firstChild?.textContent.trim() ?? input.name;
+      input.focus();
+      return problem(
+        "limits-problem",
+        `${what}: give a whole number of 1 or more, or leave the box empty for the default.`,
+      );
+    }
+    body[input.name] = Number(text);
+  }
+  try {
+    const usage = await api("PUT", `/orgs/${orgId}/quotas`, body);
+    problem("limits-problem", "");
+    for (const [name, standing] of Object.entries(usage)) {
+      const row = document.querySelector(`#usage tr[data-quota="max_${name}"]`);
+      if (!row || typeof standing !== "object") continue;
+      row.querySelector(".limit").textContent = standing.limit.toLocaleString("en-US");
+      const input = $(`limit-max_${name}`);
+      if (input) input.value = standing.overridden ? String(standing.limit) : "";
+    }
+    say("The team's limits are saved.");
+  } catch (error) {
+    problem("limits-problem", error.message);
+  }
+});

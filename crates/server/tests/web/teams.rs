@@ -3,7 +3,7 @@
 //! team sees no control that changes its scrapes (and the API refuses them anyway); an
 //! invitation that expired, was used or is for someone else says so in words; signed out, the
 //! invitation leads through sign-in and back; on a phone, the team's page keeps its words and
-//! controls whole.
+//! controls whole; an administrator of the site gives a team limits of its own there.
 
 use std::time::Duration;
 
@@ -506,6 +506,103 @@ async fn a_team_reads_whole_on_a_phone() {
         assert!(broken.is_empty(), "broken on a phone: {broken:?}");
         ui.screenshot(&screenshots().join("team_phone.png")).await;
     })
+    .await;
+    app.finish().await;
+}
+
+/// An administrator of the site gives a team limits of its own on the team's page: a limit
+/// typed with a thousands separator is taken, a box that is not a number is named in words
+/// and nothing is saved, an empty box means the site's default. The team's owner, who is not
+/// an administrator, sees the limits but no way to change them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_gives_a_team_limits_of_its_own() {
+    let app = WebApp::start(Backend::Sqlite).await;
+    app.account("root@example.com", Role::Admin).await;
+    app.account("alice@example.com", Role::User).await;
+    let alice = app.bearer("alice@example.com").await;
+    let team = org_id(
+        &api(
+            &app,
+            &alice,
+            "POST",
+            "/orgs",
+            json!({"name": "Garden club"}),
+        )
+        .await,
+    );
+    let path = format!("/orgs/{team}");
+    let page = path.clone();
+    ui_test(
+        "team_limits",
+        &app.url(""),
+        Viewport::Desktop,
+        |ui| async move {
+            sign_in(&ui, "root@example.com").await;
+            ui.goto(&page).await;
+            ui.wait_for("#limits-form").await;
+            ui.fill("#limit-max_jobs", "12,000").await;
+            ui.fill("#limit-max_schedules", "lots").await;
+            ui.click("#save-limits").await;
+            ui.wait_text(
+            "#limits-problem",
+            "Schedules: give a whole number of 1 or more, or leave the box empty for the default.",
+        )
+        .await;
+            let focused: String = ui.eval("document.activeElement.id").await;
+            assert_eq!(focused, "limit-max_schedules");
+            assert_eq!(
+                ui.text("#usage tr[data-quota='max_jobs'] .limit").await,
+                "1,000"
+            );
+            ui.fill("#limit-max_schedules", "").await;
+            ui.click("#save-limits").await;
+            ui.wait_text("#usage tr[data-quota='max_jobs'] .limit", "12,000")
+                .await;
+            ui.wait_text("#toast", "The team's limits are saved.").await;
+            assert!(
+                ui.eval::<bool>("document.getElementById('limits-problem').hidden")
+                    .await
+            );
+            ui.screenshot(&screenshots().join("team_limits.png")).await;
+            // After a reload the box holds the team's own limit, and the others stay empty.
+            ui.goto(&page).await;
+            let boxes: Vec<String> = ui
+                .eval("[...document.querySelectorAll('#limits-form input')].map(i => i.value)")
+                .await;
+            assert_eq!(boxes, ["12000", "", "", "", ""]);
+        },
+    )
+    .await;
+    let usage = api(
+        &app,
+        &alice,
+        "GET",
+        &format!("/orgs/{team}/usage"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        usage["jobs"],
+        json!({"used": 0, "limit": 12000, "overridden": true})
+    );
+    assert_eq!(usage["schedules"]["overridden"], json!(false));
+    ui_test(
+        "team_limits_owner",
+        &app.url(""),
+        Viewport::Desktop,
+        |ui| async move {
+            sign_in(&ui, "alice@example.com").await;
+            ui.goto(&path).await;
+            ui.wait_text("#usage tr[data-quota='max_jobs'] .limit", "12,000")
+                .await;
+            assert!(!ui.exists("#limits-form").await);
+            ui.wait_text(
+                "#usage-title + .table-wrap + .hint",
+                "An administrator of this site",
+            )
+            .await;
+        },
+    )
     .await;
     app.finish().await;
 }

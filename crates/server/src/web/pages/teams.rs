@@ -169,6 +169,8 @@ struct TeamPage {
     jobs_words: String,
     /// What the team uses of each of its limits.
     usage: Vec<UsageView>,
+    /// Whether the viewer may give the team limits of its own (an instance administrator).
+    sets_limits: bool,
 }
 
 /// One limit of a team as shown: what it counts, how much is used, the limit.
@@ -178,12 +180,25 @@ struct UsageView {
     limit: String,
     /// At or over the limit: the next one is refused.
     full: bool,
+    /// The limit's name in the quotas API: `max_jobs`, `max_runs_per_day`, ...
+    field: String,
+    /// The team's own limit as a plain number; empty when it has the site's default.
+    own: String,
+    /// The site's default limit, in words.
+    default: String,
 }
 
 impl UsageView {
-    fn of(standing: crate::quota::Standing) -> UsageView {
+    fn of(standing: crate::quota::Standing, defaults: &grandma_store::QuotaLimits) -> UsageView {
         use grandma_store::QuotaKind;
         UsageView {
+            field: format!("max_{}", standing.kind.as_str()),
+            own: if standing.own_limit {
+                standing.limit.to_string()
+            } else {
+                String::new()
+            },
+            default: grandma_store::grouped(defaults.of(standing.kind)),
             what: match standing.kind {
                 QuotaKind::Jobs => "Scrapes",
                 QuotaKind::RunsPerDay => "Runs started in the last 24 hours",
@@ -261,11 +276,15 @@ async fn team_page(
         .await?
         .total;
     let hours = i64::from(state.settings.orgs.invitation_ttl_hours);
+    let defaults = crate::quota::defaults(&state);
     let usage = crate::quota::standing(&state, org_id)
         .await?
         .into_iter()
-        .map(UsageView::of)
+        .map(|standing| UsageView::of(standing, &defaults))
         .collect();
+    let sets_limits = user
+        .authorize(Target::Instance, Action::ManageQuotas)
+        .is_ok();
     Ok(render(&TeamPage {
         layout: user.layout(Nav::Teams),
         id: org_id,
@@ -281,6 +300,7 @@ async fn team_page(
         invitation_days: lifetime_words(hours),
         jobs_words: plural(jobs, "scrape", "scrapes"),
         usage,
+        sets_limits,
     }))
 }
 
