@@ -158,6 +158,43 @@ impl TestApp {
             .await
     }
 
+    /// `member` (signed in as `email`) joins `org` with `role` through an invitation of
+    /// `owner`, by the link the invitation answers with.
+    pub async fn join_team(
+        &self,
+        owner: &str,
+        org: impl std::fmt::Display,
+        email: &str,
+        role: &str,
+        member: &str,
+    ) {
+        let invitation = self
+            .post(
+                &format!("/orgs/{org}/invitations"),
+                owner,
+                serde_json::json!({"email": email, "role": role}),
+                201,
+            )
+            .await;
+        let token = invitation["token"].as_str().unwrap();
+        assert_eq!(
+            invitation["link"].as_str().unwrap(),
+            format!("/invitations/{token}")
+        );
+        let joined = self
+            .post(
+                "/invitations/accept",
+                member,
+                serde_json::json!({"token": token}),
+                200,
+            )
+            .await;
+        assert_eq!(
+            (joined["id"].as_str(), joined["role"].as_str()),
+            (Some(org.to_string().as_str()), Some(role))
+        );
+    }
+
     /// The served OpenAPI document.
     pub async fn openapi_document(&self) -> Value {
         self.client

@@ -92,24 +92,6 @@ async fn run_and_cancel(app: &TestApp, job: &str, token: &str) -> String {
     run
 }
 
-async fn join(app: &TestApp, org: &str, owner: &str, email: &str, token: &str) {
-    let invitation = app
-        .post(
-            &format!("/orgs/{org}/invitations"),
-            owner,
-            json!({"email": email}),
-            201,
-        )
-        .await;
-    app.post(
-        "/invitations/accept",
-        token,
-        json!({"token": invitation["token"]}),
-        200,
-    )
-    .await;
-}
-
 async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
     let app = TestApp::start_with(backend, |s| s.http.websocket_recheck_seconds = 1).await;
     let (_, owner) = app.user("owner@example.com", Role::User).await;
@@ -120,7 +102,8 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
             .await,
         "id",
     );
-    join(&app, &org, &owner, "bob@example.com", &bob_jwt).await;
+    app.join_team(&owner, &org, "bob@example.com", "editor", &bob_jwt)
+        .await;
     let team_job = id_of(
         &app.post(
             "/jobs/",
@@ -153,7 +136,8 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
     let mut carol_user = connect(&app, "user", &carol_jwt).await;
 
     // Carol joins after connecting: once her socket is re-checked, the team's runs reach it.
-    join(&app, &org, &owner, "carol@example.com", &carol_jwt).await;
+    app.join_team(&owner, &org, "carol@example.com", "editor", &carol_jwt)
+        .await;
     tokio::time::sleep(AFTER_A_RECHECK).await;
     let seen_by_all = run_and_cancel(&app, &team_job, &owner).await;
     for socket in [&mut carol_user, &mut bob_user, &mut bob_feed] {

@@ -40,30 +40,6 @@ async fn team(app: &TestApp, owner: &str, name: &str) -> Uuid {
     id_of(&org)
 }
 
-/// `member` (signed in as `email`) joins `org` with `role` through an invitation of `owner`.
-async fn join(app: &TestApp, owner: &str, org: Uuid, email: &str, role: &str, member: &str) {
-    let invitation = app
-        .post(
-            &format!("/orgs/{org}/invitations"),
-            owner,
-            json!({"email": email, "role": role}),
-            201,
-        )
-        .await;
-    let token = invitation["token"].as_str().unwrap();
-    assert_eq!(
-        invitation["link"].as_str().unwrap(),
-        format!("/invitations/{token}")
-    );
-    let joined = app
-        .post("/invitations/accept", member, json!({"token": token}), 200)
-        .await;
-    assert_eq!(
-        (joined["id"].as_str(), joined["role"].as_str()),
-        (Some(org.to_string().as_str()), Some(role))
-    );
-}
-
 async fn patch(app: &TestApp, path: &str, token: &str, body: Value, expect: u16) -> Value {
     app.call(Method::PATCH, path, Some(token), Some(body), expect)
         .await
@@ -76,8 +52,10 @@ async fn roles_per_resource(backend: Backend) {
     let (_, viewer) = app.user("viewer@example.com", Role::User).await;
     let (_, outsider) = app.user("outsider@example.com", Role::User).await;
     let org = team(&app, &owner, "Scrapers").await;
-    join(&app, &owner, org, "editor@example.com", "editor", &editor).await;
-    join(&app, &owner, org, "viewer@example.com", "viewer", &viewer).await;
+    app.join_team(&owner, org, "editor@example.com", "editor", &editor)
+        .await;
+    app.join_team(&owner, org, "viewer@example.com", "viewer", &viewer)
+        .await;
 
     let job = app
         .post(
@@ -583,7 +561,8 @@ async fn instance_admins_and_read_only_accounts(backend: Backend) {
     let (_, admin) = app.user("root@example.com", Role::Admin).await;
     let (_, reader) = app.user("auditor@example.com", Role::Readonly).await;
     let org = team(&app, &owner, "Audited").await;
-    join(&app, &owner, org, "auditor@example.com", "editor", &reader).await;
+    app.join_team(&owner, org, "auditor@example.com", "editor", &reader)
+        .await;
     let job = app
         .post(
             "/jobs/",
@@ -655,8 +634,10 @@ async fn an_org_keeps_an_owner(backend: Backend) {
     let (second_id, second) = app.user("second@example.com", Role::User).await;
     let (third_id, third) = app.user("third@example.com", Role::User).await;
     let org = team(&app, &first, "Owned").await;
-    join(&app, &first, org, "second@example.com", "editor", &second).await;
-    join(&app, &first, org, "third@example.com", "viewer", &third).await;
+    app.join_team(&first, org, "second@example.com", "editor", &second)
+        .await;
+    app.join_team(&first, org, "third@example.com", "viewer", &third)
+        .await;
 
     // The only owner can neither step down nor leave.
     let refused = patch(

@@ -318,21 +318,8 @@ async fn user_events_follow_the_callers_orgs(backend: Backend) {
         &app.post("/orgs", &owner, json!({"name": "Live"}), 201)
             .await,
     );
-    let invitation = app
-        .post(
-            &format!("/orgs/{org}/invitations"),
-            &owner,
-            json!({"email": "member@example.com"}),
-            201,
-        )
+    app.join_team(&owner, org, "member@example.com", "editor", &member)
         .await;
-    app.post(
-        "/invitations/accept",
-        &member,
-        json!({"token": invitation["token"]}),
-        200,
-    )
-    .await;
     let team_job = id_of(
         &app.post(
             "/jobs/",

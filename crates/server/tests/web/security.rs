@@ -131,19 +131,9 @@ async fn api_writes_with_the_cookie_need_the_token_and_bearer_needs_none() {
     app.finish().await;
 }
 
-/// Signing out ends the live connection the page opened with the cookie: it closes with 1008
-/// once the connection asks again who its caller is.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_out_closes_the_pages_live_connection() {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
+/// A live connection to `/ws/user` carrying `cookie`, from a page of `origin`.
+async fn cookie_socket(app: &WebApp, cookie: &str, origin: &str) -> Socket {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let app = WebApp::start_with(Backend::Sqlite, Parts::default(), |s| {
-        s.http.websocket_recheck_seconds = 1
-    })
-    .await;
-    app.account("ann@example.com", Role::User).await;
-    let (cookie, csrf) = app.sign_in("ann@example.com").await;
     let mut request = format!("ws://{}/api/v1/ws/user", app.addr)
         .into_client_request()
         .unwrap();
@@ -152,16 +142,31 @@ async fn signing_out_closes_the_pages_live_connection() {
         .insert("cookie", cookie.parse().unwrap());
     request
         .headers_mut()
-        .insert("origin", app.url("").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        .insert("origin", origin.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Signing out ends the live connection the page opened with the cookie: it closes with 1008
+/// once the connection asks again who its caller is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_closes_the_pages_live_connection() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = WebApp::start_with(Backend::Sqlite, Parts::default(), |s| {
+        s.http.websocket_recheck_seconds = 1
+    })
+    .await;
+    app.account("ann@example.com", Role::User).await;
+    let (cookie, csrf) = app.sign_in("ann@example.com").await;
+    let mut socket = cookie_socket(&app, &cookie, &app.url("")).await;
     // Signed in: a ping is answered, and re-checks keep the connection open.
     socket
         .send(Message::text(r#"{"type":"ping"}"#))
         .await
         .unwrap();
-    type Socket = tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >;
     async fn next(
         socket: &mut Socket,
     ) -> Result<
@@ -205,29 +210,16 @@ async fn signing_out_closes_the_pages_live_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websocket_takes_the_cookie_from_our_origin_only() {
     use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let app = WebApp::start(Backend::Sqlite).await;
     app.account("ann@example.com", Role::User).await;
     let (cookie, _) = app.sign_in("ann@example.com").await;
-    let connect = |origin: String| {
-        let mut request = format!("ws://{}/api/v1/ws/user", app.addr)
-            .into_client_request()
-            .unwrap();
-        request
-            .headers_mut()
-            .insert("cookie", cookie.parse().unwrap());
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
-        tokio_tungstenite::connect_async(request)
-    };
-    let (mut ours, _) = connect(app.url("")).await.unwrap();
+    let mut ours = cookie_socket(&app, &cookie, &app.url("")).await;
     // Signed in: the snapshot (no runs) and then silence, not a policy close.
     let first = tokio::time::timeout(std::time::Duration::from_millis(1500), ours.next()).await;
     if let Ok(Some(Ok(message))) = &first {
         assert!(!message.is_close(), "{message:?}");
     }
-    let (mut theirs, _) = connect("http://evil.test".into()).await.unwrap();
+    let mut theirs = cookie_socket(&app, &cookie, "http://evil.test").await;
     let message = tokio::time::timeout(std::time::Duration::from_secs(20), theirs.next())
         .await
         .expect("closed within the auth timeout")
