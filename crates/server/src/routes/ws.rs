@@ -214,6 +214,13 @@ impl Following {
             }
             Following::User => {
                 authorize(caller, On::Account, Action::ReadResults)?;
+                // An API token acts in one team: once its user has left it, the token can
+                // follow nothing.
+                if let Some(token) = &caller.token
+                    && caller.role_in(token.org_id).is_none()
+                {
+                    return Err(ApiError::NotFound);
+                }
                 Ok(followed_orgs(caller))
             }
         }

@@ -124,6 +124,14 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
         )
         .await;
     let (bob_token, bob_token_id) = (id_of(&made, "token"), id_of(&made, "id"));
+    let kept = app
+        .post(
+            "/auth/api-tokens",
+            &bob_jwt,
+            json!({"name": "kept", "org_id": org, "scopes": ["results:read"]}),
+            201,
+        )
+        .await;
     let pending = id_of(
         &app.post(&format!("/jobs/{team_job}/run"), &owner, json!({}), 202)
             .await,
@@ -133,6 +141,7 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
     let mut bob_user = connect(&app, "user", &bob_jwt).await;
     let mut bob_run = connect(&app, &format!("results/{pending}"), &bob_jwt).await;
     let mut bob_feed = connect(&app, "user", &bob_token).await;
+    let mut bob_kept = connect(&app, "user", &id_of(&kept, "token")).await;
     let mut carol_user = connect(&app, "user", &carol_jwt).await;
 
     // Carol joins after connecting: once her socket is re-checked, the team's runs reach it.
@@ -152,11 +161,12 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
         .await;
     assert_eq!(close_code(&mut bob_feed).await, 1008);
 
-    // Bob leaves the team: the socket on its run closes, and his own socket stays open but
-    // gets his own runs only.
+    // Bob leaves the team: the sockets on its run and of his token for it close, and his own
+    // socket stays open but gets his own runs only.
     app.delete(&format!("/orgs/{org}/members/{bob}"), &owner, 204)
         .await;
     assert_eq!(close_code(&mut bob_run).await, 1008);
+    assert_eq!(close_code(&mut bob_kept).await, 1008);
     tokio::time::sleep(AFTER_A_RECHECK).await;
     let team_run = run_and_cancel(&app, &team_job, &owner).await;
     let own_run = run_and_cancel(&app, &bob_job, &bob_jwt).await;
