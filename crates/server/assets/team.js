@@ -4,6 +4,7 @@
 // the organizations API, which decides who may do what; its refusals are shown in words.
 import { api } from "api";
 import { say } from "app";
+import { whenWords } from "words";
 
 const $ = (id) => document.getElementById(id);
 const team = $("team");
@@ -89,19 +90,22 @@ $("invite-form")?.addEventListener("submit", async (event) => {
   }
 });
 
-$("copy-link")?.addEventListener("click", async () => {
-  const field = $("invite-link");
+// Copies a read-only field's text; without clipboard access (an insecure address, a refusal)
+// the text is selected instead, for the keyboard's copy.
+async function copyField(field, copied, what) {
   try {
     await navigator.clipboard.writeText(field.value);
-    say("The link is copied. Paste it into a message to the person.");
+    say(copied);
   } catch {
-    // Without clipboard access (an insecure address, a refusal): the link is selected, for
-    // the keyboard's copy.
     field.focus();
     field.select();
-    say("Press Ctrl+C (or ⌘+C) to copy the selected link.");
+    say(`Press Ctrl+C (or ⌘+C) to copy the selected ${what}.`);
   }
-});
+}
+
+$("copy-link")?.addEventListener("click", () =>
+  copyField($("invite-link"), "The link is copied. Paste it into a message to the person.", "link"),
+);
 
 $("rename-form")?.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -198,5 +202,82 @@ $("limits-form")?.addEventListener("submit", async (event) => {
     say("The team's limits are saved.");
   } catch (error) {
     problem("limits-problem", error.message);
+  }
+});
+
+// API tokens for this team: made with the ticked scopes, their secret shown once; revoked at
+// once (a lost or unwanted token is replaced by making another).
+$("token-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const name = $("token-name").value.trim();
+  if (!name) {
+    $("token-name").focus();
+    return problem("token-problem", "Say what the token is for: a name such as “Nightly export”.");
+  }
+  const ticked = [...form.querySelectorAll("input[name=scope]:checked")];
+  if (!ticked.length) return problem("token-problem", "Tick at least one thing the token may do.");
+  const body = { name, org_id: orgId, scopes: ticked.map((box) => box.value) };
+  if ($("token-days").value) body.expires_in_days = Number($("token-days").value);
+  try {
+    const made = await api("POST", "/auth/api-tokens", body);
+    problem("token-problem", "");
+    $("token-done-name").textContent = made.name;
+    $("token-secret").value = made.token;
+    $("token-done").hidden = false;
+    listToken(made, ticked.map((box) => box.nextSibling.textContent.trim()));
+    form.reset();
+    $("token-secret").focus();
+    $("token-secret").select();
+  } catch (error) {
+    problem("token-problem", error.message);
+  }
+});
+
+// A token just made, at the top of the list (the page lists the others).
+function listToken(token, can) {
+  const item = document.createElement("li");
+  item.dataset.token = token.id;
+  const about = document.createElement("span");
+  const name = document.createElement("strong");
+  name.textContent = token.name;
+  const prefix = document.createElement("code");
+  prefix.textContent = `${token.prefix}…`;
+  const hint = document.createElement("span");
+  hint.className = "hint";
+  const until = token.expires_at ? `Works until ${whenWords(new Date(token.expires_at))}` : "Never expires";
+  hint.textContent = `${can.join("; ")}. ${until}; not used yet.`;
+  about.append(name, " ", prefix, document.createElement("br"), hint);
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  const revoke = document.createElement("button");
+  revoke.type = "button";
+  revoke.className = "button danger";
+  revoke.dataset.revokeToken = token.id;
+  const who = document.createElement("span");
+  who.className = "visually-hidden";
+  who.textContent = ` the token ${token.name}`;
+  revoke.append("Revoke", who);
+  actions.append(revoke);
+  item.append(about, actions);
+  $("tokens").prepend(item);
+  $("no-tokens").hidden = true;
+}
+
+$("copy-token")?.addEventListener("click", () =>
+  copyField($("token-secret"), "The token is copied. Paste it where the program reads it.", "token"),
+);
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-revoke-token]");
+  if (!button) return;
+  try {
+    await api("DELETE", `/auth/api-tokens/${button.dataset.revokeToken}`);
+    button.closest("li").remove();
+    $("no-tokens").hidden = !!document.querySelector("#tokens li");
+    $("my-tokens-title").focus();
+    say("The token is revoked: programs that use it are refused from now on.");
+  } catch (error) {
+    say(error.message, "error");
   }
 });

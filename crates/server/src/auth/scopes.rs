@@ -52,6 +52,23 @@ impl ApiScope {
         }
     }
 
+    /// What the scope lets a program do, in words, for the page that makes tokens.
+    pub fn words(self) -> &'static str {
+        match self {
+            ApiScope::JobsRead => "See the scrapes",
+            ApiScope::JobsWrite => "Make, change and delete scrapes",
+            ApiScope::RunsWrite => "Start and cancel runs",
+            ApiScope::ResultsRead => "Read runs and download their rows",
+            ApiScope::SchedulesRead => "See the schedules",
+            ApiScope::SchedulesWrite => "Make, change and delete schedules",
+            ApiScope::WebhooksRead => "See the notifications",
+            ApiScope::WebhooksWrite => "Make, change and delete notifications",
+            ApiScope::OrgRead => "See the team and its members",
+            ApiScope::OrgWrite => "Manage the team's members and invitations",
+            ApiScope::Admin => "Administer the whole site (administrators only)",
+        }
+    }
+
     /// Every scope's name, for messages listing the valid ones.
     pub fn names() -> String {
         ApiScope::ALL

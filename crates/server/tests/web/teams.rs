@@ -3,7 +3,8 @@
 //! team sees no control that changes its scrapes (and the API refuses them anyway); an
 //! invitation that expired, was used or is for someone else says so in words; signed out, the
 //! invitation leads through sign-in and back; on a phone, the team's page keeps its words and
-//! controls whole; an administrator of the site gives a team limits of its own there.
+//! controls whole; an administrator of the site gives a team limits of its own there; a
+//! member makes an API token for the team there, uses it, and revokes it.
 
 use std::time::Duration;
 
@@ -601,6 +602,111 @@ async fn an_administrator_gives_a_team_limits_of_its_own() {
                 "An administrator of this site",
             )
             .await;
+        },
+    )
+    .await;
+    app.finish().await;
+}
+
+/// A member makes an API token for the team on its page: the token is shown once, does what
+/// was ticked and nothing else, is listed with what it may do, and stops working when revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_makes_uses_and_revokes_a_token_for_the_team() {
+    let app = WebApp::start(Backend::Sqlite).await;
+    app.account("alice@example.com", Role::User).await;
+    app.account("bob@example.com", Role::User).await;
+    let alice = app.bearer("alice@example.com").await;
+    let team = org_id(
+        &api(
+            &app,
+            &alice,
+            "POST",
+            "/orgs",
+            json!({"name": "Garden club"}),
+        )
+        .await,
+    );
+    let invitation = api(
+        &app,
+        &alice,
+        "POST",
+        &format!("/orgs/{team}/invitations"),
+        json!({"email": "bob@example.com", "role": "editor"}),
+    )
+    .await;
+    let bob = app.bearer("bob@example.com").await;
+    api(
+        &app,
+        &bob,
+        "POST",
+        "/invitations/accept",
+        json!({"token": invitation["token"]}),
+    )
+    .await;
+    let path = format!("/orgs/{team}");
+    let base = app.url("/api/v1");
+    ui_test(
+        "team_token",
+        &app.url(""),
+        Viewport::Desktop,
+        |ui| async move {
+            sign_in(&ui, "bob@example.com").await;
+            ui.goto(&path).await;
+            ui.wait_for("#token-form").await;
+            assert!(
+                !ui.eval::<bool>("document.getElementById('no-tokens').hidden")
+                    .await
+            );
+            ui.click("#make-token").await;
+            ui.wait_text("#token-problem", "Say what the token is for")
+                .await;
+            ui.fill("#token-name", "Nightly export").await;
+            ui.click("#make-token").await;
+            ui.wait_until("!document.getElementById('token-done').hidden")
+                .await;
+            let focused: String = ui.eval("document.activeElement.id").await;
+            assert_eq!(focused, "token-secret");
+            let secret: String = ui
+                .eval("document.getElementById('token-secret').value")
+                .await;
+            ui.wait_text("#tokens li", "Nightly export").await;
+            ui.wait_text(
+                "#tokens li",
+                "See the scrapes; Read runs and download their rows.",
+            )
+            .await;
+            ui.screenshot(&screenshots().join("team_token.png")).await;
+
+            // The token reads the team's scrapes, and nothing it was not given.
+            let client = reqwest::Client::new();
+            let call = |path: &str| {
+                client
+                    .get(format!("{base}{path}"))
+                    .bearer_auth(&secret)
+                    .send()
+            };
+            assert_eq!(call("/jobs/").await.unwrap().status(), StatusCode::OK);
+            let refused = call("/webhooks").await.unwrap();
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+            assert!(refused.text().await.unwrap().contains("webhooks:read"));
+
+            // Listed by the server after a reload, used; revoked, it stops working.
+            ui.goto(&path).await;
+            ui.wait_text("#tokens li", "last used").await;
+            ui.wait_text("#tokens li", "Works until").await;
+            ui.click("#tokens li [data-revoke-token]").await;
+            ui.wait_until("document.querySelectorAll('#tokens li').length === 0")
+                .await;
+            assert!(
+                !ui.eval::<bool>("document.getElementById('no-tokens').hidden")
+                    .await
+            );
+            let focused: String = ui.eval("document.activeElement.id").await;
+            assert_eq!(focused, "my-tokens-title");
+            assert_eq!(
+                call("/jobs/").await.unwrap().status(),
+                StatusCode::UNAUTHORIZED
+            );
         },
     )
     .await;

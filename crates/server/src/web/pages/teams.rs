@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
-use grandma_store::{JobFilter, OrgRole, Paging};
+use grandma_store::{JobFilter, OrgRole, Paging, Role};
 use uuid::Uuid;
 
-use crate::auth::{Action, Target};
+use crate::auth::{Action, ApiScope, Target};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::extract::WebUser;
@@ -171,6 +171,32 @@ struct TeamPage {
     usage: Vec<UsageView>,
     /// Whether the viewer may give the team limits of its own (an instance administrator).
     sets_limits: bool,
+    /// Whether the viewer may make API tokens that act in this team.
+    makes_tokens: bool,
+    /// The viewer's unrevoked API tokens for this team, newest first.
+    tokens: Vec<TokenView>,
+    /// The scopes a new token may be given, in the order they are offered (`admin` only to
+    /// an instance administrator).
+    scopes: Vec<ApiScope>,
+}
+
+/// One of the viewer's API tokens for the team.
+struct TokenView {
+    id: Uuid,
+    name: String,
+    prefix: String,
+    /// What it may do, in words.
+    can: String,
+    expires: Option<When>,
+    expired: bool,
+    last_used: Option<When>,
+}
+
+impl TeamPage {
+    /// Whether a new token gets `scope` ticked: reading the scrapes and their rows.
+    fn ticked(&self, scope: &ApiScope) -> bool {
+        matches!(scope, ApiScope::JobsRead | ApiScope::ResultsRead)
+    }
 }
 
 /// One limit of a team as shown: what it counts, how much is used, the limit.
@@ -285,6 +311,36 @@ async fn team_page(
     let sets_limits = user
         .authorize(Target::Instance, Action::ManageQuotas)
         .is_ok();
+    let makes_tokens = is_member
+        && user
+            .authorize(Target::Org(org_id), Action::ManageAccount)
+            .is_ok();
+    let tokens = if makes_tokens {
+        state
+            .store
+            .list_api_tokens(me)
+            .await?
+            .into_iter()
+            .filter(|t| t.org_id == org_id && t.revoked_at.is_none())
+            .map(|t| TokenView {
+                id: t.token_id,
+                can: t
+                    .scopes
+                    .iter()
+                    .filter_map(|s| s.parse::<ApiScope>().ok())
+                    .map(|s| s.words())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                name: t.name,
+                prefix: t.prefix,
+                expires: t.expires_at.map(When::of),
+                expired: t.expires_at.is_some_and(|at| at <= now),
+                last_used: t.last_used_at.map(When::of),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&TeamPage {
         layout: user.layout(Nav::Teams),
         id: org_id,
@@ -301,6 +357,12 @@ async fn team_page(
         jobs_words: plural(jobs, "scrape", "scrapes"),
         usage,
         sets_limits,
+        makes_tokens,
+        tokens,
+        scopes: ApiScope::ALL
+            .into_iter()
+            .filter(|scope| *scope != ApiScope::Admin || user.user.role == Role::Admin)
+            .collect(),
     }))
 }
 
