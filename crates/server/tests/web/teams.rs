@@ -511,7 +511,12 @@ async fn a_team_reads_whole_on_a_phone() {
     app.finish().await;
 }
 
-/// An administrator of the site gives a team limits of its own on the team's page: a limit
+/// What the team page says of a limit box that holds no whole number.
+const NOT_A_LIMIT: &str =
+    "Schedules: give a whole number of 1 or more, or leave the box empty for the default.";
+
+/// An administrator of the site finds any team (shared ones on the teams page, personal ones
+/// from the users page) and gives it limits of its own on the team's page: a limit
 /// typed with a thousands separator is taken, a box that is not a number is named in words
 /// and nothing is saved, an empty box means the site's default. The team's owner, who is not
 /// an administrator, sees the limits but no way to change them.
@@ -533,22 +538,29 @@ async fn an_administrator_gives_a_team_limits_of_its_own() {
     );
     let path = format!("/orgs/{team}");
     let page = path.clone();
+    let alice_id = user_id(&app, "alice@example.com").await;
     ui_test(
         "team_limits",
         &app.url(""),
         Viewport::Desktop,
         |ui| async move {
             sign_in(&ui, "root@example.com").await;
-            ui.goto(&page).await;
+            // The administrator is in no team but their own: every shared team is listed for
+            // them, and each person's personal team opens from the users page.
+            ui.goto("/admin/users").await;
+            ui.click(&format!("a[href='/orgs/{alice_id}']")).await;
+            ui.wait_path(&format!("/orgs/{alice_id}")).await;
+            ui.wait_text("main h1", "alice@example.com").await;
+            ui.wait_for("#limits-form").await;
+            ui.goto("/orgs").await;
+            ui.wait_text("#every-team", "Garden club").await;
+            ui.click("#every-team a").await;
+            ui.wait_path(&page).await;
             ui.wait_for("#limits-form").await;
             ui.fill("#limit-max_jobs", "12,000").await;
             ui.fill("#limit-max_schedules", "lots").await;
             ui.click("#save-limits").await;
-            ui.wait_text(
-            "#limits-problem",
-            "Schedules: give a whole number of 1 or more, or leave the box empty for the default.",
-        )
-        .await;
+            ui.wait_text("#limits-problem", NOT_A_LIMIT).await;
             let focused: String = ui.eval("document.activeElement.id").await;
             assert_eq!(focused, "limit-max_schedules");
             assert_eq!(
@@ -597,6 +609,10 @@ async fn an_administrator_gives_a_team_limits_of_its_own() {
             ui.wait_text("#usage tr[data-quota='max_jobs'] .limit", "12,000")
                 .await;
             assert!(!ui.exists("#limits-form").await);
+            ui.goto("/orgs").await;
+            ui.wait_text("#teams", "Garden club").await;
+            assert!(!ui.exists("#every-team").await);
+            ui.goto(&path).await;
             ui.wait_text(
                 "#usage-title + .table-wrap + .hint",
                 "An administrator of this site",

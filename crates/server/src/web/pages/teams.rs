@@ -120,14 +120,33 @@ pub async fn team_choices(state: &AppState, user: &WebUser) -> Result<Vec<TeamCh
 struct TeamsPage {
     layout: Layout,
     teams: Vec<TeamChoice>,
+    /// For an instance administrator, every shared team of the site (personal ones open from
+    /// the users page), so that any team's usage and limits are in reach; else empty.
+    every_team: Vec<(Uuid, String)>,
 }
 
 async fn teams_page(State(state): State<AppState>, user: WebUser) -> Result<Response, WebError> {
     let teams = team_choices(&state, &user).await?;
     let may_create = user.authorize(Target::Account, Action::CreateOrg).is_ok();
+    let every_team = if user
+        .authorize(Target::Instance, Action::ManageQuotas)
+        .is_ok()
+    {
+        state
+            .store
+            .list_all_orgs()
+            .await?
+            .into_iter()
+            .filter(|org| org.personal_of.is_none())
+            .map(|org| (org.org_id, org.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&TeamsPage {
         layout: user.layout(Nav::Teams).writes_if(may_create),
         teams,
+        every_team,
     }))
 }
 
