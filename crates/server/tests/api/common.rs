@@ -260,6 +260,14 @@ impl TestApp {
             .await;
         body["id"].as_str().unwrap().parse().unwrap()
     }
+
+    /// A job named `name` saved into the organization `org`.
+    pub async fn team_job(&self, token: &str, org: impl std::fmt::Display, name: &str) -> Uuid {
+        let body = json!({"config": job_config(name), "org_id": org.to_string()});
+        let job = self.post("/jobs/", token, body, 201).await;
+        assert_eq!(job["org_id"], org.to_string());
+        job["id"].as_str().unwrap().parse().unwrap()
+    }
 }
 
 /// A valid job document with fields `title`, `price`, `link`.

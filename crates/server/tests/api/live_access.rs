@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{TestApp, job_config};
+use crate::common::TestApp;
 
 both_databases!(open_sockets_follow_access_as_it_changes);
 
@@ -104,16 +104,7 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
     );
     app.join_team(&owner, &org, "bob@example.com", "editor", &bob_jwt)
         .await;
-    let team_job = id_of(
-        &app.post(
-            "/jobs/",
-            &owner,
-            json!({"config": job_config("Team"), "org_id": org}),
-            201,
-        )
-        .await,
-        "id",
-    );
+    let team_job = app.team_job(&owner, &org, "Team").await.to_string();
     let bob_job = app.job(&bob_jwt, "Bob's own").await.to_string();
     let made = app
         .post(

@@ -563,15 +563,7 @@ async fn instance_admins_and_read_only_accounts(backend: Backend) {
     let org = team(&app, &owner, "Audited").await;
     app.join_team(&owner, org, "auditor@example.com", "editor", &reader)
         .await;
-    let job = app
-        .post(
-            "/jobs/",
-            &owner,
-            json!({"config": job_config("Audited"), "org_id": org}),
-            201,
-        )
-        .await;
-    let job = id_of(&job);
+    let job = app.team_job(&owner, org, "Audited").await;
 
     // An instance admin acts as an owner of every organization without being a member.
     app.get(&format!("/jobs/{job}"), &admin, 200).await;

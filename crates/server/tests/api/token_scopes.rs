@@ -27,15 +27,7 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     let (me, jwt) = app.user("scripts@example.com", Role::User).await;
     let org = id_of(&app.post("/orgs", &jwt, json!({"name": "Bots"}), 201).await);
     let personal_job = app.job(&jwt, "Personal").await;
-    let team_job = id_of(
-        &app.post(
-            "/jobs/",
-            &jwt,
-            json!({"config": job_config("Team"), "org_id": org}),
-            201,
-        )
-        .await,
-    );
+    let team_job = app.team_job(&jwt, org, "Team").await;
 
     // A token for the team that only reads jobs and results.
     let made = app
@@ -320,15 +312,7 @@ async fn user_events_follow_the_callers_orgs(backend: Backend) {
     );
     app.join_team(&owner, org, "member@example.com", "editor", &member)
         .await;
-    let team_job = id_of(
-        &app.post(
-            "/jobs/",
-            &owner,
-            json!({"config": job_config("Team"), "org_id": org}),
-            201,
-        )
-        .await,
-    );
+    let team_job = app.team_job(&owner, org, "Team").await;
     let own_job = app.job(&outsider, "Own").await;
 
     let url = |token: &str| format!("ws://{}/api/v1/ws/user?token={token}", app.addr);

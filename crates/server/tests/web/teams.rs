@@ -436,6 +436,36 @@ async fn invitations_that_cannot_be_used_say_why(backend: Backend) {
     app.finish().await;
 }
 
+/// "Garden club", started through the API by `owner` (an account already made), with each
+/// `(email, role)` of `members` (accounts too) joined through an invitation; returns its id.
+async fn garden_club(app: &WebApp, owner: &str, members: &[(&str, &str)]) -> String {
+    let bearer = app.bearer(owner).await;
+    let team = org_id(
+        &api(
+            app,
+            &bearer,
+            "POST",
+            "/orgs",
+            json!({"name": "Garden club"}),
+        )
+        .await,
+    );
+    for (email, role) in members {
+        let invitation = api(
+            app,
+            &bearer,
+            "POST",
+            &format!("/orgs/{team}/invitations"),
+            json!({"email": email, "role": role}),
+        )
+        .await;
+        let member = app.bearer(email).await;
+        let accept = json!({"token": invitation["token"]});
+        api(app, &member, "POST", "/invitations/accept", accept).await;
+    }
+    team
+}
+
 /// On a phone the owner's view of a team keeps every e-mail address, button label, number and
 /// role menu whole: none is squeezed into a column so narrow that it breaks mid-word.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,39 +475,11 @@ async fn a_team_reads_whole_on_a_phone() {
     for email in [owner, "bob.somebody@example.com", "carol@example.org"] {
         app.account(email, Role::User).await;
     }
-    let bearer = app.bearer(owner).await;
-    let team = org_id(
-        &api(
-            &app,
-            &bearer,
-            "POST",
-            "/orgs",
-            json!({"name": "Garden club"}),
-        )
-        .await,
-    );
-    for (email, role) in [
+    let members = [
         ("bob.somebody@example.com", "editor"),
         ("carol@example.org", "viewer"),
-    ] {
-        let invitation = api(
-            &app,
-            &bearer,
-            "POST",
-            &format!("/orgs/{team}/invitations"),
-            json!({"email": email, "role": role}),
-        )
-        .await;
-        let member = app.bearer(email).await;
-        api(
-            &app,
-            &member,
-            "POST",
-            "/invitations/accept",
-            json!({"token": invitation["token"]}),
-        )
-        .await;
-    }
+    ];
+    let team = garden_club(&app, owner, &members).await;
     let path = format!("/orgs/{team}");
     ui_test("team_phone", &app.url(""), Viewport::Phone, |ui| async move {
         sign_in(&ui, owner).await;
@@ -525,17 +527,8 @@ async fn an_administrator_gives_a_team_limits_of_its_own() {
     let app = WebApp::start(Backend::Sqlite).await;
     app.account("root@example.com", Role::Admin).await;
     app.account("alice@example.com", Role::User).await;
+    let team = garden_club(&app, "alice@example.com", &[]).await;
     let alice = app.bearer("alice@example.com").await;
-    let team = org_id(
-        &api(
-            &app,
-            &alice,
-            "POST",
-            "/orgs",
-            json!({"name": "Garden club"}),
-        )
-        .await,
-    );
     let path = format!("/orgs/{team}");
     let page = path.clone();
     let alice_id = user_id(&app, "alice@example.com").await;
@@ -631,34 +624,7 @@ async fn a_member_makes_uses_and_revokes_a_token_for_the_team() {
     let app = WebApp::start(Backend::Sqlite).await;
     app.account("alice@example.com", Role::User).await;
     app.account("bob@example.com", Role::User).await;
-    let alice = app.bearer("alice@example.com").await;
-    let team = org_id(
-        &api(
-            &app,
-            &alice,
-            "POST",
-            "/orgs",
-            json!({"name": "Garden club"}),
-        )
-        .await,
-    );
-    let invitation = api(
-        &app,
-        &alice,
-        "POST",
-        &format!("/orgs/{team}/invitations"),
-        json!({"email": "bob@example.com", "role": "editor"}),
-    )
-    .await;
-    let bob = app.bearer("bob@example.com").await;
-    api(
-        &app,
-        &bob,
-        "POST",
-        "/invitations/accept",
-        json!({"token": invitation["token"]}),
-    )
-    .await;
+    let team = garden_club(&app, "alice@example.com", &[("bob@example.com", "editor")]).await;
     let path = format!("/orgs/{team}");
     let base = app.url("/api/v1");
     ui_test(
