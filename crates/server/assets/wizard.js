@@ -21,7 +21,9 @@ const state = {
   items: null, // {item_selector, item_selector_type, item_nodes, count}
   fields: [], // job fields, each with `filled` and `alternatives`
   pagination: null, // {type, selector, selector_type, url_pattern, next_url}
-  busy: false,
+  // Choices on the page wait here for the ones before them to be answered, so a quick second
+  // click is answered after the first one rather than lost.
+  choices: Promise.resolve(),
 };
 
 function problem(id, message) {
@@ -166,18 +168,18 @@ function onPageClick(event) {
   choose(event.target);
 }
 
-async function choose(target) {
+function choose(target) {
   const node = nodeOf(target);
-  if (node === null || !state.snapshot || state.busy) return;
-  state.busy = true;
-  try {
+  const snapshot = state.snapshot;
+  if (node === null || !snapshot) return;
+  state.choices = state.choices.then(async () => {
+    // A new page was shown meanwhile: the number named an element of the old one.
+    if (state.snapshot !== snapshot) return;
     const m = mode();
     if (m === "items") await clickItem(node, target);
     else if (m === "fields") await addField(node);
     else await pickNext(node);
-  } finally {
-    state.busy = false;
-  }
+  }).catch((e) => problem("wizard-problem", `That click could not be used: ${e.message}`));
 }
 
 // 2. Items: the first click waits for a second; then each click leaves an item out or adds one.
