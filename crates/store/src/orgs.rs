@@ -325,7 +325,8 @@ impl Store {
 
     /// Removes a member (or a member leaves). The last owner cannot leave, and nobody leaves
     /// their personal organization: `Refused`. Jobs, schedules and webhooks they created stay
-    /// with the organization.
+    /// with the organization; their API tokens for it are revoked, so that a later invitation
+    /// back does not bring old tokens, perhaps long forgotten, back to life.
     pub async fn remove_member(&self, org_id: Uuid, user_id: Uuid) -> Result<()> {
         dispatch!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write()).await?;
@@ -344,6 +345,15 @@ impl Store {
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "update api_token set revoked_at = $3 \
+                 where org_id = $1 and user_id = $2 and revoked_at is null",
+            )
+            .bind(org_id)
+            .bind(user_id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         });
         Ok(())

@@ -346,8 +346,10 @@ pub async fn change_member(
     Ok(Json(changed.into()))
 }
 
-/// Removes a member (owners), or leaves (any member, their own id). The last owner cannot
-/// go, and nobody leaves their personal organization: 409.
+/// Removes a member (owners), or leaves (any member, their own id).
+///
+/// The member's API tokens for the organization are revoked. The last owner cannot go, and
+/// nobody leaves their personal organization: 409.
 #[utoipa::path(delete, path = "/orgs/{id}/members/{user_id}", tag = "Organizations",
     security(("bearer" = [])),
     params(

@@ -16,6 +16,7 @@ both_databases!(
     tokens_act_in_one_org_within_their_scopes,
     expired_tokens_are_refused_saying_when,
     user_events_follow_the_callers_orgs,
+    leaving_a_team_ends_ones_tokens_for_it,
 );
 
 fn id_of(body: &Value) -> Uuid {
@@ -238,6 +239,62 @@ async fn tokens_act_in_one_org_within_their_scopes(backend: Backend) {
     app.get("/users/", wide["token"].as_str().unwrap(), 200)
         .await;
     app.finish().await;
+}
+
+async fn leaving_a_team_ends_ones_tokens_for_it(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, owner) = app.user("owner@example.com", Role::User).await;
+    let (member_id, member) = app.user("member@example.com", Role::User).await;
+    let org = id_of(
+        &app.post("/orgs", &owner, json!({"name": "Shop"}), 201)
+            .await,
+    );
+    let job = app.team_job(&owner, org, "Prices").await;
+    app.join_team(&owner, org, "member@example.com", "editor", &member)
+        .await;
+    let make = |org: Uuid| {
+        let app = &app;
+        let member = &member;
+        async move {
+            let made = app
+                .post(
+                    "/auth/api-tokens",
+                    member,
+                    json!({"name": "script", "org_id": org, "scopes": ["jobs:read"]}),
+                    201,
+                )
+                .await;
+            made["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let for_team = make(org).await;
+    let for_self = make(member_id).await;
+    app.get(&format!("/jobs/{job}"), &for_team, 200).await;
+
+    // Removed by the owner: the team's token is revoked, the member's own one is not.
+    app.delete(&format!("/orgs/{org}/members/{member_id}"), &owner, 204)
+        .await;
+    app.get(&format!("/jobs/{job}"), &for_team, 401).await;
+    app.get("/jobs/", &for_self, 200).await;
+    let listed = app.get("/auth/api-tokens", &member, 200).await;
+    let revoked: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["org_id"] == org.to_string())
+        .map(|t| t["revoked_at"].is_string())
+        .collect();
+    assert_eq!(revoked, [true], "{listed}");
+
+    // Invited back, the old token stays dead; a new one works; leaving ends it too.
+    app.join_team(&owner, org, "member@example.com", "editor", &member)
+        .await;
+    app.get(&format!("/jobs/{job}"), &for_team, 401).await;
+    let again = make(org).await;
+    app.get(&format!("/jobs/{job}"), &again, 200).await;
+    app.delete(&format!("/orgs/{org}/members/{member_id}"), &member, 204)
+        .await;
+    app.get(&format!("/jobs/{job}"), &again, 401).await;
 }
 
 async fn expired_tokens_are_refused_saying_when(backend: Backend) {

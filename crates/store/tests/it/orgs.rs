@@ -3,7 +3,8 @@
 
 use chrono::{Duration, Utc};
 use grandma_store::{
-    Acceptance, Email, JobFilter, NewInvitation, OrgRole, Paging, Role, Scope, StoreError,
+    Acceptance, Email, JobFilter, NewApiToken, NewInvitation, OrgRole, Paging, Role, Scope,
+    StoreError, Uuid,
 };
 
 use crate::common::{TestDb, job_in, user};
@@ -14,6 +15,7 @@ store_test!(
     an_organization_keeps_an_owner,
     invitations_work_once_for_the_invited_address,
     deleting_an_account_leaves_shared_work_with_the_team,
+    leaving_a_team_revokes_ones_tokens_for_it,
 );
 
 async fn accounts_come_with_a_personal_organization(db: &TestDb) {
@@ -331,4 +333,60 @@ async fn join(
         .accept_invitation(&hash, member.user_id, &member.email)
         .await
         .unwrap();
+}
+
+async fn leaving_a_team_revokes_ones_tokens_for_it(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "alice@example.com", Role::User).await;
+    let bob = user(store, "bob@example.com", Role::User).await;
+    let team = store.create_org("Shop", alice.user_id).await.unwrap();
+    join(store, team.org_id, &alice, &bob, OrgRole::Editor).await;
+    let token = |org_id: Uuid, hash: &str| NewApiToken {
+        user_id: bob.user_id,
+        name: hash.to_owned(),
+        token_hash: hash.to_owned(),
+        prefix: "gs_".to_owned(),
+        org_id,
+        scopes: vec!["jobs:read".to_owned()],
+        expires_at: None,
+    };
+    store
+        .create_api_token(&token(team.org_id, "team-token"))
+        .await
+        .unwrap();
+    store
+        .create_api_token(&token(bob.user_id, "own-token"))
+        .await
+        .unwrap();
+    // Alice's token for the team is hers: Bob's leaving does not touch it.
+    store
+        .create_api_token(&NewApiToken {
+            user_id: alice.user_id,
+            ..token(team.org_id, "alice-token")
+        })
+        .await
+        .unwrap();
+    store.use_api_token("team-token").await.unwrap();
+
+    store.remove_member(team.org_id, bob.user_id).await.unwrap();
+    assert!(matches!(
+        store.use_api_token("team-token").await,
+        Err(StoreError::NotFound)
+    ));
+    store.use_api_token("own-token").await.unwrap();
+    store.use_api_token("alice-token").await.unwrap();
+    let listed = store.list_api_tokens(bob.user_id).await.unwrap();
+    let mut revoked: Vec<_> = listed
+        .iter()
+        .map(|t| (t.name.as_str(), t.revoked_at.is_some()))
+        .collect();
+    revoked.sort();
+    assert_eq!(revoked, [("own-token", false), ("team-token", true)]);
+
+    // Invited back, he starts again without his old token.
+    join(store, team.org_id, &alice, &bob, OrgRole::Editor).await;
+    assert!(matches!(
+        store.use_api_token("team-token").await,
+        Err(StoreError::NotFound)
+    ));
 }
