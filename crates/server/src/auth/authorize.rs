@@ -66,6 +66,8 @@ pub enum Action {
     ManageUsers,
     /// Quota overrides of organizations.
     ManageQuotas,
+    /// List every organization of the installation, not only one's own.
+    ListEveryOrg,
 }
 
 /// What an action requires.
@@ -168,6 +170,13 @@ impl Action {
             Action::ManageAccount => (Viewer, None, true, false, "manage this account"),
             Action::ManageUsers => (Viewer, Some(S::Admin), false, true, "manage users"),
             Action::ManageQuotas => (Viewer, Some(S::Admin), false, true, "change quotas"),
+            Action::ListEveryOrg => (
+                Viewer,
+                Some(S::Admin),
+                false,
+                true,
+                "list every organization",
+            ),
         };
         Rule {
             role,

@@ -15,14 +15,14 @@ use grandma_store::{
 };
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Action, Caller, Target, authorize, tokens};
 use crate::error::{ApiError, ApiResult, ErrorOut, ValidationErrorOut};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -185,18 +185,42 @@ fn org_role(path: &str, text: &str) -> ApiResult<OrgRole> {
         .map_err(|e: grandma_store::UnknownVariant| ApiError::invalid(path, e.to_string()))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrgListQuery {
+    /// `true`: every organization of the installation, shared and personal, by name (instance
+    /// administrators, to find a team whose quotas they change). Default `false`.
+    #[serde(default)]
+    pub all: bool,
+}
+
 /// The organizations of the caller, personal first, then by name (an API token: its own).
 #[utoipa::path(get, path = "/orgs", tag = "Organizations", security(("bearer" = [])),
+    params(OrgListQuery),
     responses(
         (status = 200, description = "The caller's organizations with their role in each", body = Vec<OrgOut>),
-        (status = 403, description = "An API token without `org:read`", body = ErrorOut),
+        (status = 403, description = "An API token without `org:read`; `all` asked by someone not an instance administrator", body = ErrorOut),
+        (status = 422, description = "A malformed query", body = ValidationErrorOut),
     ))]
 #[instrument(skip_all, fields(user_id = %caller.user.user_id))]
 pub async fn list_orgs(
     State(state): State<AppState>,
     caller: Caller,
+    ApiQuery(query): ApiQuery<OrgListQuery>,
 ) -> ApiResult<Json<Vec<OrgOut>>> {
     authorize(&caller, Target::Account, Action::ReadOrg)?;
+    if query.all {
+        authorize(&caller, Target::Instance, Action::ListEveryOrg)?;
+        let orgs = state.store.list_all_orgs().await?;
+        return Ok(Json(
+            orgs.into_iter()
+                .map(|org| {
+                    let role = caller.role_in(org.org_id);
+                    OrgOut::of(org, role)
+                })
+                .collect(),
+        ));
+    }
     let orgs = state.store.list_orgs_of(caller.user.user_id).await?;
     Ok(Json(
         orgs.into_iter()

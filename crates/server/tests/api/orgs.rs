@@ -617,6 +617,42 @@ async fn instance_admins_and_read_only_accounts(backend: Backend) {
         refused["detail"],
         "only instance administrators can manage users"
     );
+
+    // An admin finds every organization, to change one's quotas; a member only their own.
+    let every = app.get("/orgs?all=true", &admin, 200).await;
+    let names: Vec<(&str, bool, &str)> = every
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap(),
+                o["personal"].as_bool().unwrap(),
+                o["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Audited too", false, "owner"),
+            ("auditor@example.com", true, "owner"),
+            ("lead@example.com", true, "owner"),
+            ("root@example.com", true, "owner"),
+        ]
+    );
+    let own = app.get("/orgs?all=false", &admin, 200).await;
+    assert_eq!(own.as_array().unwrap().len(), 1, "{own}");
+    let refused = app.get("/orgs?all=true", &owner, 403).await;
+    assert_eq!(
+        refused["detail"],
+        "only instance administrators can list every organization"
+    );
+    let refused = app.get("/orgs?all=everything", &admin, 422).await;
+    assert_eq!(
+        refused["detail"][0]["message"],
+        "all: provided string was not `true` or `false`"
+    );
     app.finish().await;
 }
 

@@ -129,7 +129,7 @@ async fn teams_page(State(state): State<AppState>, user: WebUser) -> Result<Resp
     let teams = team_choices(&state, &user).await?;
     let may_create = user.authorize(Target::Account, Action::CreateOrg).is_ok();
     let every_team = if user
-        .authorize(Target::Instance, Action::ManageQuotas)
+        .authorize(Target::Instance, Action::ListEveryOrg)
         .is_ok()
     {
         state
