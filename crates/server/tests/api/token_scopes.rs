@@ -295,6 +295,7 @@ async fn leaving_a_team_ends_ones_tokens_for_it(backend: Backend) {
     app.delete(&format!("/orgs/{org}/members/{member_id}"), &member, 204)
         .await;
     app.get(&format!("/jobs/{job}"), &again, 401).await;
+    app.finish().await;
 }
 
 async fn expired_tokens_are_refused_saying_when(backend: Backend) {
