@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::app::{WebApp, both_databases, fixture_job, no_redirects};
 use crate::browser::{Viewport, ui_test};
-use crate::support::sign_in;
+use crate::support::{broken_on_a_phone, sign_in};
 
 both_databases!(
     read_only_users_see_no_write_controls_and_cannot_write,
@@ -100,6 +100,9 @@ async fn admins_change_roles_on_the_users_page(backend: Backend) {
     ui_test(&format!("users_page_{backend:?}"), &app.url(""), Viewport::Phone, |ui| async move {
         sign_in(&ui, "admin@example.com").await;
         ui.goto("/admin/users").await;
+        // Each account reads whole: a card per person, no column squeezed to a few letters.
+        let broken = broken_on_a_phone(&ui, "#users td, #users label span", "#users select").await;
+        assert!(broken.is_empty(), "broken on a phone: {broken:?}");
         ui.select(&format!("#role-{}", bob.user_id), "readonly").await;
         ui.wait_text("#toast", "Saved").await;
         ui.click(&format!("[data-active='{}']", bob.user_id)).await;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::app::{Parts, WebApp, both_databases, fixture_job, no_redirects};
 use crate::browser::{Viewport, ui_test};
 use crate::fixture;
-use crate::support::sign_in;
+use crate::support::{broken_on_a_phone, sign_in};
 use crate::wizard::click_in_page;
 
 both_databases!(
@@ -481,34 +481,24 @@ async fn a_team_reads_whole_on_a_phone() {
     ];
     let team = garden_club(&app, owner, &members).await;
     let path = format!("/orgs/{team}");
-    ui_test("team_phone", &app.url(""), Viewport::Phone, |ui| async move {
-        sign_in(&ui, owner).await;
-        ui.goto(&path).await;
-        ui.wait_text("#members", "carol@example.org").await;
-        // Each text is laid out on one line (one client rectangle per text node), and each role
-        // menu is wide enough to show its choice.
-        let broken: Vec<String> = ui
-            .eval(
-                "(() => { \
-                   const broken = []; \
-                   const texts = [...document.querySelectorAll( \
-                     '#members td:first-child, #members button, #usage td')] \
-                     .flatMap(e => [...e.childNodes].filter(n => n.nodeType === 3 \
-                       && n.textContent.trim())); \
-                   for (const node of texts) { \
-                     const range = document.createRange(); range.selectNodeContents(node); \
-                     const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))); \
-                     if (lines.size > 1) broken.push(node.textContent.trim()); \
-                   } \
-                   for (const menu of document.querySelectorAll('#members select')) { \
-                     if (menu.offsetWidth < 96) broken.push(menu.id + ' is ' + menu.offsetWidth + 'px'); \
-                   } \
-                   return broken; })()",
+    ui_test(
+        "team_phone",
+        &app.url(""),
+        Viewport::Phone,
+        |ui| async move {
+            sign_in(&ui, owner).await;
+            ui.goto(&path).await;
+            ui.wait_text("#members", "carol@example.org").await;
+            let broken = broken_on_a_phone(
+                &ui,
+                "#members td:first-child, #members button, #usage td",
+                "#members select",
             )
             .await;
-        assert!(broken.is_empty(), "broken on a phone: {broken:?}");
-        ui.screenshot(&screenshots().join("team_phone.png")).await;
-    })
+            assert!(broken.is_empty(), "broken on a phone: {broken:?}");
+            ui.screenshot(&screenshots().join("team_phone.png")).await;
+        },
+    )
     .await;
     app.finish().await;
 }
