@@ -4,7 +4,7 @@
 # document or a general HTTP rule (5xx, undocumented status or body, accepted invalid input,
 # endpoints open without a token). It runs on SQLite and then on PostgreSQL.
 #
-# Needs: python3.11 with venv and pip (schemathesis is installed once into the target dir),
+# Needs: python3 with venv and pip (schemathesis is installed once into the target dir),
 # PostgreSQL on 127.0.0.1:5432 as user postgres. Environment: SCHEMATHESIS_MAX_EXAMPLES
 # (examples per operation, default 20), SCHEMATHESIS_SEED (default 1), SCHEMATHESIS_EXTRA_ARGS
 # (more options, split on spaces, e.g. `--exclude-checks positive_data_acceptance`).
@@ -24,7 +24,7 @@ PG_ADMIN_URL="${GRANDMA_SCHEMATHESIS_PG:-postgres://postgres@127.0.0.1:5432}"
 target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 venv="$target_dir/schemathesis-venv"
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-  python3.11 -m venv "$venv"
+  python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 "$venv/bin/schemathesis" --version
@@ -48,7 +48,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() {
-  python3.11 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Starts `grandma serve` with the given database URL (empty: SQLite in the data dir), runs
@@ -79,7 +79,7 @@ run_against() {
   token="$(curl -fsS -X POST "$base/api/v1/auth/token" \
     --data-urlencode "username=admin@example.com" \
     --data-urlencode "password=schemathesis-admin-password" |
-    python3.11 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')" || true
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')" || true
   if [[ -z "$token" ]]; then
     echo "the $label server gave no token" >&2
     tail -n 20 "$work/$label/server.log" >&2
