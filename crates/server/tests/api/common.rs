@@ -261,6 +261,19 @@ impl TestApp {
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// An API token named `name` for `org` with `scopes` and no expiry, made by the caller of
+    /// `token`; the answer holds the secret (`token`) and the token's `id`.
+    pub async fn api_token(
+        &self,
+        token: &str,
+        org: impl std::fmt::Display,
+        name: &str,
+        scopes: &[&str],
+    ) -> Value {
+        let body = json!({"name": name, "org_id": org.to_string(), "scopes": scopes});
+        self.post("/auth/api-tokens", token, body, 201).await
+    }
+
     /// A job named `name` saved into the organization `org`.
     pub async fn team_job(&self, token: &str, org: impl std::fmt::Display, name: &str) -> Uuid {
         let body = json!({"config": job_config(name), "org_id": org.to_string()});

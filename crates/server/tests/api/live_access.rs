@@ -107,21 +107,11 @@ async fn open_sockets_follow_access_as_it_changes(backend: Backend) {
     let team_job = app.team_job(&owner, &org, "Team").await.to_string();
     let bob_job = app.job(&bob_jwt, "Bob's own").await.to_string();
     let made = app
-        .post(
-            "/auth/api-tokens",
-            &bob_jwt,
-            json!({"name": "feed", "org_id": org, "scopes": ["results:read"]}),
-            201,
-        )
+        .api_token(&bob_jwt, &org, "feed", &["results:read"])
         .await;
     let (bob_token, bob_token_id) = (id_of(&made, "token"), id_of(&made, "id"));
     let kept = app
-        .post(
-            "/auth/api-tokens",
-            &bob_jwt,
-            json!({"name": "kept", "org_id": org, "scopes": ["results:read"]}),
-            201,
-        )
+        .api_token(&bob_jwt, &org, "kept", &["results:read"])
         .await;
     let pending = id_of(
         &app.post(&format!("/jobs/{team_job}/run"), &owner, json!({}), 202)

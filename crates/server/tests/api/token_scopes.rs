@@ -252,20 +252,9 @@ async fn leaving_a_team_ends_ones_tokens_for_it(backend: Backend) {
     let job = app.team_job(&owner, org, "Prices").await;
     app.join_team(&owner, org, "member@example.com", "editor", &member)
         .await;
-    let make = |org: Uuid| {
-        let app = &app;
-        let member = &member;
-        async move {
-            let made = app
-                .post(
-                    "/auth/api-tokens",
-                    member,
-                    json!({"name": "script", "org_id": org, "scopes": ["jobs:read"]}),
-                    201,
-                )
-                .await;
-            made["token"].as_str().unwrap().to_owned()
-        }
+    let make = async |org: Uuid| {
+        let made = app.api_token(&member, org, "script", &["jobs:read"]).await;
+        made["token"].as_str().unwrap().to_owned()
     };
     let for_team = make(org).await;
     let for_self = make(member_id).await;
