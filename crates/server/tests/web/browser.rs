@@ -34,6 +34,8 @@ pub struct Ui {
     handler: tokio::task::JoinHandle<()>,
     pub page: Page,
     base: String,
+    /// The tab's size and kind, set again after each full-page screenshot, which clears it.
+    metrics: SetDeviceMetricsOverrideParams,
     _profile: tempfile::TempDir,
 }
 
@@ -75,16 +77,16 @@ impl Ui {
             Viewport::Desktop => (1280, 900, false),
             Viewport::Phone => (390, 844, true),
         };
-        page.execute(SetDeviceMetricsOverrideParams::new(
-            width, height, 1.0, mobile,
-        ))
-        .await
-        .expect("set the viewport");
+        let metrics = SetDeviceMetricsOverrideParams::new(width, height, 1.0, mobile);
+        page.execute(metrics.clone())
+            .await
+            .expect("set the viewport");
         Ui {
             browser,
             handler,
             page,
             base: base.trim_end_matches('/').to_owned(),
+            metrics,
             _profile: profile,
         }
     }
@@ -274,6 +276,12 @@ impl Ui {
             )
             .await
             .expect("screenshot");
+        // A full-page capture resizes the tab to the page and then drops every size override,
+        // so a phone would go on at the window's desktop width.
+        self.page
+            .execute(self.metrics.clone())
+            .await
+            .expect("set the viewport again");
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).unwrap();
         }
